@@ -1,0 +1,1 @@
+"""fakehub: an offline GitHub API emulator (GraphQL + REST) that counts every request and point."""

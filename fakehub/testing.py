@@ -1,0 +1,1 @@
+"""pytest fixtures for fakehub (placeholder until the server lands)."""
