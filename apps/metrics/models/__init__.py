@@ -1,0 +1,16 @@
+"""The metrics models: import them from here (`from apps.metrics.models import PullRequest`)."""
+
+from apps.metrics.models.github import Commit, PRCheckRun, PRFile, PRReview, PullRequest
+from apps.metrics.models.sync import TrackedRepository
+from apps.metrics.models.team import Team, TeamMember
+
+__all__ = [
+    "Commit",
+    "PRCheckRun",
+    "PRFile",
+    "PRReview",
+    "PullRequest",
+    "Team",
+    "TeamMember",
+    "TrackedRepository",
+]

@@ -1,0 +1,59 @@
+"""Sync state: one row per (team, repository), shared by seeding and production sync.
+
+See docs/ARCHITECTURE.md "Sync state" for the checkpoint JSON and how walks resume.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from apps.metrics.models.team import Team
+
+
+class TrackedRepository(models.Model):
+    """A repository a team syncs, with where its last walk stopped and what GitHub last said.
+
+    `checkpoint` is `{"mode": "full" | "incremental", "cursor": str | None, "page_size": int,
+    "high_water": ISO8601 | None, "started_at": ISO8601, "prs_done": int}` while a walk is open,
+    None otherwise; it is written in the same transaction as the page of rows it follows.
+    `watermark` (the newest `updatedAt` fully synced) moves only when a walk completes.
+    """
+
+    class Status(models.TextChoices):
+        IDLE = "idle", "Idle"
+        RUNNING = "running", "Running"
+        RATE_LIMITED = "rate_limited", "Rate limited"
+        FAILED = "failed", "Failed"
+        OK = "ok", "OK"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="tracked_repositories")
+    full_name = models.CharField(max_length=255, help_text='"owner/name"')
+    is_active = models.BooleanField(default=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.IDLE)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    watermark = models.DateTimeField(null=True, blank=True)
+    checkpoint = models.JSONField(null=True, blank=True)
+    etag = models.CharField(max_length=255, blank=True, default="")
+    pushed_at = models.DateTimeField(null=True, blank=True)
+    page_size = models.PositiveIntegerField(default=25)
+    last_error = models.TextField(blank=True, default="")
+    next_sync_after = models.DateTimeField(null=True, blank=True)
+    rate_limit_remaining = models.IntegerField(null=True, blank=True)
+    rate_limit_reset_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["team_id", "full_name"]
+        verbose_name_plural = "tracked repositories"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "full_name"], name="metrics_tracked_unique_repo"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["is_active", "next_sync_after"], name="metrics_tracked_due"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
