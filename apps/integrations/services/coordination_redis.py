@@ -1,0 +1,138 @@
+"""RedisCoordinator: the Coordinator promises (one request at a time per token, one shared view
+of each token's budget) kept across processes and machines through one Redis server.
+
+Keys (all under `prefix`, all named by `token_key`, never by the token itself):
+
+- `{prefix}:lock:{token_key}`: the per-token lock. It has a TTL, so a worker killed while
+  holding it blocks the others for at most `lock_ttl` seconds, never forever.
+- `{prefix}:budget:{token_key}:{resource}`: hash {remaining, reset}; expires at the reset,
+  when GitHub refills the budget and what we knew about it stops being true.
+- `{prefix}:blocked:{token_key}:{resource}`: epoch seconds until which nobody sends; expires
+  then. Only ever moved later, so a short wait never shortens a longer one.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import redis
+
+logger = logging.getLogger(__name__)
+
+# A token_key is a hex digest (sha256, first 16 chars by default). Refusing anything else keeps
+# a token from ever being written into a Redis key by mistake.
+_TOKEN_KEY = re.compile(r"^[0-9a-f]{8,64}$")
+
+# Release only our own lock (a stale holder whose TTL ran out must not free the next holder's).
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+# Move the blocked-until mark later, never earlier; the key expires when the block ends.
+_BLOCK = """
+local current = tonumber(redis.call('get', KEYS[1]) or '0')
+local wanted = tonumber(ARGV[1])
+if wanted > current then
+  redis.call('set', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+end
+return 1
+"""
+
+
+class RedisCoordinator:
+    """Coordinator backed by Redis: a TTL'd lock per token, budget and block keys that expire."""
+
+    def __init__(
+        self,
+        redis_url: str,
+        *,
+        prefix: str = "prharvest",
+        lock_ttl: float = 180.0,
+        poll_interval: float = 0.005,
+        lock_wait: float | None = None,
+    ) -> None:
+        """Connect lazily to `redis_url`.
+
+        `lock_ttl` must exceed the longest single request (the client's timeout); `lock_wait`
+        bounds how long token_lock() waits (None: as long as it takes).
+        """
+        self._redis = redis.Redis.from_url(redis_url)
+        self._prefix = prefix
+        self._lock_ttl_ms = int(lock_ttl * 1000)
+        self._poll = poll_interval
+        self._lock_wait = lock_wait
+        self._release = self._redis.register_script(_RELEASE)
+        self._block = self._redis.register_script(_BLOCK)
+
+    def __repr__(self) -> str:
+        return f"RedisCoordinator(prefix={self._prefix!r})"
+
+    def _key(self, kind: str, token_key: str, resource: str | None = None) -> str:
+        if not _TOKEN_KEY.match(token_key):
+            raise ValueError("token_key must be a hex digest of the token, never the token")
+        base = f"{self._prefix}:{kind}:{token_key}"
+        return f"{base}:{resource}" if resource else base
+
+    @contextmanager
+    def token_lock(self, token_key: str) -> Iterator[None]:
+        """Hold the token's lock for the block: one request at a time per token, all processes."""
+        key = self._key("lock", token_key)
+        owner = uuid.uuid4().hex
+        deadline = None if self._lock_wait is None else time.monotonic() + self._lock_wait
+        while not self._redis.set(key, owner, nx=True, px=self._lock_ttl_ms):
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"token {token_key} stayed locked for {self._lock_wait:.0f}s")
+            time.sleep(self._poll)
+        try:
+            yield
+        finally:
+            if not self._release(keys=[key], args=[owner]):
+                # Our TTL ran out while we held the lock: someone else may have sent meanwhile.
+                logger.warning(
+                    "lock of token %s expired while held; raise lock_ttl above the request timeout",
+                    token_key,
+                )
+
+    def record_budget(self, token_key: str, resource: str, remaining: int, reset_at: float) -> None:
+        """Remember what GitHub last said of this token's budget, until its reset."""
+        key = self._key("budget", token_key, resource)
+        reset_ms = int(reset_at * 1000)
+        if reset_at <= time.time():
+            # Already refilled: the numbers describe a window that is over.
+            self._redis.delete(key)
+            return
+        pipe = self._redis.pipeline()
+        pipe.hset(key, mapping={"remaining": int(remaining), "reset": repr(float(reset_at))})
+        pipe.pexpireat(key, reset_ms)
+        pipe.execute()
+
+    def budget(self, token_key: str, resource: str) -> tuple[int, float] | None:
+        """Return (remaining, reset epoch) last recorded by any process, or None when unknown."""
+        values = self._redis.hgetall(self._key("budget", token_key, resource))
+        if not values or b"remaining" not in values or b"reset" not in values:
+            return None
+        reset_at = float(values[b"reset"])
+        if reset_at <= time.time():
+            return None
+        return int(values[b"remaining"]), reset_at
+
+    def block_until(self, token_key: str, resource: str, until: float) -> None:
+        """Tell every process not to send on this token and resource before `until` (epoch)."""
+        if until <= time.time():
+            return
+        key = self._key("blocked", token_key, resource)
+        self._block(keys=[key], args=[repr(float(until)), int(until * 1000)])
+
+    def blocked_until(self, token_key: str, resource: str) -> float | None:
+        """Return the epoch before which nobody may send, or None when not blocked."""
+        raw = self._redis.get(self._key("blocked", token_key, resource))
+        if raw is None:
+            return None
+        until = float(raw)
+        return until if until > time.time() else None
