@@ -1,0 +1,252 @@
+"""Team aggregates checked against figures computed by hand, on SQLite and on PostgreSQL.
+
+The per-PR metric fields are set directly here (what apps/metrics/pr_metrics.py would store),
+so these tests pin the aggregation only: populations, weeks, percentiles, shares, load.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from apps.metrics.aggregates import MetricsFilter, team_report, weekly_stats
+from apps.metrics.models import PRReview, PullRequest, Team, TeamMember
+
+pytestmark = pytest.mark.django_db
+
+# A Wednesday: the current week starts Monday 2024-03-18.
+NOW = datetime(2024, 3, 20, 12, 0, tzinfo=UTC)
+
+
+def at(day: int, hour: int = 0) -> datetime:
+    return datetime(2024, 3, day, hour, 0, tzinfo=UTC)
+
+
+def make_pr(
+    team: Team,
+    number: int,
+    author: TeamMember | None,
+    *,
+    created: datetime,
+    merged: datetime | None = None,
+    first_review: datetime | None = None,
+    size: str = "S",
+    ci: bool | None = None,
+    rounds: int = 0,
+    after_review: int = 0,
+    repo: str = "acme/web",
+    state: str | None = None,
+) -> PullRequest:
+    """A PR row with its stored metrics derived from the given times, as the writer stores them."""
+    return PullRequest.objects.create(
+        team=team,
+        github_repo=repo,
+        github_pr_id=number,
+        title=f"PR {number}",
+        state=state or ("merged" if merged else "open"),
+        author=author,
+        pr_created_at=created,
+        pr_updated_at=merged or created,
+        merged_at=merged,
+        closed_at=merged,
+        first_review_at=first_review,
+        cycle_time_hours=(merged - created).total_seconds() / 3600 if merged else None,
+        review_time_hours=(first_review - created).total_seconds() / 3600 if first_review else None,
+        review_rounds=rounds,
+        commits_after_first_review=after_review,
+        ci_passed=ci,
+        size_bucket=size,
+        is_bot_author=bool(author and author.is_bot),
+    )
+
+
+def review(pr: PullRequest, reviewer: TeamMember, state: str, when: datetime, rid: int) -> None:
+    PRReview.objects.create(
+        pull_request=pr, github_review_id=rid, reviewer=reviewer, state=state, submitted_at=when
+    )
+
+
+@pytest.fixture
+def acme() -> Team:
+    """Two weeks of merged PRs covering ghosts, bots, self-reviews, no reviews and open PRs.
+
+    Week of 03-11: #1 alice 24h (bob reviewed after 2h, S, CI ok, 1 round), #2 ghost 72h (no
+    review, XL, CI failed), #3 dependabot 1h (XS, CI ok), #4 carol 10h (self-review only, M, no
+    CI). Week of 03-18: #5 bob 5h in acme/api (alice reviewed after 1h, S, CI ok, 2 rounds).
+    Outside the population: #6 open, #7 closed unmerged, #8 merged before the range, and another
+    team's merged PR.
+    """
+    team = Team.objects.create(name="Acme", slug="acme")
+    alice, bob, carol = (
+        TeamMember.objects.create(team=team, github_login=login)
+        for login in ("alice", "bob", "carol")
+    )
+    ghost = TeamMember.objects.create(team=team, github_login="ghost")
+    bot = TeamMember.objects.create(team=team, github_login="dependabot[bot]", is_bot=True)
+    copilot = TeamMember.objects.create(team=team, github_login="copilot[bot]", is_bot=True)
+
+    pr1 = make_pr(
+        team,
+        1,
+        alice,
+        created=at(11, 9),
+        merged=at(12, 9),
+        first_review=at(11, 11),
+        ci=True,
+        rounds=1,
+        after_review=3,
+    )
+    review(pr1, bob, "approved", at(11, 11), 101)
+    pr2 = make_pr(team, 2, ghost, created=at(10), merged=at(13), size="XL", ci=False)
+    review(pr2, copilot, "commented", at(12), 102)
+    make_pr(team, 3, bot, created=at(14, 0), merged=at(14, 1), size="XS", ci=True)
+    pr4 = make_pr(team, 4, carol, created=at(14, 0), merged=at(14, 10), size="M")
+    review(pr4, carol, "commented", at(14, 5), 104)
+    pr5 = make_pr(
+        team,
+        5,
+        bob,
+        created=at(18, 0),
+        merged=at(18, 5),
+        first_review=at(18, 1),
+        ci=True,
+        rounds=2,
+        repo="acme/api",
+    )
+    review(pr5, alice, "changes_requested", at(18, 1), 105)
+    review(pr5, alice, "approved", at(18, 4), 106)
+
+    pr6 = make_pr(team, 6, alice, created=at(19))
+    review(pr6, bob, "pending", at(19, 2), 107)
+    pr7 = make_pr(team, 7, carol, created=at(12), state="closed")
+    review(pr7, bob, "commented", at(12, 3), 108)
+    make_pr(team, 8, alice, created=at(1), merged=at(2))
+
+    other = Team.objects.create(name="Other", slug="other")
+    make_pr(other, 1, None, created=at(12), merged=at(13))
+    return team
+
+
+def three_weeks(team: Team, **kw: str) -> MetricsFilter:
+    return MetricsFilter.last_weeks(team, 3, now=NOW, **kw)
+
+
+def test_the_range_starts_on_the_monday_weeks_ago_and_ends_now(acme: Team) -> None:
+    flt = three_weeks(acme)
+    assert flt.start == datetime(2024, 3, 4, tzinfo=UTC)
+    assert flt.end == NOW
+    assert flt.week_starts() == [date(2024, 3, 4), date(2024, 3, 11), date(2024, 3, 18)]
+
+
+def test_weekly_figures_match_the_hand_computed_ones(acme: Team) -> None:
+    weeks = weekly_stats(three_weeks(acme))
+    empty, mid, last = (w.stats for w in weeks)
+
+    assert empty.merged == 0
+    assert empty.cycle_p50_hours is None and empty.reviewed_share is None
+
+    assert mid.merged == 4
+    # Cycle times 1, 10, 24, 72: p50 at position 1.5 -> 17; p75 at 2.25 -> 24 + 0.25 * 48.
+    assert mid.cycle_p50_hours == pytest.approx(17.0)
+    assert mid.cycle_p75_hours == pytest.approx(36.0)
+    # Only #1 had a non-author human review (the bot's and carol's own do not count).
+    assert mid.review_p50_hours == pytest.approx(2.0)
+    assert mid.reviewed_share == pytest.approx(0.25)
+    assert mid.sizes == {"XS": 1, "S": 1, "M": 1, "L": 0, "XL": 1}
+    assert (mid.ci_passed, mid.ci_known) == (2, 3)
+    assert mid.bot_share == pytest.approx(0.25)
+    assert mid.review_rounds == 1
+    assert mid.commits_after_first_review == 3
+
+    assert last.merged == 1
+    assert last.cycle_p50_hours == pytest.approx(5.0)
+    assert last.cycle_p75_hours == pytest.approx(5.0)
+    assert last.review_p50_hours == pytest.approx(1.0)
+    assert last.ci_success_rate == pytest.approx(1.0)
+
+
+def test_range_totals_use_percentiles_over_the_whole_range(acme: Team) -> None:
+    total = team_report(three_weeks(acme)).total
+    assert total.merged == 5
+    # 1, 5, 10, 24, 72: median 10, p75 at position 3 -> 24.
+    assert total.cycle_p50_hours == pytest.approx(10.0)
+    assert total.cycle_p75_hours == pytest.approx(24.0)
+    assert total.review_p50_hours == pytest.approx(1.5)
+    assert total.reviewed_share == pytest.approx(2 / 5)
+    assert total.ci_success_rate == pytest.approx(3 / 4)
+    assert total.bot_share == pytest.approx(1 / 5)
+    assert total.mean_review_rounds == pytest.approx(3 / 5)
+    assert total.sizes == {"XS": 1, "S": 2, "M": 1, "L": 0, "XL": 1}
+
+
+def test_reviewer_load_leaves_out_self_reviews_and_pending_ones(acme: Team) -> None:
+    loads = team_report(three_weeks(acme)).reviewers
+    got = [
+        (r.login, r.is_bot, r.reviews, r.prs_reviewed, r.approvals, r.changes_requested)
+        for r in loads
+    ]
+    assert got == [
+        ("alice", False, 2, 1, 1, 1),
+        ("bob", False, 2, 2, 1, 0),
+        ("copilot[bot]", True, 1, 1, 0, 0),
+    ]
+
+
+def test_a_repository_filter_narrows_every_figure(acme: Team) -> None:
+    report = team_report(three_weeks(acme, repo="acme/api"))
+    assert report.total.merged == 1
+    assert report.total.cycle_p50_hours == pytest.approx(5.0)
+    assert [r.login for r in report.reviewers] == ["alice"]
+
+
+def test_a_member_filter_keeps_that_authors_prs(acme: Team) -> None:
+    report = team_report(three_weeks(acme, member="ghost"))
+    assert report.total.merged == 1
+    assert report.total.cycle_p50_hours == pytest.approx(72.0)
+    assert report.total.reviewed_share == 0
+    assert [r.login for r in report.reviewers] == ["copilot[bot]"]
+
+
+def test_an_explicit_date_range_includes_its_last_day(acme: Team) -> None:
+    flt = MetricsFilter.between(acme, date(2024, 3, 12), date(2024, 3, 13))
+    report = team_report(flt)
+    assert report.total.merged == 2
+    assert report.total.cycle_p50_hours == pytest.approx(48.0)
+    assert [w.week for w in report.weeks] == [date(2024, 3, 11)]
+
+
+def test_percentiles_interpolate_like_percentile_cont_on_larger_groups() -> None:
+    team = Team.objects.create(name="Big", slug="big")
+    member = TeamMember.objects.create(team=team, github_login="dev")
+    # Eleven PRs merged on one day with cycle times 0, 1, 4, 9, ..., 100 hours.
+    merged = at(13, 12)
+    for i in range(11):
+        make_pr(team, i + 1, member, created=merged - timedelta(hours=i * i), merged=merged)
+    stats = team_report(three_weeks(team)).total
+    # Positions 5 (-> 25) and 7.5 (-> 49 + 0.5 * 15).
+    assert stats.cycle_p50_hours == pytest.approx(25.0)
+    assert stats.cycle_p75_hours == pytest.approx(56.5)
+    assert stats.review_p50_hours is None
+
+
+def test_a_team_without_prs_gets_empty_weeks() -> None:
+    team = Team.objects.create(name="Empty", slug="empty")
+    report = team_report(three_weeks(team))
+    assert [w.stats.merged for w in report.weeks] == [0, 0, 0]
+    assert report.total.cycle_p50_hours is None
+    assert report.reviewers == []
+
+
+def test_the_report_takes_a_bounded_number_of_queries(
+    acme: Team, django_assert_num_queries
+) -> None:
+    with django_assert_num_queries(4):
+        team_report(three_weeks(acme))
+
+
+def test_nonsense_ranges_are_refused(acme: Team) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        MetricsFilter.last_weeks(acme, 0)
+    with pytest.raises(ValueError, match="before it starts"):
+        MetricsFilter.between(acme, date(2024, 3, 5), date(2024, 3, 1))
