@@ -1,0 +1,614 @@
+"""Generate deterministic synthetic repositories in fakehub's dataset format (docs/DATASETS.md).
+
+What git histories cannot give, this does: open, closed and draft PRs, reviews of every state,
+labels, milestones, check suites, bots and deleted users. Output depends only on
+(full_name, prs, seed) and `now`; every date lies in the 90 days before `now`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = ["HEAVY_SIZES", "WINDOW_DAYS", "generate_repository", "is_heavy"]
+
+WINDOW_DAYS = 90
+# PR numbers with number % 1000 == 500 carry these nested sizes: each connection overflows the
+# client's first nested page, so the client needs exactly one follow-up request for them.
+HEAVY_SIZES = {"files": 180, "commits": 130, "reviews": 60, "check_runs": 40}
+
+_FULL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+")
+_DAY = 86_400
+
+# (login, display name, email): an invented team; a few emails are not linked to the account.
+_HUMANS = [
+    ("ada-lovelace", "Ada Lovelace", "ada@analytical.example.com"),
+    ("grace-h", "Grace Hopper", "grace@cobol.example.org"),
+    ("linus-t", "Linus T.", "linus@kernel.example.net"),
+    ("jmuller", "José Müller", "jose.muller@example.de"),
+    ("zoe-oconnor", "Zoë O'Connor", "zoe@example.ie"),
+    ("wangwei", "王伟", "wang.wei@example.cn"),
+    ("sakura-t", "田中さくら", "sakura@example.jp"),
+    ("olga-k", "Ольга Кузнецова", "olga@example.ru"),
+    ("amir-h", "أمير حسن", "amir@example.eg"),
+    ("priya-patel", "Priya Patel", "priya@example.in"),
+    ("kwame-a", "Kwame Asante", "kwame@example.gh"),
+    ("lea-dubois", "Léa Dubois", "lea@example.fr"),
+    ("sven-s", "Sven Svensson", "sven@example.se"),
+    ("maria-g", "María García", "maria@example.es"),
+    ("noah-k", "Noah Kim", "noah@example.kr"),
+    ("fatima-z", "Fatima Zahra", "fatima@example.ma"),
+    ("thanh-n", "Nguyễn Thành", "thanh@example.vn"),
+    ("emil-n", "Emil Nowak", "emil@example.pl"),
+    ("ingrid-b", "Ingrid Berg", "ingrid@example.no"),
+    ("rafael-s", "Rafael Souza", "rafael@example.br"),
+    ("chloe-w", "Chloé Wang", "chloe@example.ca"),
+    ("dev-ops-dan", "Dan", "dan@ops.example.com"),
+    ("night-owl-42", None, "42+night-owl-42@users.noreply.github.com"),
+    ("m4ya", "Maya 🌸", "maya@example.il"),
+]
+_MAINTAINERS = 6  # the first logins above review and merge most PRs
+_BOTS = {
+    "dependabot": ("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com"),
+    "renovate": ("renovate[bot]", "29139614+renovate[bot]@users.noreply.github.com"),
+}
+_REVIEW_BOTS = ["github-actions", "copilot-pull-request-reviewer", "coderabbitai"]
+_LABELS = [
+    ("bug", "d73a4a"),
+    ("enhancement", "a2eeef"),
+    ("documentation", "0075ca"),
+    ("dependencies", "0366d6"),
+    ("good first issue", "7057ff"),
+    ("help wanted", "008672"),
+    ("needs review 👀", "fbca04"),
+    ("breaking change", "b60205"),
+    ("performance ⚡", "f9d0c4"),
+    ("ci", "ededed"),
+    ("refactor", "c5def5"),
+    ("security", "ee0701"),
+    ("🚀 release", "0e8a16"),
+]
+_DIRS = [
+    "src/core",
+    "src/api",
+    "src/api/v2",
+    "src/cli",
+    "src/utils",
+    "src/i18n",
+    "tests",
+    "tests/integration",
+    "docs",
+    "docs/guides",
+    "scripts",
+    ".github/workflows",
+]
+_STEMS = [
+    "app",
+    "auth",
+    "cache",
+    "client",
+    "config",
+    "db",
+    "errors",
+    "events",
+    "export",
+    "forms",
+    "hooks",
+    "http",
+    "index",
+    "jobs",
+    "logging",
+    "models",
+    "parser",
+    "queue",
+    "routes",
+    "schema",
+    "search",
+    "session",
+    "signals",
+    "storage",
+    "sync",
+    "templates",
+    "tokens",
+    "übersetzung",
+    "views",
+    "webhooks",
+]
+_EXTS = [".py", ".ts", ".md", ".yml", ".json"]
+_VERBS = [
+    "Fix",
+    "Add",
+    "Remove",
+    "Refactor",
+    "Improve",
+    "Speed up",
+    "Document",
+    "Rename",
+    "Support",
+]
+_OBJECTS = [
+    "session cache invalidation",
+    "CSV export for large teams",
+    "retry on 502 from upstream",
+    "the café menu parser",
+    "timezone handling in reports",
+    "naïve datetime warnings",
+    "emoji in commit messages 🎉",
+    "日本語 search results",
+    "pagination of the audit log",
+    "webhook signature checks",
+    "dark mode 🌙",
+    "flaky integration test",
+    "type hints in the CLI",
+    "Ünïcödé file names",
+    "memory use of the importer",
+]
+_PACKAGES = ["requests", "django", "pytest", "eslint", "typescript", "urllib3", "react", "celery"]
+_BODIES = [
+    "## Summary\n\n{title}.\n\n## Testing\n\n- [x] unit tests\n- [ ] manual check\n\n{closes}",
+    "{closes}\n\nThis changes how we handle it; see the discussion in the issue. ✅",
+    "Small one. 🙏",
+    "### Why\n\nUsers reported errors — «ça ne marche pas». 🐛\n\n### What\n\n{title}.\n\n{closes}",
+    "Follow-up to the previous PR.\n\n```python\nprint('héllo, wörld')\n```\n",
+    "",
+]
+_REVIEW_BODIES = {
+    "APPROVED": ["", "LGTM 👍", "Looks good, thanks!", "🚢 it"],
+    "CHANGES_REQUESTED": ["Please add a test for this.", "This breaks the API — see inline.", "❌"],
+    "COMMENTED": [
+        "Nit: naming.",
+        "Why not reuse the helper?",
+        "",
+        "Thanks! 🙌 One question inline.",
+    ],
+    "DISMISSED": ["Stale review.", ""],
+}
+_CHECK_APPS = ["GitHub Actions", "Codecov", "Vercel"]
+_CHECK_NAMES = [
+    "test (3.11)",
+    "test (3.12)",
+    "lint",
+    "build",
+    "typecheck",
+    "docs",
+    "e2e 🧪",
+    "coverage",
+]
+# Completed check-run conclusions, as weights: mostly green, every other value present.
+_CONCLUSIONS = [
+    "SUCCESS",
+    "FAILURE",
+    "NEUTRAL",
+    "CANCELLED",
+    "SKIPPED",
+    "TIMED_OUT",
+    "ACTION_REQUIRED",
+]
+_CONCLUSION_WEIGHTS = [68, 10, 4, 4, 8, 3, 3]
+_CHANGE_TYPES = ["MODIFIED", "ADDED", "DELETED", "RENAMED", "COPIED", "CHANGED"]
+_CHANGE_WEIGHTS = [70, 12, 6, 6, 2, 4]
+_REVIEW_STATES = ["COMMENTED", "APPROVED", "CHANGES_REQUESTED", "DISMISSED"]
+_REVIEW_WEIGHTS = [40, 35, 17, 8]
+# A suite's conclusion: the first of these found among its runs, else SUCCESS (or the lone kind).
+_SUITE_PRIORITY = ["ACTION_REQUIRED", "TIMED_OUT", "CANCELLED", "FAILURE"]
+
+
+def is_heavy(number: int) -> bool:
+    """Return True for PR numbers generated with HEAVY_SIZES nested connections."""
+    return number % 1000 == 500
+
+
+def generate_repository(
+    full_name: str, prs: int, seed: int = 1, now: datetime | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Return (repo.json dict, PR nodes 1..prs) for `full_name`, deterministic given `now`."""
+    if not isinstance(full_name, str) or not _FULL_NAME.fullmatch(full_name):
+        raise ValueError(f'repository name must be "owner/name", got {full_name!r}')
+    if isinstance(prs, bool) or not isinstance(prs, int) or prs < 0:
+        raise ValueError(f"number of PRs must be a non-negative integer, got {prs!r}")
+    if now is None:
+        now = datetime.now(UTC)
+    elif now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    # Seeded from a stable hash: Python's hash() of a str changes between processes.
+    digest = hashlib.sha256(f"{full_name}\x00{seed}".encode()).digest()
+    generator = _Generator(random.Random(int.from_bytes(digest[:16], "big")), full_name, prs, now)
+    return generator.run()
+
+
+class _Generator:
+    """One repository's worth of state: ids handed out, the people, the clock window."""
+
+    def __init__(self, rng: random.Random, full_name: str, prs: int, now: datetime) -> None:
+        self.rng = rng
+        self.full_name = full_name
+        self.count = prs
+        self.now = int(now.timestamp())
+        self.start = self.now - WINDOW_DAYS * _DAY
+        self.oids: set[int] = set()
+        self.review_id = 1_000_000 + rng.randrange(1_000_000)
+        self.check_run_id = 10_000_000 + rng.randrange(1_000_000)
+        self.paths = [f"{d}/{s}{e}" for d in _DIRS for s in _STEMS for e in _EXTS]
+        # Milestones: a title, its number and a due date inside the window (or none).
+        self.milestones = [
+            {
+                "title": f"v{major}.{minor}",
+                "number": index + 1,
+                "dueOn": self.iso(self.start + rng.randrange(WINDOW_DAYS * _DAY))
+                if index % 3
+                else None,
+            }
+            for index, (major, minor) in enumerate([(1, 4), (1, 5), (2, 0), (2, 1), (3, 0)])
+        ]
+        self.people = _HUMANS[: 15 + rng.randrange(len(_HUMANS) - 14)]
+
+    # --- helpers ------------------------------------------------------------------------
+
+    @staticmethod
+    def iso(ts: int) -> str:
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+    def oid(self) -> str:
+        while True:
+            value = self.rng.getrandbits(160)
+            if value not in self.oids:
+                self.oids.add(value)
+                return f"{value:040x}"
+
+    def human(self, maintainer_bias: bool = False) -> tuple[str, str | None, str]:
+        if maintainer_bias and self.rng.random() < 0.7:
+            return self.people[self.rng.randrange(_MAINTAINERS)]
+        return self.people[self.rng.randrange(len(self.people))]
+
+    @staticmethod
+    def user(login: str) -> dict[str, Any]:
+        return {"__typename": "User", "login": login}
+
+    def size(self, mean: float, low: int, high: int) -> int:
+        """A skewed count in [low, high]: most small, a few large."""
+        return min(high, low + int(self.rng.expovariate(1.0 / mean)))
+
+    # --- the repository -----------------------------------------------------------------
+
+    def run(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        nodes: list[dict[str, Any]] = []
+        span = (self.now - self.start) / max(self.count, 1)
+        pushed = self.start
+        for number in range(1, self.count + 1):
+            # Creation times rise with the number: GitHub numbers PRs in creation order.
+            created = self.start + int((number - 1 + self.rng.random() * 0.9) * span)
+            node, last_push = self.pull_request(number, created)
+            pushed = max(pushed, last_push)
+            nodes.append(node)
+        owner, name = self.full_name.split("/")
+        repo = {
+            "nameWithOwner": self.full_name,
+            "url": f"https://github.com/{owner}/{name}",
+            "defaultBranch": "main",
+            "pushedAt": self.iso(pushed),
+            "createdAt": self.iso(self.start),
+            "generator": "fakehub.synthetic",
+            "prCount": self.count,
+        }
+        return repo, nodes
+
+    def pull_request(self, number: int, created: int) -> tuple[dict[str, Any], int]:
+        rng = self.rng
+        heavy = is_heavy(number)
+        roll = rng.random()
+        state = "MERGED" if roll < 0.6 else "OPEN" if roll < 0.8 else "CLOSED"
+
+        # Who opened it: mostly people, some bots, a few deleted accounts (author null).
+        kind = rng.random()
+        bot = None
+        person = None
+        if kind < 0.03:
+            author = None
+            author_name, author_email = "Former Contributor", "gone@example.com"
+        elif kind < 0.11:
+            bot = "dependabot" if kind < 0.08 else "renovate"
+            author = {"__typename": "Bot", "login": bot}
+            author_name, author_email = _BOTS[bot]
+        else:
+            person = self.human()
+            author = self.user(person[0])
+            author_name, author_email = person[1], person[2]
+
+        n_commits = HEAVY_SIZES["commits"] if heavy else self.size(2.2, 1, 12)
+        n_files = HEAVY_SIZES["files"] if heavy else self.size(6.0, 1, 40)
+        n_reviews = HEAVY_SIZES["reviews"] if heavy else self.size(1.8, 0, 8)
+        n_runs = (
+            HEAVY_SIZES["check_runs"]
+            if heavy
+            else (0 if rng.random() < 0.15 else self.size(4.0, 1, 12))
+        )
+        if bot and not heavy:
+            n_commits, n_files = 1, min(n_files, 2)
+
+        # Time: every event of the PR falls in [created, created + life], life <= now - created.
+        horizon = self.now - created
+        if state == "OPEN":
+            life = int(horizon * rng.random())
+        else:
+            life = min(horizon, int(rng.expovariate(1.0 / (3 * _DAY))))
+        points = sorted(
+            created + int(rng.random() * life) for _ in range(n_commits + n_reviews + 1)
+        )
+        end = created + life
+        commit_times = points[:n_commits]
+        review_times = points[n_commits : n_commits + n_reviews]
+        closed_at = points[-1] if state != "OPEN" else None
+        updated_at = end
+
+        # Files first: the PR's totals are their sums.
+        files = self.files(n_files)
+        additions = sum(f["additions"] for f in files)
+        deletions = sum(f["deletions"] for f in files)
+
+        if bot:
+            package = _PACKAGES[rng.randrange(len(_PACKAGES))]
+            old = f"{rng.randrange(1, 5)}.{rng.randrange(20)}.{rng.randrange(10)}"
+            new = f"{old.split('.')[0]}.{rng.randrange(20, 40)}.0"
+            title = f"Bump {package} from {old} to {new}"
+            head = f"{bot}/pip/{package}-{new}"
+        else:
+            title = f"{_VERBS[rng.randrange(len(_VERBS))]} {_OBJECTS[rng.randrange(len(_OBJECTS))]}"
+            head = f"{(person or ('ghost',))[0]}/{title.split()[0].lower()}-{number}"
+
+        closing = [
+            {"number": self.count + rng.randrange(1, max(self.count, 10)), "title": f"Bug: {obj}"}
+            for obj in rng.sample(_OBJECTS, self.size(0.6, 0, 2))
+        ]
+        body = self.body(number, title, closing)
+
+        commits = self.commits(commit_times, author, person, bot, title, additions, deletions)
+        last_commit = commit_times[-1]
+        reviews = self.reviews(review_times, author, state)
+
+        merged_by = None
+        if state == "MERGED":
+            merger = rng.random()
+            if merger < 0.03:
+                merged_by = None  # the merger's account was deleted since
+            elif merger < 0.06:
+                merged_by = {"__typename": "Bot", "login": "github-actions"}
+            else:
+                merged_by = self.user(self.human(maintainer_bias=True)[0])
+
+        labels = [
+            {"name": name, "color": color}
+            for name, color in rng.sample(_LABELS, self.size(0.9, 0, 4))
+        ]
+        if bot and not any(label["name"] == "dependencies" for label in labels):
+            labels.insert(0, {"name": "dependencies", "color": "0366d6"})
+            labels = labels[:4]
+        milestone = (
+            dict(self.milestones[rng.randrange(len(self.milestones))])
+            if rng.random() < 0.3
+            else None
+        )
+        assignees = [
+            {"login": login}
+            for login in dict.fromkeys(self.human(True)[0] for _ in range(self.size(0.5, 0, 2)))
+        ]
+        requested = [
+            {"login": login}
+            for login in dict.fromkeys(
+                self.human(True)[0] for _ in range(self.size(0.8 if state == "OPEN" else 0.3, 0, 3))
+            )
+            if author is None or login != author["login"]
+        ]
+
+        suites_end = closed_at if closed_at is not None else self.now
+        check_suites = self.check_suites(n_runs, state, last_commit, suites_end)
+
+        pr = {
+            "number": number,
+            "title": title,
+            "body": body,
+            "state": state,
+            "isDraft": state == "OPEN" and rng.random() < 0.3,
+            "createdAt": self.iso(created),
+            "updatedAt": self.iso(updated_at),
+            "mergedAt": self.iso(closed_at) if state == "MERGED" else None,
+            "closedAt": self.iso(closed_at) if closed_at is not None else None,
+            "baseRefName": "main" if rng.random() < 0.92 else "release/2.x",
+            "headRefName": head,
+            "author": author,
+            "authorName": author_name,
+            "authorEmail": author_email,
+            "mergedBy": merged_by,
+            "additions": additions,
+            "deletions": deletions,
+            "changedFiles": len(files),
+            "files": files,
+            "commits": commits,
+            "labels": labels,
+            "milestone": milestone,
+            "assignees": assignees,
+            "reviewRequests": requested,
+            "closingIssuesReferences": closing,
+            "reviews": reviews,
+            "checkSuites": check_suites,
+            "commentCount": self.size(2.5, 0, 40),
+        }
+        pushed = max(last_commit, closed_at if state == "MERGED" else last_commit)
+        return pr, pushed
+
+    def files(self, count: int) -> list[dict[str, Any]]:
+        rng = self.rng
+        paths = self.paths
+        kinds = rng.choices(_CHANGE_TYPES, _CHANGE_WEIGHTS, k=count)
+        files = []
+        for index, kind in zip(rng.sample(range(len(paths)), count), kinds, strict=True):
+            if kind == "ADDED":
+                add, rem = 1 + int(rng.expovariate(1 / 60)), 0
+            elif kind == "DELETED":
+                add, rem = 0, 1 + int(rng.expovariate(1 / 40))
+            elif kind == "CHANGED":
+                add, rem = 0, 0  # a mode change: no lines move
+            elif kind in ("RENAMED", "COPIED"):
+                add, rem = (0, 0) if rng.random() < 0.5 else (rng.randrange(10), rng.randrange(10))
+            else:
+                add, rem = int(rng.expovariate(1 / 25)), int(rng.expovariate(1 / 12))
+            files.append(
+                {"path": paths[index], "additions": add, "deletions": rem, "changeType": kind}
+            )
+        return files
+
+    def commits(
+        self,
+        times: list[int],
+        author: dict[str, Any] | None,
+        person: tuple[str, str | None, str] | None,
+        bot: str | None,
+        title: str,
+        additions: int,
+        deletions: int,
+    ) -> list[dict[str, Any]]:
+        rng = self.rng
+        count = len(times)
+        commits = []
+        for index, committed in enumerate(times):
+            if bot:
+                # A bot's commits carry its [bot] identity; commit.author.user is null on GitHub.
+                name, email = _BOTS[bot]
+                git_author: dict[str, Any] = {"name": name, "email": email, "login": None}
+            elif author is None:
+                git_author = {
+                    "name": "Former Contributor",
+                    "email": "gone@example.com",
+                    "login": None,
+                }
+            else:
+                who = person if person and rng.random() < 0.85 else self.human()
+                login = who[0] if rng.random() < 0.93 else None  # email linked to no account
+                git_author = {"name": who[1] or who[0], "email": who[2], "login": login}
+            headline = (
+                title if index == 0 else f"{_VERBS[rng.randrange(len(_VERBS))]} review comments"
+            )
+            message = (
+                headline
+                if rng.random() < 0.6
+                else f"{headline}\n\nCo-authored-by: Zoë <zoe@example.ie>"
+            )
+            authored = max(times[0], committed - rng.randrange(3600))
+            share_add = additions // count + (additions % count if index == count - 1 else 0)
+            share_del = deletions // count + (deletions % count if index == count - 1 else 0)
+            commits.append(
+                {
+                    "oid": self.oid(),
+                    "messageHeadline": headline,
+                    "message": message,
+                    "authoredDate": self.iso(authored),
+                    "committedDate": self.iso(committed),
+                    "author": git_author,
+                    "additions": share_add,
+                    "deletions": share_del,
+                }
+            )
+        return commits
+
+    def reviews(
+        self, times: list[int], author: dict[str, Any] | None, state: str
+    ) -> list[dict[str, Any]]:
+        rng = self.rng
+        author_login = author["login"] if author and author["__typename"] == "User" else None
+        reviewers = [h[0] for h in self.people[: _MAINTAINERS + 4] if h[0] != author_login]
+        reviewers = rng.sample(reviewers, min(len(reviewers), 1 + rng.randrange(3)))
+        reviews = []
+        for index, submitted in enumerate(times):
+            roll = rng.random()
+            if roll < 0.05 and author_login:
+                who: dict[str, Any] | None = self.user(author_login)  # the author answering
+                review_state = "COMMENTED"
+            elif roll < 0.09:
+                who = {"__typename": "Bot", "login": _REVIEW_BOTS[rng.randrange(len(_REVIEW_BOTS))]}
+                review_state = "COMMENTED"
+            elif roll < 0.11:
+                who = None  # the reviewer's account was deleted since
+                review_state = rng.choice(_REVIEW_STATES)
+            else:
+                who = self.user(reviewers[rng.randrange(len(reviewers))])
+                review_state = rng.choices(_REVIEW_STATES, _REVIEW_WEIGHTS)[0]
+                if state == "MERGED" and index == len(times) - 1:
+                    review_state = "APPROVED"
+            bodies = _REVIEW_BODIES[review_state]
+            self.review_id += 1 + rng.randrange(40)
+            reviews.append(
+                {
+                    "databaseId": self.review_id,
+                    "author": who,
+                    "state": review_state,
+                    "submittedAt": self.iso(submitted),
+                    "body": bodies[rng.randrange(len(bodies))],
+                }
+            )
+        return reviews
+
+    def check_suites(self, runs: int, state: str, start: int, end: int) -> list[dict[str, Any]]:
+        rng = self.rng
+        if runs == 0:
+            return []
+        # Runs still going happen on open PRs only.
+        pending = state == "OPEN" and rng.random() < 0.3
+        apps = _CHECK_APPS[: min(runs, 1 + min(2, int(rng.expovariate(1.2))))]
+        suites = [{"app": {"name": app}, "conclusion": None, "checkRuns": []} for app in apps]
+        window = max(0, end - start)
+        for index in range(runs):
+            suite = suites[index * len(suites) // runs]
+            name = _CHECK_NAMES[index % len(_CHECK_NAMES)]
+            if index >= len(_CHECK_NAMES):
+                name = f"{name} (shard {index // len(_CHECK_NAMES)})"
+            started = start + int(rng.random() * window * 0.3)
+            completed = started + int(rng.random() * (end - started))
+            status = "COMPLETED"
+            if pending and rng.random() < 0.5:
+                status = "QUEUED" if rng.random() < 0.5 else "IN_PROGRESS"
+            self.check_run_id += 1 + rng.randrange(20)
+            suite["checkRuns"].append(
+                {
+                    "databaseId": self.check_run_id,
+                    "name": name,
+                    "status": status,
+                    "conclusion": rng.choices(_CONCLUSIONS, _CONCLUSION_WEIGHTS)[0]
+                    if status == "COMPLETED"
+                    else None,
+                    "startedAt": None if status == "QUEUED" else self.iso(started),
+                    "completedAt": self.iso(completed) if status == "COMPLETED" else None,
+                }
+            )
+        for suite in suites:
+            suite["conclusion"] = _suite_conclusion(suite["checkRuns"])
+        return suites
+
+    def body(self, number: int, title: str, closing: list[dict[str, Any]]) -> str:
+        rng = self.rng
+        closes = " ".join(f"Fixes #{issue['number']}" for issue in closing)
+        if number % 150 == 37:
+            # A few very long descriptions (20-60 KB), as release notes and generated PRs have.
+            paragraph = (
+                "Ce paragraphe est long — très long. 這是一個很長的段落。 🚀🔥✨ "
+                "Lorem ipsum dolor sit amet, consectetur adipiscing elit.\n"
+            )
+            repeats = rng.randrange(20_000, 60_000) // len(paragraph.encode()) + 1
+            return paragraph * repeats + closes
+        template = _BODIES[rng.randrange(len(_BODIES))]
+        return template.format(title=title, closes=closes)
+
+
+def _suite_conclusion(runs: list[dict[str, Any]]) -> str | None:
+    """A suite concludes once all its runs have; the worst conclusion wins."""
+    if not runs or any(run["status"] != "COMPLETED" for run in runs):
+        return None
+    found = {run["conclusion"] for run in runs}
+    for conclusion in _SUITE_PRIORITY:
+        if conclusion in found:
+            return conclusion
+    if "SUCCESS" in found:
+        return "SUCCESS"
+    return "SKIPPED" if found == {"SKIPPED"} else "NEUTRAL"
