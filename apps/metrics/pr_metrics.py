@@ -1,0 +1,338 @@
+"""Per-PR metrics, computed on write: pure functions over a fetched PR or a stored one.
+
+The writer calls `metrics_for_fetched()` for every PR it saves; `recompute_pr_metrics()` redoes
+the stored rows (after a definition changes) from their stored children. Both paths reduce a PR
+to the same `PRFacts`, so they cannot disagree.
+
+Definitions (the contract the dashboard and `pr_metrics` command rely on):
+
+- **Qualifying review**: a review with a `submitted_at`, not `pending`, whose reviewer is not a
+  bot and is not the PR's author (compared by login). A review by "ghost" (a deleted account) on
+  a PR authored by "ghost" counts as a self-review: we never claim a review we cannot prove.
+  `approved`, `changes_requested`, `commented` and `dismissed` reviews all qualify (a dismissed
+  review was still a review when it was submitted).
+- `first_review_at`: the earliest qualifying review's `submitted_at`; None when there is none.
+- `review_time_hours`: `first_review_at - pr_created_at` in hours; None without a first review.
+- `cycle_time_hours`: `merged_at - pr_created_at` in hours; None unless merged.
+- `commits_after_first_review`: commits whose time (`committed_at`, else `authored_at`) is
+  strictly after `first_review_at`; 0 without a first review.
+- `review_rounds`: the number of "changes requested -> new commits -> re-review" cycles. Walking
+  the qualifying reviews in time order, a round opens at a `changes_requested` review, needs at
+  least one commit strictly after it, and closes at the next qualifying review (any state)
+  submitted strictly after that commit. Several change requests before one push make one round;
+  a re-review that requests changes again opens the next round.
+- `ci_passed`, over the check runs of the PR's last commit (what GitHub's status rollup shows),
+  keeping only the latest run (highest id) per (app, name) so a re-run replaces its failed try:
+  None when there are no runs; False when any run concluded failure, timed_out, cancelled,
+  action_required, startup_failure or error (even if others are still running: the outcome is
+  already a failure); otherwise None while any run is not completed or has another conclusion
+  (e.g. stale); True when every run concluded success, neutral or skipped. GitHub does not expose
+  which checks are *required* through our queries, so every check run counts.
+- `size_bucket` by lines changed (additions + deletions): XS < 10, S < 50, M < 250, L < 1000,
+  XL >= 1000.
+- `is_bot_author`: the author account is a bot (login ending "[bot]" / GraphQL `Bot`); a ghost
+  author is not a bot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from apps.metrics.seeding.fetched import FetchedPRFull
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from apps.metrics.models import PullRequest
+
+# (upper bound exclusive, bucket); anything at or above the last bound is XL.
+SIZE_BUCKETS: tuple[tuple[int, str], ...] = ((10, "XS"), (50, "S"), (250, "M"), (1000, "L"))
+SIZE_BUCKET_MAX = "XL"
+
+CI_PASSING_CONCLUSIONS = frozenset({"success", "neutral", "skipped"})
+CI_FAILING_CONCLUSIONS = frozenset(
+    {"failure", "timed_out", "cancelled", "action_required", "startup_failure", "error"}
+)
+
+METRIC_FIELDS: tuple[str, ...] = (
+    "first_review_at",
+    "cycle_time_hours",
+    "review_time_hours",
+    "review_rounds",
+    "commits_after_first_review",
+    "ci_passed",
+    "size_bucket",
+    "is_bot_author",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewFact:
+    """What the metrics need of one review."""
+
+    reviewer_login: str | None
+    reviewer_is_bot: bool
+    state: str
+    submitted_at: datetime | None
+    github_review_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRunFact:
+    """What the metrics need of one check run."""
+
+    github_check_run_id: int
+    name: str
+    app_name: str | None
+    status: str
+    conclusion: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PRFacts:
+    """A PR reduced to what its metrics depend on; built from a fetched PR or a stored one."""
+
+    created_at: datetime
+    merged_at: datetime | None
+    author_login: str | None
+    author_is_bot: bool
+    additions: int
+    deletions: int
+    reviews: tuple[ReviewFact, ...]
+    commit_times: tuple[datetime | None, ...]
+    check_runs: tuple[CheckRunFact, ...]
+
+    @classmethod
+    def from_fetched(cls, pr: FetchedPRFull) -> PRFacts:
+        """Facts of a fetched PR."""
+        return cls(
+            created_at=pr.created_at,
+            merged_at=pr.merged_at,
+            author_login=pr.author.login if pr.author is not None else None,
+            author_is_bot=bool(pr.author is not None and pr.author.is_bot),
+            additions=pr.additions,
+            deletions=pr.deletions,
+            reviews=tuple(
+                ReviewFact(
+                    reviewer_login=r.reviewer.login if r.reviewer is not None else None,
+                    reviewer_is_bot=bool(r.reviewer is not None and r.reviewer.is_bot),
+                    state=r.state,
+                    submitted_at=r.submitted_at,
+                    github_review_id=r.github_review_id,
+                )
+                for r in pr.reviews
+            ),
+            commit_times=tuple(c.committed_at or c.authored_at for c in pr.commits),
+            check_runs=tuple(
+                CheckRunFact(
+                    github_check_run_id=c.github_check_run_id,
+                    name=c.name,
+                    app_name=c.app_name,
+                    status=c.status,
+                    conclusion=c.conclusion,
+                )
+                for c in pr.check_runs
+            ),
+        )
+
+    @classmethod
+    def from_row(cls, pr: PullRequest) -> PRFacts:
+        """Facts of a stored PR; prefetch author, reviews__reviewer, commits, check_runs first."""
+        author = pr.author
+        return cls(
+            created_at=pr.pr_created_at,
+            merged_at=pr.merged_at,
+            author_login=author.github_login if author is not None else None,
+            author_is_bot=bool(author is not None and author.is_bot),
+            additions=pr.additions,
+            deletions=pr.deletions,
+            reviews=tuple(
+                ReviewFact(
+                    reviewer_login=r.reviewer.github_login if r.reviewer is not None else None,
+                    reviewer_is_bot=bool(r.reviewer is not None and r.reviewer.is_bot),
+                    state=r.state,
+                    submitted_at=r.submitted_at,
+                    github_review_id=r.github_review_id,
+                )
+                for r in pr.reviews.all()
+            ),
+            commit_times=tuple(c.committed_at or c.authored_at for c in pr.commits.all()),
+            check_runs=tuple(
+                CheckRunFact(
+                    github_check_run_id=c.github_check_run_id,
+                    name=c.name,
+                    app_name=c.app_name,
+                    status=c.status,
+                    conclusion=c.conclusion,
+                )
+                for c in pr.check_runs.all()
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PRMetrics:
+    """The per-PR metric values, named as the PullRequest fields they are stored in."""
+
+    first_review_at: datetime | None
+    cycle_time_hours: float | None
+    review_time_hours: float | None
+    review_rounds: int
+    commits_after_first_review: int
+    ci_passed: bool | None
+    size_bucket: str
+    is_bot_author: bool
+
+    def as_fields(self) -> dict[str, object]:
+        """The values keyed by PullRequest field name."""
+        return {name: getattr(self, name) for name in METRIC_FIELDS}
+
+
+def hours_between(start: datetime | None, end: datetime | None) -> float | None:
+    """Hours from `start` to `end`, or None when either is missing."""
+    if start is None or end is None:
+        return None
+    return (end - start).total_seconds() / 3600.0
+
+
+def size_bucket(additions: int, deletions: int) -> str:
+    """XS/S/M/L/XL by lines changed (additions + deletions); thresholds in SIZE_BUCKETS."""
+    lines = max(0, additions) + max(0, deletions)
+    for bound, bucket in SIZE_BUCKETS:
+        if lines < bound:
+            return bucket
+    return SIZE_BUCKET_MAX
+
+
+def qualifying_reviews(facts: PRFacts) -> list[ReviewFact]:
+    """Submitted, non-pending reviews by someone other than the author and not a bot, in order."""
+    out = [
+        r
+        for r in facts.reviews
+        if r.submitted_at is not None
+        and r.state != "pending"
+        and not r.reviewer_is_bot
+        and r.reviewer_login is not None
+        and r.reviewer_login != facts.author_login
+    ]
+    out.sort(key=lambda r: (r.submitted_at, r.github_review_id))
+    return out
+
+
+def first_review_at(facts: PRFacts) -> datetime | None:
+    """When the first qualifying review was submitted, or None."""
+    reviews = qualifying_reviews(facts)
+    return reviews[0].submitted_at if reviews else None
+
+
+def commits_after(commit_times: Iterable[datetime | None], moment: datetime | None) -> int:
+    """How many commits are dated strictly after `moment` (0 when `moment` is None)."""
+    if moment is None:
+        return 0
+    return sum(1 for t in commit_times if t is not None and t > moment)
+
+
+def review_rounds(facts: PRFacts) -> int:
+    """Changes-requested -> new commits -> re-review cycles (see the module docstring)."""
+    reviews = qualifying_reviews(facts)
+    commits = sorted(t for t in facts.commit_times if t is not None)
+    rounds = 0
+    start = 0  # index into `reviews` from which the next change request is looked for
+    while True:
+        cr = next(
+            (i for i in range(start, len(reviews)) if reviews[i].state == "changes_requested"),
+            None,
+        )
+        if cr is None:
+            return rounds
+        cr_at = reviews[cr].submitted_at
+        push_at = next((t for t in commits if t > cr_at), None)  # type: ignore[operator]
+        if push_at is None:
+            return rounds
+        rereview = next(
+            (i for i in range(cr + 1, len(reviews)) if reviews[i].submitted_at > push_at),  # type: ignore[operator]
+            None,
+        )
+        if rereview is None:
+            return rounds
+        rounds += 1
+        start = rereview  # a re-review that requests changes again opens the next round
+
+
+def ci_passed(check_runs: Sequence[CheckRunFact]) -> bool | None:
+    """True / False / None for the last commit's check runs (see the module docstring)."""
+    latest: dict[tuple[str, str], CheckRunFact] = {}
+    for run in check_runs:
+        key = (run.app_name or "", run.name)
+        if key not in latest or run.github_check_run_id > latest[key].github_check_run_id:
+            latest[key] = run
+    if not latest:
+        return None
+    undetermined = False
+    for run in latest.values():
+        conclusion = (run.conclusion or "").lower()
+        if conclusion in CI_FAILING_CONCLUSIONS:
+            return False
+        if (run.status or "").lower() != "completed" or conclusion not in CI_PASSING_CONCLUSIONS:
+            undetermined = True
+    return None if undetermined else True
+
+
+def compute_metrics(facts: PRFacts) -> PRMetrics:
+    """Every per-PR metric of one PR."""
+    first = first_review_at(facts)
+    return PRMetrics(
+        first_review_at=first,
+        cycle_time_hours=hours_between(facts.created_at, facts.merged_at),
+        review_time_hours=hours_between(facts.created_at, first),
+        review_rounds=review_rounds(facts),
+        commits_after_first_review=commits_after(facts.commit_times, first),
+        ci_passed=ci_passed(facts.check_runs),
+        size_bucket=size_bucket(facts.additions, facts.deletions),
+        is_bot_author=facts.author_is_bot,
+    )
+
+
+def metrics_for_fetched(pr: FetchedPRFull) -> PRMetrics:
+    """Every per-PR metric of a fetched PR (what the writer stores)."""
+    return compute_metrics(PRFacts.from_fetched(pr))
+
+
+def metrics_for_row(pr: PullRequest) -> PRMetrics:
+    """Every per-PR metric of a stored PR, from its stored children."""
+    return compute_metrics(PRFacts.from_row(pr))
+
+
+def recompute_pr_metrics(queryset: QuerySet[PullRequest], *, batch_size: int = 500) -> int:
+    """Recompute and store the metrics of every PR in `queryset`; return how many changed.
+
+    Reads in batches with the children prefetched (a handful of queries per batch) and writes
+    only the rows whose values changed, with bulk_update.
+    """
+    from apps.metrics.models import PullRequest
+
+    qs = (
+        queryset.order_by("pk")
+        .select_related("author")
+        .prefetch_related("reviews__reviewer", "commits", "check_runs")
+    )
+    changed = 0
+    last_pk = 0
+    while True:
+        batch = list(qs.filter(pk__gt=last_pk)[:batch_size])
+        if not batch:
+            return changed
+        last_pk = batch[-1].pk
+        dirty: list[PullRequest] = []
+        for pr in batch:
+            values = metrics_for_row(pr).as_fields()
+            if any(getattr(pr, name) != value for name, value in values.items()):
+                for name, value in values.items():
+                    setattr(pr, name, value)
+                dirty.append(pr)
+        if dirty:
+            PullRequest.objects.bulk_update(dirty, list(METRIC_FIELDS))
+            changed += len(dirty)

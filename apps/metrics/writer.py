@@ -1,0 +1,466 @@
+"""The only code that writes PR rows: seeding and production sync both save through here.
+
+`save_pull_requests()` writes a page of fetched PRs in one transaction and a bounded number of
+queries, whatever the page holds (bulk upserts, no per-row saves):
+
+1. team members: every account seen (authors, merged_by, reviewers, commit authors, assignees;
+   "ghost" and bots included) is created if new, and filled in if we learnt more about it;
+2. pull requests: upserted by (team, github_repo, github_pr_id), per-PR metrics computed here;
+3. children (reviews, commits, files, check runs): upserted by their GitHub keys, and the rows
+   of these PRs that GitHub no longer reports (a file gone after a force-push, a commit
+   squashed away, a check run replaced) are deleted;
+4. `on_commit()`, inside the same transaction, so a checkpoint is stored with its rows or not
+   at all.
+
+Saving the same PRs twice changes no row except `PullRequest.synced_at` (the time of the write)
+and creates nothing. Nothing here fetches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from apps.metrics.models import (
+    Commit,
+    PRCheckRun,
+    PRFile,
+    PRReview,
+    PullRequest,
+    Team,
+    TeamMember,
+    TrackedRepository,
+)
+from apps.metrics.pr_metrics import METRIC_FIELDS, metrics_for_fetched
+from apps.metrics.seeding.fetched import FetchedPRFull, FetchedUser
+
+# Rows per statement. SQLite allows 32,766 bound parameters (since 3.32) and Django batches by
+# its own limit anyway; this keeps single statements and their memory moderate.
+BATCH_SIZE = 500
+# Keys per `IN (...)` lookup.
+LOOKUP_CHUNK = 500
+
+PR_UPDATE_FIELDS: tuple[str, ...] = (
+    "github_node_id",
+    "url",
+    "title",
+    "body",
+    "state",
+    "is_draft",
+    "author",
+    "merged_by",
+    "pr_created_at",
+    "pr_updated_at",
+    "merged_at",
+    "closed_at",
+    "additions",
+    "deletions",
+    "changed_files",
+    "commits_count",
+    "comments_count",
+    "head_ref",
+    "base_ref",
+    "labels",
+    "milestone_title",
+    "assignees",
+    "review_requests",
+    "linked_issues",
+    *METRIC_FIELDS,
+    "synced_at",
+)
+
+
+@dataclass(slots=True)
+class SaveStats:
+    """What one save wrote: PRs created / updated, child rows written, members created."""
+
+    prs_created: int = 0
+    prs_updated: int = 0
+    reviews: int = 0
+    commits: int = 0
+    files: int = 0
+    check_runs: int = 0
+    members_created: int = 0
+
+    def __add__(self, other: SaveStats) -> SaveStats:
+        if not isinstance(other, SaveStats):
+            return NotImplemented
+        return SaveStats(
+            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
+        )
+
+    @property
+    def prs_saved(self) -> int:
+        return self.prs_created + self.prs_updated
+
+
+def save_pull_requests(
+    team: Team,
+    prs: Sequence[FetchedPRFull],
+    *,
+    on_commit: Callable[[], None] | None = None,
+) -> SaveStats:
+    """Upsert `prs` with their members, children and metrics, atomically; return what was written.
+
+    `on_commit`, when given, runs last inside the same transaction (e.g. to store a checkpoint):
+    if it raises, nothing of the page is kept.
+    """
+    stats = SaveStats()
+    page = _dedupe_prs(prs)
+    now = timezone.now()
+    with transaction.atomic():
+        if page:
+            members, stats.members_created = _save_members(team, _users_of(page))
+            pr_ids = _save_prs(team, page, members, now, stats)
+            _save_children(page, pr_ids, members, stats)
+        if on_commit is not None:
+            on_commit()
+    return stats
+
+
+def save_pull_request(team: Team, pr: FetchedPRFull) -> PullRequest:
+    """Upsert one PR (see save_pull_requests) and return its stored row."""
+    save_pull_requests(team, [pr])
+    return PullRequest.objects.get(team=team, github_repo=pr.repo_full_name, github_pr_id=pr.number)
+
+
+def save_page(
+    tracked: TrackedRepository,
+    prs: Sequence[FetchedPRFull],
+    checkpoint: dict[str, Any] | None,
+    **state_updates: Any,
+) -> SaveStats:
+    """Save a page of PRs and the repository's checkpoint (+ `state_updates`) in one transaction.
+
+    `state_updates` are TrackedRepository field values (e.g. `status="running"`,
+    `rate_limit_remaining=4200`); `tracked` is updated in memory too.
+    """
+    allowed = {f.name for f in TrackedRepository._meta.concrete_fields} - {"id", "team"}
+    unknown = sorted(set(state_updates) - allowed)
+    if unknown:
+        raise TypeError(f"save_page: not TrackedRepository fields: {', '.join(unknown)}")
+
+    def store_state() -> None:
+        values = {"checkpoint": checkpoint, **state_updates, "updated_at": timezone.now()}
+        TrackedRepository.objects.filter(pk=tracked.pk).update(**values)
+        for name, value in values.items():
+            setattr(tracked, name, value)
+
+    return save_pull_requests(tracked.team, prs, on_commit=store_state)
+
+
+# --- members ----------------------------------------------------------------------------------
+
+
+def _users_of(page: Iterable[FetchedPRFull]) -> Iterable[FetchedUser]:
+    for pr in page:
+        yield pr.author if pr.author is not None else FetchedUser.ghost()
+        if pr.merged_by is not None:
+            yield pr.merged_by
+        for review in pr.reviews:
+            yield review.reviewer if review.reviewer is not None else FetchedUser.ghost()
+        for commit in pr.commits:
+            if commit.author is not None:
+                yield commit.author
+        yield from pr.assignees
+
+
+def _merge_users(users: Iterable[FetchedUser]) -> dict[str, dict[str, Any]]:
+    """One record per login: the first non-empty value of each field wins; bot if seen as one."""
+    merged: dict[str, dict[str, Any]] = {}
+    for user in users:
+        record = merged.setdefault(
+            user.login, {"github_id": None, "display_name": "", "email": "", "is_bot": False}
+        )
+        if record["github_id"] is None and user.github_id is not None:
+            record["github_id"] = user.github_id
+        if not record["display_name"] and user.name:
+            record["display_name"] = user.name
+        if not record["email"] and user.email:
+            record["email"] = user.email
+        record["is_bot"] = record["is_bot"] or user.is_bot or user.login.endswith("[bot]")
+    return merged
+
+
+def _save_members(team: Team, users: Iterable[FetchedUser]) -> tuple[dict[str, int], int]:
+    """Create missing members and fill in what we learnt; return ({login: id}, created)."""
+    wanted = _merge_users(users)
+    existing: dict[str, TeamMember] = {}
+    for chunk in _chunks(sorted(wanted), LOOKUP_CHUNK):
+        for member in TeamMember.objects.filter(team=team, github_login__in=chunk):
+            existing[member.github_login] = member
+
+    now = timezone.now()
+    to_update: list[TeamMember] = []
+    for login, record in wanted.items():
+        member = existing.get(login)
+        if member is None:
+            continue
+        # Only ever add knowledge: a reviewer node without an email must not blank a known one.
+        changed = False
+        for name in ("github_id", "display_name", "email"):
+            if record[name] and getattr(member, name) != record[name]:
+                setattr(member, name, record[name])
+                changed = True
+        if record["is_bot"] and not member.is_bot:
+            member.is_bot = True
+            changed = True
+        if changed:
+            member.updated_at = now
+            to_update.append(member)
+    if to_update:
+        TeamMember.objects.bulk_update(
+            to_update,
+            ["github_id", "display_name", "email", "is_bot", "updated_at"],
+            batch_size=BATCH_SIZE,
+        )
+
+    new = [
+        TeamMember(team=team, github_login=login, **record)
+        for login, record in sorted(wanted.items())
+        if login not in existing
+    ]
+    ids = {login: member.pk for login, member in existing.items()}
+    if new:
+        # ignore_conflicts: a concurrent writer may have created the same member meanwhile.
+        TeamMember.objects.bulk_create(new, batch_size=BATCH_SIZE, ignore_conflicts=True)
+        for chunk in _chunks([m.github_login for m in new], LOOKUP_CHUNK):
+            ids.update(
+                TeamMember.objects.filter(team=team, github_login__in=chunk).values_list(
+                    "github_login", "pk"
+                )
+            )
+    return ids, len(new)
+
+
+# --- pull requests ----------------------------------------------------------------------------
+
+
+def _dedupe_prs(prs: Sequence[FetchedPRFull]) -> list[FetchedPRFull]:
+    """One PR per (repo, number), the most recently updated; an upsert cannot hit a row twice."""
+    latest: dict[tuple[str, int], FetchedPRFull] = {}
+    for pr in prs:
+        key = (pr.repo_full_name, pr.number)
+        if key not in latest or pr.updated_at >= latest[key].updated_at:
+            latest[key] = pr
+    return list(latest.values())
+
+
+def _pr_keys(team: Team, page: Sequence[FetchedPRFull]) -> dict[tuple[str, int], int]:
+    """{(repo, number): pk} of the page's PRs already stored."""
+    by_repo: dict[str, list[int]] = {}
+    for pr in page:
+        by_repo.setdefault(pr.repo_full_name, []).append(pr.number)
+    query = models.Q()
+    for repo, numbers in by_repo.items():
+        query |= models.Q(github_repo=repo, github_pr_id__in=numbers)
+    rows = PullRequest.objects.filter(query, team=team).values_list(
+        "github_repo", "github_pr_id", "pk"
+    )
+    return {(repo, number): pk for repo, number, pk in rows}
+
+
+def _save_prs(
+    team: Team,
+    page: Sequence[FetchedPRFull],
+    members: dict[str, int],
+    now: datetime,
+    stats: SaveStats,
+) -> dict[tuple[str, int], int]:
+    """Upsert the page's PRs; return {(repo, number): pk}."""
+    before = _pr_keys(team, page)
+    rows = [_pr_row(team, pr, members, now) for pr in page]
+    PullRequest.objects.bulk_create(
+        rows,
+        batch_size=BATCH_SIZE,
+        update_conflicts=True,
+        unique_fields=["team", "github_repo", "github_pr_id"],
+        update_fields=list(PR_UPDATE_FIELDS),
+    )
+    stats.prs_updated += sum(1 for pr in page if (pr.repo_full_name, pr.number) in before)
+    stats.prs_created += len(page) - sum(
+        1 for pr in page if (pr.repo_full_name, pr.number) in before
+    )
+    if all(row.pk is not None for row in rows):
+        return {(row.github_repo, row.github_pr_id): row.pk for row in rows}
+    return _pr_keys(team, page)  # a backend that does not return ids from an upsert
+
+
+def _pr_row(team: Team, pr: FetchedPRFull, members: dict[str, int], now: datetime) -> PullRequest:
+    author = pr.author if pr.author is not None else FetchedUser.ghost()
+    return PullRequest(
+        team=team,
+        github_repo=pr.repo_full_name,
+        github_pr_id=pr.number,
+        github_node_id=pr.node_id,
+        url=pr.url,
+        title=pr.title,
+        body=pr.body or "",
+        state=pr.state,
+        is_draft=pr.is_draft,
+        author_id=members.get(author.login),
+        merged_by_id=members.get(pr.merged_by.login) if pr.merged_by is not None else None,
+        pr_created_at=pr.created_at,
+        pr_updated_at=pr.updated_at,
+        merged_at=pr.merged_at,
+        closed_at=pr.closed_at,
+        additions=pr.additions,
+        deletions=pr.deletions,
+        changed_files=pr.changed_files,
+        commits_count=pr.commits_count,
+        comments_count=pr.comments_count,
+        head_ref=pr.head_ref,
+        base_ref=pr.base_ref,
+        labels=list(pr.labels),
+        milestone_title=pr.milestone_title,
+        assignees=[user.login for user in pr.assignees],
+        review_requests=list(pr.review_requests),
+        linked_issues=list(pr.linked_issues),
+        synced_at=now,
+        **metrics_for_fetched(pr).as_fields(),
+    )
+
+
+# --- children ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _ChildKind:
+    model: type[models.Model]
+    key: str  # the GitHub key, unique per pull request
+    update_fields: tuple[str, ...]
+    stat: str  # the SaveStats counter
+
+
+_REVIEWS = _ChildKind(
+    PRReview, "github_review_id", ("reviewer", "state", "body", "submitted_at"), "reviews"
+)
+_COMMITS = _ChildKind(
+    Commit,
+    "sha",
+    (
+        "author",
+        "author_name",
+        "author_email",
+        "message",
+        "authored_at",
+        "committed_at",
+        "additions",
+        "deletions",
+    ),
+    "commits",
+)
+_FILES = _ChildKind(PRFile, "filename", ("status", "additions", "deletions", "changes"), "files")
+_CHECK_RUNS = _ChildKind(
+    PRCheckRun,
+    "github_check_run_id",
+    ("name", "status", "conclusion", "started_at", "completed_at", "duration_seconds", "app_name"),
+    "check_runs",
+)
+
+
+def _save_children(
+    page: Sequence[FetchedPRFull],
+    pr_ids: dict[tuple[str, int], int],
+    members: dict[str, int],
+    stats: SaveStats,
+) -> None:
+    rows: dict[_ChildKind, list[models.Model]] = {
+        kind: [] for kind in (_REVIEWS, _COMMITS, _FILES, _CHECK_RUNS)
+    }
+    for pr in page:
+        pr_id = pr_ids[(pr.repo_full_name, pr.number)]
+        rows[_REVIEWS].extend(
+            PRReview(
+                pull_request_id=pr_id,
+                github_review_id=r.github_review_id,
+                reviewer_id=members.get(
+                    (r.reviewer if r.reviewer is not None else FetchedUser.ghost()).login
+                ),
+                state=r.state,
+                body=r.body or "",
+                submitted_at=r.submitted_at,
+            )
+            for r in pr.reviews
+        )
+        rows[_COMMITS].extend(
+            Commit(
+                pull_request_id=pr_id,
+                sha=c.sha,
+                author_id=members.get(c.author.login) if c.author is not None else None,
+                author_name=c.author_name or "",
+                author_email=c.author_email or "",
+                message=c.message or "",
+                authored_at=c.authored_at,
+                committed_at=c.committed_at,
+                additions=c.additions,
+                deletions=c.deletions,
+            )
+            for c in pr.commits
+        )
+        rows[_FILES].extend(
+            PRFile(
+                pull_request_id=pr_id,
+                filename=f.filename,
+                status=f.status,
+                additions=f.additions,
+                deletions=f.deletions,
+                changes=f.changes,
+            )
+            for f in pr.files
+        )
+        rows[_CHECK_RUNS].extend(
+            PRCheckRun(
+                pull_request_id=pr_id,
+                github_check_run_id=c.github_check_run_id,
+                name=c.name,
+                status=c.status,
+                conclusion=c.conclusion,
+                started_at=c.started_at,
+                completed_at=c.completed_at,
+                duration_seconds=c.duration_seconds,
+                app_name=c.app_name,
+            )
+            for c in pr.check_runs
+        )
+    page_pr_ids = sorted(set(pr_ids.values()))
+    for kind, kind_rows in rows.items():
+        written = _sync_children(kind, page_pr_ids, kind_rows)
+        setattr(stats, kind.stat, getattr(stats, kind.stat) + written)
+
+
+def _sync_children(kind: _ChildKind, pr_ids: list[int], rows: list[models.Model]) -> int:
+    """Make the children of `pr_ids` exactly `rows`: delete the others, upsert these."""
+    # Last one wins on a duplicate key: one upsert statement cannot touch a row twice.
+    unique: dict[tuple[int, Any], models.Model] = {}
+    for row in rows:
+        unique[(row.pull_request_id, getattr(row, kind.key))] = row  # type: ignore[attr-defined]
+    manager = kind.model._default_manager
+    stale: list[int] = []
+    for chunk in _chunks(pr_ids, LOOKUP_CHUNK):
+        for pk, pr_id, key in manager.filter(pull_request_id__in=chunk).values_list(
+            "pk", "pull_request_id", kind.key
+        ):
+            if (pr_id, key) not in unique:
+                stale.append(pk)
+    for chunk in _chunks(stale, LOOKUP_CHUNK):
+        manager.filter(pk__in=chunk).delete()
+    if unique:
+        manager.bulk_create(
+            list(unique.values()),
+            batch_size=BATCH_SIZE,
+            update_conflicts=True,
+            unique_fields=["pull_request", kind.key],
+            update_fields=list(kind.update_fields),
+        )
+    return len(unique)
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
