@@ -22,6 +22,8 @@ from contextlib import contextmanager
 
 import redis
 
+from apps.integrations.services.clock import Clock, SystemClock
+
 logger = logging.getLogger(__name__)
 
 # A token_key is a hex digest (sha256, first 16 chars by default). Refusing anything else keeps
@@ -56,6 +58,7 @@ class RedisCoordinator:
         lock_ttl: float = 180.0,
         poll_interval: float = 0.005,
         lock_wait: float | None = None,
+        clock: Clock | None = None,
     ) -> None:
         """Connect lazily to `redis_url`.
 
@@ -67,6 +70,9 @@ class RedisCoordinator:
         self._lock_ttl_ms = int(lock_ttl * 1000)
         self._poll = poll_interval
         self._lock_wait = lock_wait
+        # Reset times are compared with the client's clock (a test clock in tests); Redis
+        # expiry itself runs on real time, which only ever errs on the side of forgetting.
+        self._clock: Clock = clock or SystemClock()
         self._release = self._redis.register_script(_RELEASE)
         self._block = self._redis.register_script(_BLOCK)
 
@@ -103,7 +109,7 @@ class RedisCoordinator:
         """Remember what GitHub last said of this token's budget, until its reset."""
         key = self._key("budget", token_key, resource)
         reset_ms = int(reset_at * 1000)
-        if reset_at <= time.time():
+        if reset_at <= self._clock.now():
             # Already refilled: the numbers describe a window that is over.
             self._redis.delete(key)
             return
@@ -118,13 +124,13 @@ class RedisCoordinator:
         if not values or b"remaining" not in values or b"reset" not in values:
             return None
         reset_at = float(values[b"reset"])
-        if reset_at <= time.time():
+        if reset_at <= self._clock.now():
             return None
         return int(values[b"remaining"]), reset_at
 
     def block_until(self, token_key: str, resource: str, until: float) -> None:
         """Tell every process not to send on this token and resource before `until` (epoch)."""
-        if until <= time.time():
+        if until <= self._clock.now():
             return
         key = self._key("blocked", token_key, resource)
         self._block(keys=[key], args=[repr(float(until)), int(until * 1000)])
@@ -135,4 +141,4 @@ class RedisCoordinator:
         if raw is None:
             return None
         until = float(raw)
-        return until if until > time.time() else None
+        return until if until > self._clock.now() else None
