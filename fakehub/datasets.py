@@ -61,8 +61,8 @@ class DatasetError(Exception):
     """A dataset that fakehub cannot serve; the message is one line naming the file at fault."""
 
 
-class _Invalid(Exception):
-    """A problem inside one JSON value; the caller adds the file and line."""
+class _Invalid(DatasetError):
+    """A problem inside one JSON value; the loader adds the file and line to the message."""
 
 
 def load_dataset_dir(path: str | Path) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
@@ -149,7 +149,10 @@ def _iter_json_lines(path: Path) -> Iterator[tuple[int, Any]]:
 
 
 def normalize_repo(raw: Any) -> dict[str, Any]:
-    """Return repo.json's object checked, with defaultBranch, pushedAt and createdAt present."""
+    """Return repo.json's object checked, with defaultBranch, pushedAt, createdAt present.
+
+    Raises DatasetError (one line, without the file name) for bad input.
+    """
     if not isinstance(raw, dict):
         raise _Invalid(f"expected a JSON object, got {_kind(raw)}")
     name = raw.get("nameWithOwner")
@@ -186,10 +189,10 @@ class _RepoIds:
 
 
 def normalize_pr(raw: Any, ids: _RepoIds | None = None) -> dict[str, Any]:
-    """Return one prs.jsonl node checked, with every optional key filled; raises on bad input.
+    """Return one prs.jsonl node checked, with every optional key filled; DatasetError if bad.
 
-    `ids` tracks review and check-run ids across a repository (unique there); None checks the
-    node alone.
+    The top-level dict is copied; nested objects are filled in place. `ids` tracks review and
+    check-run ids across a repository (unique there); None checks the node alone. Idempotent.
     """
     if ids is None:
         ids = _RepoIds()

@@ -1,0 +1,1 @@
+"""Tests of fakehub: data, server, GraphQL, REST, limits and faults over real HTTP."""
