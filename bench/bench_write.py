@@ -19,6 +19,7 @@ database `prharvest_bench` created and dropped on the server named by `BENCH_POS
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import sys
@@ -349,10 +350,9 @@ def run(quick: bool = False, prs: int | None = None) -> list[Row]:
             timeout=1800,
         )
         if backend == "postgresql":
-            try:
+            # Leaving the scratch database behind would be harmless: never fail the bench on it.
+            with contextlib.suppress(Exception):
                 _postgres_scratch(admin_url, create=False)
-            except Exception:  # noqa: S110 - leaving a scratch database behind is harmless
-                pass
         if not child.ok or not out.exists():
             rows.append(_failed(backend, count, f"child failed: {child.tail(4)}"))
             continue
