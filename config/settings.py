@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "apps.integrations",
     "apps.metrics",
+    "apps.dashboard",
 ]
 
 MIDDLEWARE = [
