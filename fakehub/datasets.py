@@ -68,8 +68,10 @@ class _Invalid(DatasetError):
 def load_dataset_dir(path: str | Path) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
     """Return (repo, PRs) for the repository folder at `path`, or for each one inside it."""
     root = Path(path)
-    if not root.is_dir():
+    if not root.exists():
         raise DatasetError(f"{root}: dataset folder not found")
+    if not root.is_dir():
+        raise DatasetError(f"{root}: not a folder (give the folder holding repo.json)")
     if (root / "repo.json").exists():
         folders = [root]
     else:

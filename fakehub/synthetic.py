@@ -51,6 +51,7 @@ _HUMANS = [
     ("night-owl-42", None, "42+night-owl-42@users.noreply.github.com"),
     ("m4ya", "Maya 🌸", "maya@example.il"),
 ]
+_DISPLAY_NAMES = {login: name for login, name, _ in _HUMANS}
 _MAINTAINERS = 6  # the first logins above review and merge most PRs
 _BOTS = {
     "dependabot": ("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com"),
@@ -266,7 +267,8 @@ class _Generator:
 
     @staticmethod
     def user(login: str) -> dict[str, Any]:
-        return {"__typename": "User", "login": login}
+        # GraphQL's User.name (the display name) rides along; fakehub serves it when present.
+        return {"__typename": "User", "login": login, "name": _DISPLAY_NAMES[login]}
 
     def size(self, mean: float, low: int, high: int) -> int:
         """A skewed count in [low, high]: most small, a few large."""

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import subprocess
+import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -66,6 +70,30 @@ def test_the_same_arguments_give_identical_output(
 ) -> None:
     again = generate_repository("acme/rocket", 300, seed=1, now=NOW)
     assert json.dumps(again, sort_keys=True) == json.dumps(repository, sort_keys=True)
+
+
+def test_output_does_not_depend_on_the_process_hash_seed() -> None:
+    # Python salts str hashes per process: set or hash() order would break determinism here.
+    script = (
+        "import hashlib, json; from datetime import datetime, UTC; "
+        "from fakehub.synthetic import generate_repository; "
+        "data = generate_repository('acme/rocket', 120, seed=4, now=datetime(2026, 3, 1, 12, tzinfo=UTC)); "
+        "print(hashlib.sha256(json.dumps(data).encode()).hexdigest())"
+    )
+    root = Path(__file__).resolve().parents[2]
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=root,
+            env={**os.environ, "PYTHONHASHSEED": str(salt), "PYTHONPATH": str(root)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for salt in (1, 2)
+    }
+    here = generate_repository("acme/rocket", 120, seed=4, now=NOW)
+    assert digests == {hashlib.sha256(json.dumps(here).encode()).hexdigest()}
 
 
 def test_a_different_seed_or_name_gives_a_different_repository(
@@ -180,6 +208,7 @@ def test_bots_and_deleted_users_appear_in_graphql_shape(prs: list[dict[str, Any]
     humans = {a["login"] for a in authors if a and a["__typename"] == "User"}
     ghosts = sum(author is None for author in authors)
     assert bots == {"dependabot", "renovate"}
+    assert any(a and a["__typename"] == "User" and a["name"] for a in authors)
     assert 15 <= len(humans) <= 30
     assert 1 <= ghosts <= 30
     for pr in prs:
