@@ -1,0 +1,1100 @@
+"""GitHubGraphQLClient: the one GitHub client shared by seeding and production sync.
+
+What every request goes through, in this order: a token from the TokenSource (the richest of a
+pool), the primary-limit check (wait for the reset, or raise `RateLimited` with
+`on_limit="stop"`), the per-token lock of the Coordinator (one request in flight per token),
+one HTTP exchange in `transport.py`, the budget read back from headers and `rateLimit`, and on
+failure the RetryPolicy (backoff with full jitter for transient errors, GitHub's hints for
+limits). Every wait goes through the Clock, so tests switch waiting off with `InstantClock`.
+
+PR pages come back *complete*: a nested connection (files, commits, reviews, check runs,
+labels, ...) that overflows its first page is filled by follow-up queries that address the PRs
+by node id (`node(id:)` with one alias per PR), batching all overflowing connections of all PRs
+of a page into as few requests as possible, looping until nothing overflows. A PR node that came
+back with an error path (partial data) is re-fetched alone; an `errors` answer is never taken as
+empty data.
+
+Adaptive page size (the fetcher's job) -- the design chosen: `fetch_pr_page(..., retry=False)`
+switches transient retries off for the page request itself, so the first 502/503/504
+(`ServerError`) or timeout / dropped connection (`TransportFailed`) reaches the caller at once
+and it can halve the page. With the default `retry=True` the same errors are raised only after
+the policy's retries. Rate limits are waited for in both cases, and follow-up requests always
+retry normally.
+
+Nested sizes follow GitHub's cost formula (docs.github.com: graphql/overview/rate-limits-and-
+query-limits-for-the-graphql-api): a 25-PR page asks 1 + 25 x 9 connections = 226 "requests",
+i.e. 2 points, and at most 25 x 380 + 25 = 9,525 nodes (the limit is 500,000).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from .clock import Clock, SystemClock
+from .coordination import Coordinator, default_coordinator, token_key
+from .errors import (
+    BadCredentials,
+    GitHubError,
+    GraphQLFailed,
+    NotFound,
+    RateLimited,
+    SecondaryRateLimited,
+)
+from .ratelimit import (
+    CostEstimates,
+    RateLimitState,
+    parse_retry_after,
+    query_key,
+)
+from .retry import RetryPolicy
+from .tokens import TokenPool, TokenSource, as_token_source
+from .transport import DEFAULT_TIMEOUT, HTTPAnswer, Transport, raise_for_status
+
+__all__ = [
+    "FETCH_PRS_BULK_QUERY",
+    "FETCH_PRS_UPDATED_QUERY",
+    "FETCH_REPO_METADATA_QUERY",
+    "FETCH_SINGLE_PR_QUERY",
+    "ClientListener",
+    "ClientStats",
+    "GitHubGraphQLClient",
+    "GraphQLResponse",
+    "PRPageResult",
+    "RepoMetadata",
+    "RequestInfo",
+    "RestResponse",
+    "build_connections_query",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.github.com"
+PAGE_SIZE = 25
+FOLLOW_UP_PAGE = 100  # GitHub's maximum `first`
+MAX_CONNECTIONS_PER_FOLLOW_UP = 40  # 40 x 100 nodes: far below the node limit, 1 point
+MAX_PRIMARY_WAITS = 3  # consecutive limit answers for one request before giving up
+
+# --------------------------------------------------------------------------------------------
+# The GraphQL documents
+# --------------------------------------------------------------------------------------------
+
+RATE_LIMIT_FIELDS = "rateLimit { cost remaining resetAt limit used }"
+
+ACTOR_FRAGMENT = """
+fragment ActorFields on Actor {
+  __typename
+  login
+  ... on User { databaseId name email }
+  ... on Bot { databaseId }
+}
+"""
+
+PAGE_INFO = "pageInfo { hasNextPage endCursor }"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionSpec:
+    """One nested connection of a PR: where it sits, its first-page size, its selection."""
+
+    field: str  # the PullRequest field (or the field inside `wrapper`)
+    first: int  # size of the first page inside a PR page
+    fragment_name: str
+    on_type: str  # the connection's GraphQL type, for its fragment
+    selection: str  # what each node carries
+    wrapper: str | None = None  # "statusCheckRollup" for contexts
+    uses_actor: bool = False
+
+    @property
+    def fragment(self) -> str:
+        return (
+            f"fragment {self.fragment_name} on {self.on_type} {{\n"
+            f"  totalCount\n  {PAGE_INFO}\n  nodes {{ {self.selection} }}\n}}\n"
+        )
+
+    def selection_for(self, first: int, after: str | None = None) -> str:
+        args = f"first: {first}" + (f", after: {after}" if after else "")
+        inner = f"{self.field}({args}) {{ ...{self.fragment_name} }}"
+        return f"{self.wrapper} {{ {inner} }}" if self.wrapper else inner
+
+    def get(self, pr: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The connection object inside a PR node (None when absent or null)."""
+        holder: Any = pr.get(self.wrapper) if self.wrapper else pr
+        if not isinstance(holder, Mapping):
+            return None
+        value = holder.get(self.field)
+        return value if isinstance(value, dict) else None
+
+
+# Sizes by cost: every connection inside a 25-PR page costs 25 "requests" whatever its `first`,
+# so the sizes only trade payload against follow-ups: most PRs fit, heavy ones get one more round.
+CONNECTIONS: tuple[ConnectionSpec, ...] = (
+    ConnectionSpec("labels", 20, "LabelPage", "LabelConnection", "name"),
+    ConnectionSpec(
+        "assignees", 20, "AssigneePage", "UserConnection", "login databaseId name email"
+    ),
+    ConnectionSpec(
+        "reviewRequests",
+        20,
+        "ReviewRequestPage",
+        "ReviewRequestConnection",
+        # Only `login`/`slug` per type: selecting `name` on both User (String) and Team
+        # (String!) is a "Fields 'name' conflict" for graphql-core.
+        "requestedReviewer { __typename ... on User { login } ... on Bot { login } "
+        "... on Team { slug } }",
+    ),
+    ConnectionSpec("closingIssuesReferences", 20, "ClosingIssuePage", "IssueConnection", "number"),
+    ConnectionSpec(
+        "reviews",
+        50,
+        "ReviewPage",
+        "PullRequestReviewConnection",
+        "databaseId state body submittedAt author { ...ActorFields }",
+        uses_actor=True,
+    ),
+    ConnectionSpec(
+        "commits",
+        100,
+        "CommitPage",
+        "PullRequestCommitConnection",
+        "commit { oid message messageHeadline authoredDate committedDate additions deletions "
+        "author { name email user { login databaseId } } }",
+    ),
+    ConnectionSpec(
+        "files",
+        100,
+        "FilePage",
+        "PullRequestChangedFileConnection",
+        "path changeType additions deletions",
+    ),
+    ConnectionSpec(
+        "contexts",
+        50,
+        "ContextPage",
+        "StatusCheckRollupContextConnection",
+        "__typename ... on CheckRun { databaseId name status conclusion startedAt completedAt "
+        "checkSuite { app { name } } } ... on StatusContext { context state createdAt }",
+        wrapper="statusCheckRollup",
+    ),
+)
+CONNECTIONS_BY_FIELD = {spec.field: spec for spec in CONNECTIONS}
+
+PR_FIELDS_FRAGMENT = (
+    """
+fragment PullRequestFields on PullRequest {
+  id databaseId number title body url state isDraft
+  createdAt updatedAt mergedAt closedAt
+  additions deletions changedFiles headRefName baseRefName
+  author { ...ActorFields }
+  mergedBy { ...ActorFields }
+  milestone { title }
+  comments { totalCount }
+"""
+    + "".join(f"  {spec.selection_for(spec.first)}\n" for spec in CONNECTIONS)
+    + "}\n"
+)
+
+ALL_PR_FRAGMENTS = (
+    PR_FIELDS_FRAGMENT + ACTOR_FRAGMENT + "".join(spec.fragment for spec in CONNECTIONS)
+)
+
+
+def _pr_list_query(name: str, order_field: str) -> str:
+    return (
+        f"query {name}($owner: String!, $name: String!, $first: Int!, $after: String) {{\n"
+        f"  {RATE_LIMIT_FIELDS}\n"
+        "  repository(owner: $owner, name: $name) {\n"
+        "    nameWithOwner pushedAt updatedAt\n"
+        "    pullRequests(first: $first, after: $after, "
+        f"orderBy: {{field: {order_field}, direction: DESC}}) {{\n"
+        f"      totalCount\n      {PAGE_INFO}\n"
+        "      nodes { ...PullRequestFields }\n"
+        "    }\n  }\n}\n" + ALL_PR_FRAGMENTS
+    )
+
+
+# Newest first by creation: a stable order, so a full walk resumes from its cursor.
+FETCH_PRS_BULK_QUERY = _pr_list_query("FetchPRsBulk", "CREATED_AT")
+# Most recently updated first: an incremental walk stops at the watermark.
+FETCH_PRS_UPDATED_QUERY = _pr_list_query("FetchPRsUpdated", "UPDATED_AT")
+
+FETCH_SINGLE_PR_QUERY = (
+    "query FetchSinglePR($owner: String!, $name: String!, $number: Int!) {\n"
+    f"  {RATE_LIMIT_FIELDS}\n"
+    "  repository(owner: $owner, name: $name) {\n"
+    "    nameWithOwner pushedAt\n"
+    "    pullRequest(number: $number) { ...PullRequestFields }\n"
+    "  }\n}\n" + ALL_PR_FRAGMENTS
+)
+
+# The cheap change check: 1 point.
+FETCH_REPO_METADATA_QUERY = (
+    "query FetchRepoMetadata($owner: String!, $name: String!) {\n"
+    f"  {RATE_LIMIT_FIELDS}\n"
+    "  repository(owner: $owner, name: $name) {\n"
+    "    nameWithOwner pushedAt updatedAt defaultBranchRef { name }\n"
+    "  }\n}\n"
+)
+
+
+def build_connections_query(
+    requests: Sequence[tuple[str, Mapping[str, str | None]]],
+) -> tuple[str, dict[str, Any]]:
+    """The follow-up document for [(pr_node_id, {connection_field: after_cursor})].
+
+    One alias per PR (`pr0: node(id: $id0) { ... on PullRequest { files(first: 100, after:
+    $c0_files) {...} } }`), every overflowing connection of that PR inside it.
+    """
+    var_defs: list[str] = []
+    variables: dict[str, Any] = {}
+    parts: list[str] = []
+    used: set[str] = set()
+    for i, (node_id, cursors) in enumerate(requests):
+        var_defs.append(f"$id{i}: ID!")
+        variables[f"id{i}"] = node_id
+        selections = []
+        for conn_field, cursor in cursors.items():
+            spec = CONNECTIONS_BY_FIELD[conn_field]
+            var = f"c{i}_{conn_field}"
+            var_defs.append(f"${var}: String")
+            variables[var] = cursor
+            selections.append(spec.selection_for(FOLLOW_UP_PAGE, f"${var}"))
+            used.add(conn_field)
+        parts.append(
+            f"  pr{i}: node(id: $id{i}) {{ ... on PullRequest {{ id {' '.join(selections)} }} }}"
+        )
+    fragments = "".join(CONNECTIONS_BY_FIELD[f].fragment for f in sorted(used))
+    if any(CONNECTIONS_BY_FIELD[f].uses_actor for f in used):
+        fragments += ACTOR_FRAGMENT
+    query = (
+        f"query FetchPRConnections({', '.join(var_defs)}) {{\n  {RATE_LIMIT_FIELDS}\n"
+        + "\n".join(parts)
+        + "\n}\n"
+        + fragments
+    )
+    return query, variables
+
+
+# --------------------------------------------------------------------------------------------
+# Values the client returns
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLResponse:
+    """A GraphQL answer with data (errors only alongside partial data), its cost and budget."""
+
+    data: dict[str, Any]
+    errors: list[dict[str, Any]]
+    cost: int
+    rate_limit: RateLimitState | None
+
+
+@dataclass(frozen=True, slots=True)
+class RestResponse:
+    """A REST answer; `not_modified` for a 304 to If-None-Match (which costs no point)."""
+
+    status: int
+    data: Any
+    etag: str | None
+    headers: dict[str, str]
+    not_modified: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RepoMetadata:
+    name_with_owner: str
+    pushed_at: str | None
+    updated_at: str | None
+    default_branch: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PRPageResult:
+    """One page of complete PR nodes, newest first in the requested order."""
+
+    nodes: list[dict[str, Any]]
+    pushed_at: str | None
+    total_count: int
+    end_cursor: str | None
+    has_next_page: bool
+    cost: int  # points of the page and its follow-ups
+    requests: int = 1  # HTTP requests it took (page + follow-ups + single re-fetches)
+
+
+@dataclass(slots=True)
+class ClientStats:
+    """What the client spent: HTTP requests sent (retries included), points, waits."""
+
+    requests: int = 0
+    graphql_requests: int = 0
+    rest_requests: int = 0
+    not_modified: int = 0
+    points_used: int = 0
+    retries: int = 0
+    waited_seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "requests": self.requests,
+            "graphql_requests": self.graphql_requests,
+            "rest_requests": self.rest_requests,
+            "not_modified": self.not_modified,
+            "points_used": self.points_used,
+            "retries": self.retries,
+            "waited_seconds": self.waited_seconds,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInfo:
+    """What `ClientListener.on_request` hears after each HTTP exchange (never the token)."""
+
+    kind: Literal["graphql", "rest"]
+    method: str
+    path: str
+    status: int | None  # None: no HTTP answer (timeout, dropped connection)
+    cost: int
+    token_key: str
+    repo: str | None = None
+    error: str | None = None
+
+
+class ClientListener(Protocol):
+    """Progress hooks; every method is optional (the client checks with getattr)."""
+
+    def on_request(self, info: RequestInfo) -> None: ...
+
+    def on_wait(self, seconds: float, reason: str) -> None: ...
+
+    def on_rate_limit(self, state: RateLimitState) -> None: ...
+
+
+# --------------------------------------------------------------------------------------------
+# The client
+# --------------------------------------------------------------------------------------------
+
+Checker = Callable[[HTTPAnswer, float], None]
+
+
+class GitHubGraphQLClient:
+    """GitHub GraphQL + REST, polite and complete; see the module docstring for the rules."""
+
+    def __init__(
+        self,
+        token: str | Sequence[str] | TokenSource,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        on_limit: Literal["wait", "stop"] = "wait",
+        coordinator: Coordinator | None = None,
+        listener: ClientListener | None = None,
+        *,
+        transport: Transport | None = None,
+    ) -> None:
+        if on_limit not in ("wait", "stop"):
+            raise ValueError(f"on_limit must be 'wait' or 'stop', not {on_limit!r}")
+        self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        self.tokens: TokenSource = as_token_source(token)
+        self.retry = retry or RetryPolicy()
+        self.clock: Clock = clock or SystemClock()
+        self.on_limit = on_limit
+        self.coordinator: Coordinator = coordinator or default_coordinator(self.base_url)
+        self.listener = listener
+        self.transport = transport or Transport(self.base_url, timeout=timeout)
+        if isinstance(self.tokens, TokenPool):
+            self.tokens.bind(self.coordinator, self.clock)
+        self.rate_limits: dict[str, RateLimitState] = {}
+        self.stats = ClientStats()
+        self._costs = CostEstimates()
+        self._stats_lock = threading.Lock()
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> GitHubGraphQLClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"GitHubGraphQLClient(base_url={self.base_url!r}, token_key={self.tokens.key})"
+
+    # ---- public API ------------------------------------------------------------------------
+
+    def execute(
+        self,
+        query: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        repo: str | None = None,
+        retry: bool | RetryPolicy = True,
+    ) -> GraphQLResponse:
+        """Run one GraphQL document; raise on errors without data; return partial data + errors."""
+        key = query_key(query)
+        policy = self._policy(retry)
+        answer = self._send(
+            kind="graphql",
+            method="POST",
+            path="/graphql",
+            resource="graphql",
+            json_body={"query": query, "variables": dict(variables or {})},
+            estimate=self._costs.estimate(key),
+            policy=policy,
+            repo=repo,
+            check=self._check_graphql,
+            cost_key=key,
+        )
+        body = answer.body
+        data = body.get("data") or {}
+        errors = [e for e in (body.get("errors") or []) if isinstance(e, dict)]
+        state = RateLimitState.from_graphql(data.get("rateLimit"))
+        cost = state.cost if state is not None and state.cost is not None else 1
+        return GraphQLResponse(data=data, errors=errors, cost=cost, rate_limit=state)
+
+    def rest_get(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        etag: str | None = None,
+        *,
+        repo: str | None = None,
+        retry: bool | RetryPolicy = True,
+    ) -> RestResponse:
+        """GET below base_url; with `etag`, a conditional request (304 -> not_modified, 0 points)."""
+        headers = {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+        }
+        if etag:
+            headers["If-None-Match"] = etag
+        answer = self._send(
+            kind="rest",
+            method="GET",
+            path=path,
+            resource="core",
+            params=params,
+            headers=headers,
+            estimate=1,
+            policy=self._policy(retry),
+            repo=repo,
+        )
+        not_modified = answer.status == 304
+        if not_modified:
+            with self._stats_lock:
+                self.stats.not_modified += 1
+        return RestResponse(
+            status=answer.status,
+            data=None if not_modified else answer.body,
+            etag=answer.headers.get("etag") or (etag if not_modified else None),
+            headers={k.lower(): v for k, v in answer.headers.items()},
+            not_modified=not_modified,
+        )
+
+    def fetch_repo_metadata(self, owner: str, name: str) -> RepoMetadata:
+        """pushedAt and friends for one repository: the ~1-point change check."""
+        full = f"{owner}/{name}"
+        response = self.execute(
+            FETCH_REPO_METADATA_QUERY, {"owner": owner, "name": name}, repo=full
+        )
+        repo = self._repository(response, full)
+        branch = repo.get("defaultBranchRef") or {}
+        return RepoMetadata(
+            name_with_owner=repo.get("nameWithOwner") or full,
+            pushed_at=repo.get("pushedAt"),
+            updated_at=repo.get("updatedAt"),
+            default_branch=branch.get("name") if isinstance(branch, Mapping) else None,
+        )
+
+    def fetch_pr_page(
+        self,
+        owner: str,
+        name: str,
+        first: int = PAGE_SIZE,
+        after: str | None = None,
+        order: Literal["CREATED_AT", "UPDATED_AT"] = "CREATED_AT",
+        *,
+        retry: bool | RetryPolicy = True,
+    ) -> PRPageResult:
+        """One page of PRs (newest first by `order`), every node complete.
+
+        `retry=False`: a 5xx / timeout of the page request itself is raised at once
+        (`ServerError` / `TransportFailed`), so the caller can halve `first` and try again.
+        """
+        if order not in ("CREATED_AT", "UPDATED_AT"):
+            raise ValueError(f"order must be CREATED_AT or UPDATED_AT, not {order!r}")
+        if first < 1 or first > 100:
+            raise ValueError(f"first must be between 1 and 100, not {first}")
+        full = f"{owner}/{name}"
+        query = FETCH_PRS_BULK_QUERY if order == "CREATED_AT" else FETCH_PRS_UPDATED_QUERY
+        variables = {"owner": owner, "name": name, "first": first, "after": after}
+        cost = 0
+        requests = 0
+        page_policy = self._policy(retry)
+        tries = 0
+        while True:
+            tries += 1
+            response = self.execute(query, variables, repo=full, retry=page_policy)
+            cost += response.cost
+            requests += 1
+            repo = self._repository(response, full)
+            connection = repo.get("pullRequests")
+            broken = _broken_node_indexes(response.errors, ("repository", "pullRequests", "nodes"))
+            nodes_raw = connection.get("nodes") if isinstance(connection, Mapping) else None
+            unusable = not isinstance(nodes_raw, list) or any(
+                not _under(e, ("repository", "pullRequests", "nodes")) for e in response.errors
+            )
+            nodeless = isinstance(nodes_raw, list) and any(
+                i >= len(nodes_raw) or not _has_number(nodes_raw[i]) for i in broken
+            )
+            if not (unusable or nodeless):
+                break
+            # Errors we cannot pin on one identifiable PR: the page as a whole is retried.
+            failure = GraphQLFailed(
+                response.errors or [{"message": "pullRequests missing from the answer"}],
+                retryable=True,
+                repo=full,
+                detail="GitHub answered the PR page with errors",
+            )
+            if tries >= self.retry.attempts:
+                raise failure
+            self._count_retry()
+            self._wait(self.retry.backoff(tries - 1), f"{full}: page answered with errors")
+        assert isinstance(connection, Mapping) and isinstance(nodes_raw, list)
+        nodes: list[dict[str, Any]] = []
+        refetch: list[int] = []
+        for i, node in enumerate(nodes_raw):
+            if i in broken:
+                refetch.append(int(node["number"]))
+                nodes.append({})  # placeholder, replaced below in place
+            elif isinstance(node, dict):
+                nodes.append(node)
+        done_cost, done_requests = self._complete([n for n in nodes if n], full)
+        cost += done_cost
+        requests += done_requests
+        if refetch:
+            by_number = {}
+            for number in refetch:
+                single, single_cost, single_requests = self._fetch_single(owner, name, number)
+                cost += single_cost
+                requests += single_requests
+                by_number[number] = single
+            rebuilt: list[dict[str, Any]] = []
+            it = iter(refetch)
+            for node in nodes:
+                if node:
+                    rebuilt.append(node)
+                else:
+                    single = by_number[next(it)]
+                    if single is not None:  # deleted meanwhile: nothing to return
+                        rebuilt.append(single)
+            nodes = rebuilt
+        page_info = connection.get("pageInfo") or {}
+        return PRPageResult(
+            nodes=nodes,
+            pushed_at=repo.get("pushedAt"),
+            total_count=int(connection.get("totalCount") or 0),
+            end_cursor=page_info.get("endCursor"),
+            has_next_page=bool(page_info.get("hasNextPage")),
+            cost=cost,
+            requests=requests,
+        )
+
+    def fetch_single_pr(self, owner: str, name: str, number: int) -> dict[str, Any] | None:
+        """One PR, complete; None when the repository has no PR with that number."""
+        node, _cost, _requests = self._fetch_single(owner, name, number)
+        return node
+
+    def probe_pulls(self, owner: str, name: str, etag: str | None) -> RestResponse:
+        """Has any PR changed? `GET pulls?sort=updated` with If-None-Match: a 304 costs nothing."""
+        return self.rest_get(
+            f"/repos/{owner}/{name}/pulls",
+            {"state": "all", "sort": "updated", "direction": "desc", "per_page": 1},
+            etag=etag,
+            repo=f"{owner}/{name}",
+        )
+
+    def fetch_check_runs_rest(self, owner: str, name: str, sha: str) -> list[dict[str, Any]]:
+        """Every check run of one commit through REST (the optional, serial fallback)."""
+        runs: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            response = self.rest_get(
+                f"/repos/{owner}/{name}/commits/{sha}/check-runs",
+                {"per_page": 100, "page": page},
+                repo=f"{owner}/{name}",
+            )
+            data = response.data if isinstance(response.data, Mapping) else {}
+            batch = [r for r in data.get("check_runs") or [] if isinstance(r, dict)]
+            runs.extend(batch)
+            total = int(data.get("total_count") or 0)
+            if not batch or len(runs) >= total:
+                return runs
+            page += 1
+
+    # ---- completion of nested connections ---------------------------------------------------
+
+    def _fetch_single(
+        self, owner: str, name: str, number: int
+    ) -> tuple[dict[str, Any] | None, int, int]:
+        full = f"{owner}/{name}"
+        variables = {"owner": owner, "name": name, "number": number}
+        cost = 0
+        tries = 0
+        while True:
+            tries += 1
+            response = self.execute(FETCH_SINGLE_PR_QUERY, variables, repo=full)
+            cost += response.cost
+            repo = self._repository(response, full)
+            node = repo.get("pullRequest")
+            if not response.errors:
+                break
+            if node is None and all(e.get("type") == "NOT_FOUND" for e in response.errors):
+                return None, cost, tries
+            if tries >= self.retry.attempts:
+                raise GraphQLFailed(
+                    response.errors,
+                    retryable=True,
+                    repo=full,
+                    detail=f"PR #{number} kept coming back with errors",
+                )
+            self._count_retry()
+            self._wait(self.retry.backoff(tries - 1), f"{full}#{number}: answered with errors")
+        if not isinstance(node, dict):
+            return None, cost, tries
+        more_cost, more_requests = self._complete([node], full)
+        return node, cost + more_cost, tries + more_requests
+
+    def _complete(self, nodes: Sequence[dict[str, Any]], repo: str) -> tuple[int, int]:
+        """Fill every overflowing nested connection of `nodes` in place; (points, requests)."""
+        pending: dict[str, tuple[dict[str, Any], dict[str, str | None]]] = {}
+        for node in nodes:
+            cursors = _overflowing(node)
+            if cursors:
+                pending[node["id"]] = (node, cursors)
+        cost = 0
+        requests = 0
+        while pending:
+            batch: list[tuple[str, dict[str, str | None]]] = []
+            budget = MAX_CONNECTIONS_PER_FOLLOW_UP
+            for node_id, (_node, cursors) in pending.items():
+                if budget <= 0:
+                    break
+                chosen = dict(list(cursors.items())[:budget])
+                budget -= len(chosen)
+                batch.append((node_id, chosen))
+            query, variables = build_connections_query(batch)
+            response = self._execute_complete(query, variables, repo, len(batch))
+            cost += response.cost
+            requests += 1
+            for i, (node_id, cursors) in enumerate(batch):
+                node, all_cursors = pending[node_id]
+                fetched = response.data.get(f"pr{i}")
+                if not isinstance(fetched, Mapping):
+                    raise GraphQLFailed(
+                        [{"message": f"PR node {node_id} vanished during follow-up queries"}],
+                        retryable=True,
+                        repo=repo,
+                    )
+                for conn_field in cursors:
+                    spec = CONNECTIONS_BY_FIELD[conn_field]
+                    page = spec.get(fetched)
+                    target = spec.get(node)
+                    if page is None or target is None:
+                        raise GraphQLFailed(
+                            [{"message": f"{conn_field} missing from a follow-up answer"}],
+                            retryable=True,
+                            repo=repo,
+                        )
+                    target["nodes"] = list(target.get("nodes") or []) + list(
+                        page.get("nodes") or []
+                    )
+                    info = page.get("pageInfo") or {}
+                    target["pageInfo"] = dict(info)
+                    if info.get("hasNextPage") and info.get("endCursor"):
+                        all_cursors[conn_field] = info["endCursor"]
+                    else:
+                        all_cursors.pop(conn_field, None)
+                if not all_cursors:
+                    del pending[node_id]
+        return cost, requests
+
+    def _execute_complete(
+        self, query: str, variables: Mapping[str, Any], repo: str, size: int
+    ) -> GraphQLResponse:
+        """A follow-up request; any error is retried (its data is never partially merged)."""
+        tries = 0
+        while True:
+            tries += 1
+            response = self.execute(query, variables, repo=repo)
+            if not response.errors:
+                return response
+            if tries >= self.retry.attempts:
+                raise GraphQLFailed(
+                    response.errors,
+                    retryable=True,
+                    repo=repo,
+                    detail=f"follow-up query for {size} PR(s) kept failing",
+                )
+            self._count_retry()
+            self._wait(self.retry.backoff(tries - 1), f"{repo}: follow-up answered with errors")
+
+    # ---- the request loop ------------------------------------------------------------------
+
+    def _policy(self, retry: bool | RetryPolicy) -> RetryPolicy:
+        if isinstance(retry, RetryPolicy):
+            return retry
+        return self.retry if retry else self.retry.without_retries()
+
+    def _next_token(self, resource: str, cost: int) -> str:
+        if isinstance(self.tokens, TokenPool):
+            return self.tokens.token_for(resource, cost)
+        return self.tokens.token()
+
+    def _send(
+        self,
+        *,
+        kind: Literal["graphql", "rest"],
+        method: str,
+        path: str,
+        resource: str,
+        json_body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        estimate: int,
+        policy: RetryPolicy,
+        repo: str | None,
+        check: Checker | None = None,
+        cost_key: str | None = None,
+    ) -> HTTPAnswer:
+        """Send one logical request through limits, lock, transport and retries."""
+        tries = 0
+        secondary_hits = 0
+        limit_hits = 0
+        rejected: set[str] = set()
+        while True:
+            token = self._next_token(resource, estimate)
+            key = token_key(token)
+            self._await_budget(key, resource, estimate, repo)
+            error: GitHubError | None = None
+            answer: HTTPAnswer | None = None
+            with self.coordinator.token_lock(key):
+                # Another thread may have met a limit while we queued for the lock.
+                if self._free_at(key, resource, estimate) > self.clock.now():
+                    continue
+                tries += 1
+                try:
+                    answer = self.transport.request(
+                        method,
+                        path,
+                        token=token,
+                        json_body=json_body,
+                        params=params,
+                        headers=headers,
+                    )
+                except GitHubError as exc:  # TransportFailed: no answer at all
+                    error = exc
+                else:
+                    error = self._after_answer(answer, key, kind, resource, check, cost_key)
+                if isinstance(error, RateLimited):
+                    secondary_hits, limit_hits = self._block(
+                        error, key, policy, secondary_hits, limit_hits
+                    )
+            self._notify_request(kind, method, path, answer, key, repo, error)
+            if error is None:
+                assert answer is not None
+                return answer
+            error.for_repo(repo)
+            if isinstance(error, SecondaryRateLimited):
+                if secondary_hits > policy.secondary_attempts:
+                    raise SecondaryRateLimited(
+                        f"GitHub secondary rate limit persisted after {secondary_hits} tries",
+                        retry_after=error.retry_after,
+                        resource=error.resource,
+                        repo=repo,
+                    )
+                continue  # _await_budget waits out the block recorded above
+            if isinstance(error, RateLimited):
+                if limit_hits > MAX_PRIMARY_WAITS:
+                    raise error
+                if self.on_limit == "stop" and not self._other_token_free(key, resource, estimate):
+                    raise error
+                continue
+            if isinstance(error, BadCredentials):
+                rejected.add(key)
+                self.tokens.invalidate(token)
+                try:
+                    replacement = self._next_token(resource, estimate)
+                except BadCredentials:
+                    raise error from None
+                if token_key(replacement) in rejected:
+                    raise error
+                continue
+            if not policy.should_retry(error, tries):
+                raise error
+            hint = parse_retry_after(answer.headers, self.clock.now()) if answer else None
+            delay = policy.delay_for(error, tries - 1, hint)
+            self._count_retry()
+            self._wait(delay, f"retrying after {_short(error)}")
+
+    def _after_answer(
+        self,
+        answer: HTTPAnswer,
+        key: str,
+        kind: str,
+        resource: str,
+        check: Checker | None,
+        cost_key: str | None,
+    ) -> GitHubError | None:
+        """Book-keep one answer (stats, budgets); return the error it means, if any."""
+        now = self.clock.now()
+        with self._stats_lock:
+            self.stats.requests += 1
+            if kind == "graphql":
+                self.stats.graphql_requests += 1
+            else:
+                self.stats.rest_requests += 1
+        header_state = RateLimitState.from_headers(answer.headers, default_resource=resource)
+        if header_state is not None:
+            self._observe(key, header_state)
+        try:
+            raise_for_status(answer, now=now, resource=resource)
+            if check is not None:
+                check(answer, now)
+        except GitHubError as exc:
+            return exc
+        if kind == "graphql":
+            data = answer.body.get("data") if isinstance(answer.body, Mapping) else None
+            state = RateLimitState.from_graphql(
+                data.get("rateLimit") if isinstance(data, Mapping) else None
+            )
+            if state is not None:
+                self._observe(key, state)
+                if cost_key is not None:
+                    self._costs.record(cost_key, state.cost)
+                with self._stats_lock:
+                    self.stats.points_used += state.cost or 0
+        return None
+
+    def _check_graphql(self, answer: HTTPAnswer, now: float) -> None:
+        """Raise for GraphQL answers without usable data (limits, NOT_FOUND, failures)."""
+        body = answer.body
+        if not isinstance(body, Mapping):
+            raise GraphQLFailed(
+                [{"message": "GitHub sent no JSON object"}],
+                retryable=True,
+                detail="GitHub GraphQL answer unreadable",
+            )
+        errors = [e for e in (body.get("errors") or []) if isinstance(e, Mapping)]
+        data = body.get("data")
+        if any(e.get("type") == "RATE_LIMITED" for e in errors):
+            # docs.github.com: the GraphQL primary limit answers 200 (or 403) with RATE_LIMITED.
+            state = RateLimitState.from_headers(answer.headers, default_resource="graphql")
+            hint = parse_retry_after(answer.headers, now)
+            if state is not None and state.remaining == 0:
+                raise RateLimited(
+                    "GitHub graphql rate limit exhausted",
+                    retry_after=hint if hint is not None else state.seconds_to_reset(now),
+                    reset_at=state.reset_at,
+                    resource="graphql",
+                )
+            raise SecondaryRateLimited(
+                "GitHub GraphQL rate limit hit",
+                retry_after=hint or 0.0,
+                resource="graphql",
+                hinted=hint is not None,
+            )
+        for error in errors:
+            path = error.get("path") or []
+            if error.get("type") == "NOT_FOUND" and len(path) <= 1:
+                raise NotFound(str(error.get("message") or "not found"))
+        usable = isinstance(data, Mapping) and any(
+            v is not None for k, v in data.items() if k != "rateLimit"
+        )
+        if errors and not usable:
+            raise GraphQLFailed(errors)
+        if not isinstance(data, Mapping):
+            raise GraphQLFailed([{"message": "GitHub answered without data"}], retryable=True)
+
+    def _observe(self, key: str, state: RateLimitState) -> None:
+        self.rate_limits[state.resource] = state
+        self.coordinator.record_budget(key, state.resource, state.remaining, state.reset_at)
+        callback = getattr(self.listener, "on_rate_limit", None)
+        if callback is not None:
+            callback(state)
+
+    def _block(
+        self,
+        error: RateLimited,
+        key: str,
+        policy: RetryPolicy,
+        secondary_hits: int,
+        limit_hits: int,
+    ) -> tuple[int, int]:
+        """Record, under the token lock, until when nothing may be sent with this token."""
+        now = self.clock.now()
+        if isinstance(error, SecondaryRateLimited):
+            secondary_hits += 1
+            delay = policy.secondary_delay(error, secondary_hits, now)
+            error.retry_after = delay
+            self.coordinator.block_until(key, "secondary", now + delay)
+        else:
+            limit_hits += 1
+            until = (error.reset_at or now + error.retry_after) + policy.reset_margin
+            if error.retry_after and now + error.retry_after > until:
+                until = now + error.retry_after
+            self.coordinator.block_until(key, error.resource, until)
+            self.coordinator.record_budget(key, error.resource, 0, until)
+        return secondary_hits, limit_hits
+
+    def _free_at(self, key: str, resource: str, cost: int) -> float:
+        """When this token may next send a request of `cost` on `resource` (epoch seconds)."""
+        now = self.clock.now()
+        free_at = now
+        for res in (resource, "secondary"):
+            blocked = self.coordinator.blocked_until(key, res)
+            if blocked is not None and blocked > free_at:
+                free_at = blocked
+        budget = self.coordinator.budget(key, resource)
+        if budget is not None:
+            remaining, reset_at = budget
+            if remaining < max(1, cost) and reset_at > now:
+                free_at = max(free_at, reset_at + self.retry.reset_margin)
+        return free_at
+
+    def _other_token_free(self, key: str, resource: str, cost: int) -> bool:
+        if not isinstance(self.tokens, TokenPool):
+            return False
+        now = self.clock.now()
+        for other in self.tokens.keys:
+            if other != key and self._free_at(other, resource, cost) <= now:
+                return True
+        return False
+
+    def _await_budget(self, key: str, resource: str, cost: int, repo: str | None) -> None:
+        """Wait until this token may send (or raise RateLimited when on_limit="stop")."""
+        while True:
+            now = self.clock.now()
+            free_at = self._free_at(key, resource, cost)
+            if free_at <= now:
+                return
+            secondary = (self.coordinator.blocked_until(key, "secondary") or 0) >= free_at
+            if self.on_limit == "stop" and not secondary:
+                raise RateLimited(
+                    f"GitHub {resource} rate limit exhausted",
+                    retry_after=free_at - now,
+                    reset_at=free_at,
+                    resource=resource,
+                    repo=repo,
+                )
+            what = "secondary rate limit" if secondary else f"{resource} rate limit reset"
+            self._wait(free_at - now, f"waiting for the {what}" + (f" ({repo})" if repo else ""))
+
+    def _wait(self, seconds: float, reason: str) -> None:
+        """Sleep through the clock in steps of at most a second, telling the listener."""
+        if seconds <= 0:
+            return
+        logger.info("GitHub client waits %.1fs: %s", seconds, reason)
+        callback = getattr(self.listener, "on_wait", None)
+        end = self.clock.monotonic() + seconds
+        while (left := end - self.clock.monotonic()) > 0:
+            if callback is not None:
+                callback(left, reason)
+            self.clock.sleep(min(1.0, left))
+        if callback is not None:
+            callback(0.0, reason)
+        with self._stats_lock:
+            self.stats.waited_seconds += seconds
+
+    def _count_retry(self) -> None:
+        with self._stats_lock:
+            self.stats.retries += 1
+
+    def _notify_request(
+        self,
+        kind: Literal["graphql", "rest"],
+        method: str,
+        path: str,
+        answer: HTTPAnswer | None,
+        key: str,
+        repo: str | None,
+        error: GitHubError | None,
+    ) -> None:
+        callback = getattr(self.listener, "on_request", None)
+        if callback is None:
+            return
+        cost = 0
+        if answer is not None and kind == "graphql" and isinstance(answer.body, Mapping):
+            data = answer.body.get("data")
+            state = RateLimitState.from_graphql(
+                data.get("rateLimit") if isinstance(data, Mapping) else None
+            )
+            cost = state.cost or 0 if state is not None else 0
+        elif answer is not None and kind == "rest" and answer.status != 304:
+            cost = 1
+        callback(
+            RequestInfo(
+                kind=kind,
+                method=method,
+                path=path,
+                status=answer.status if answer is not None else None,
+                cost=cost,
+                token_key=key,
+                repo=repo,
+                error=_short(error) if error is not None else None,
+            )
+        )
+
+    def _repository(self, response: GraphQLResponse, full: str) -> dict[str, Any]:
+        repo = response.data.get("repository")
+        if not isinstance(repo, dict):
+            raise NotFound(repo=full)
+        return repo
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _overflowing(node: Mapping[str, Any]) -> dict[str, str | None]:
+    """{connection field: endCursor} for each nested connection with more pages."""
+    out: dict[str, str | None] = {}
+    for spec in CONNECTIONS:
+        conn = spec.get(node)
+        if conn is None:
+            continue
+        info = conn.get("pageInfo") or {}
+        if info.get("hasNextPage") and info.get("endCursor"):
+            out[spec.field] = info["endCursor"]
+    return out
+
+
+def _under(error: Mapping[str, Any], prefix: tuple[str, ...]) -> bool:
+    path = error.get("path") or []
+    return (
+        len(path) > len(prefix)
+        and tuple(path[: len(prefix)]) == prefix
+        and isinstance(path[len(prefix)], int)
+    )
+
+
+def _broken_node_indexes(errors: Iterable[Mapping[str, Any]], prefix: tuple[str, ...]) -> set[int]:
+    return {int(e["path"][len(prefix)]) for e in errors if _under(e, prefix)}
+
+
+def _has_number(node: Any) -> bool:
+    return isinstance(node, Mapping) and isinstance(node.get("number"), int)
+
+
+def _short(error: GitHubError | None) -> str:
+    if error is None:
+        return ""
+    return type(error).__name__ + (f" {error.status}" if getattr(error, "status", None) else "")

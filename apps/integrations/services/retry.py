@@ -1,0 +1,83 @@
+"""One retry policy, as data, used by every request of the client.
+
+Transient failures (502/503/504, 500, timeouts, dropped connections, GraphQL "something went
+wrong") are retried with exponential backoff and FULL jitter: the n-th retry waits
+`random.uniform(0, min(cap, base * 2**n))` seconds, or GitHub's `retry-after` when it gives one
+(docs.github.com: rest/guides/best-practices-for-using-the-rest-api#handle-rate-limit-errors-appropriately).
+Never retried: 401, 403 without a limit, 404 / NOT_FOUND, and validation errors.
+
+Secondary rate limits have their own schedule: `retry-after` when given, else until
+`x-ratelimit-reset` when `x-ratelimit-remaining` is 0, else at least `secondary_min_wait`
+(60 s, as GitHub asks) doubling on each further hit, up to `secondary_attempts` tries.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from .errors import GitHubError, RateLimited, SecondaryRateLimited
+
+__all__ = ["NO_RETRY", "RetryPolicy"]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how long the client retries; pure data plus the arithmetic on it."""
+
+    attempts: int = 5  # total tries of one request for transient errors (1 = no retry)
+    base: float = 1.0  # seconds; the first retry waits up to `base`
+    cap: float = 60.0  # no single backoff longer than this
+    secondary_min_wait: float = 60.0  # GitHub: wait at least a minute when it names no time
+    secondary_cap: float = 15 * 60.0
+    secondary_attempts: int = 5  # tries after which a secondary limit is given up on
+    reset_margin: float = 1.0  # seconds added after a reset time (clock skew, rounding)
+    max_retry_after: float = 3600.0 + 60.0  # never trust a hint longer than an hour's window
+    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+
+    def backoff(self, retry_number: int) -> float:
+        """Full-jitter delay before retry `retry_number` (0 for the first retry)."""
+        ceiling = min(self.cap, self.base * (2 ** max(0, retry_number)))
+        return self.rng.uniform(0.0, ceiling)
+
+    def should_retry(self, error: GitHubError, tries_so_far: int) -> bool:
+        """May a request that failed with `error` after `tries_so_far` tries be sent again?"""
+        if isinstance(error, RateLimited):
+            return False  # limits have their own schedule (secondary_delay / reset waits)
+        return error.retryable and tries_so_far < self.attempts
+
+    def delay_for(self, error: GitHubError, retry_number: int, hint: float | None = None) -> float:
+        """Delay before the next try of a transient failure: GitHub's hint wins over backoff."""
+        if hint is not None and hint > 0:
+            return min(hint, self.max_retry_after)
+        return self.backoff(retry_number)
+
+    def secondary_delay(self, error: SecondaryRateLimited, hit_number: int, now: float) -> float:
+        """Wait after the `hit_number`-th consecutive secondary limit (1 for the first).
+
+        GitHub's hint first (retry-after, or the reset when remaining is 0); without one, at
+        least `secondary_min_wait`, doubling on each further hit, plus a little jitter.
+        """
+        if error.hinted and error.reset_at is not None:
+            return min(max(0.0, error.reset_at - now) + self.reset_margin, self.max_retry_after)
+        if error.hinted:
+            return min(error.retry_after, self.max_retry_after)
+        grown = self.secondary_min_wait * (2 ** max(0, hit_number - 1))
+        return min(self.secondary_cap, grown) + self.rng.uniform(0.0, self.base)
+
+    def without_retries(self) -> RetryPolicy:
+        """The same policy with transient retries switched off (limits still waited for)."""
+        return RetryPolicy(
+            attempts=1,
+            base=self.base,
+            cap=self.cap,
+            secondary_min_wait=self.secondary_min_wait,
+            secondary_cap=self.secondary_cap,
+            secondary_attempts=self.secondary_attempts,
+            reset_margin=self.reset_margin,
+            max_retry_after=self.max_retry_after,
+            rng=self.rng,
+        )
+
+
+NO_RETRY = RetryPolicy(attempts=1)

@@ -1,0 +1,173 @@
+"""Where the client's tokens come from: one PAT, a pool of PATs, or a GitHub App installation.
+
+`TokenSource` is the protocol the client uses: `token()` gives the token for the next request
+(a source may refresh it), `invalidate(token)` reports a token GitHub rejected (401), and `key`
+names the current token by `token_key` (never the token itself). `GitHubAppInstallation` lives
+in `github_app.py`.
+
+A `TokenPool` picks, for each request, the token with the most remaining budget for the
+resource (graphql or core) as recorded in the Coordinator, switches when one runs dry, and only
+when all are dry hands out the one that resets first (the client then waits for that reset).
+Tokens of one GitHub user share one budget: pool tokens of different users or apps.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from .clock import Clock, SystemClock
+from .coordination import Coordinator, LocalCoordinator, token_key
+from .errors import BadCredentials
+
+__all__ = ["StaticToken", "TokenPool", "TokenSource", "as_token_source"]
+
+
+@runtime_checkable
+class TokenSource(Protocol):
+    """A supplier of tokens for the client."""
+
+    def token(self) -> str:
+        """The token to use for the next request (may refresh it first)."""
+        ...
+
+    def invalidate(self, token: str) -> None:
+        """GitHub rejected `token` (401): drop it, or refresh on the next `token()`."""
+        ...
+
+    @property
+    def key(self) -> str:
+        """`token_key` of the current token: safe to log and store."""
+        ...
+
+
+class StaticToken:
+    """One personal access token (or any fixed token)."""
+
+    def __init__(self, token: str) -> None:
+        token = (token or "").strip()
+        if not token:
+            raise BadCredentials("no GitHub token given: set GITHUB_TOKEN or GITHUB_SEEDING_TOKENS")
+        self._token = token
+        self._key = token_key(token)
+
+    def token(self) -> str:
+        return self._token
+
+    def invalidate(self, token: str) -> None:
+        # A fixed token cannot be refreshed: the client raises BadCredentials.
+        return None
+
+    @property
+    def key(self) -> str:
+        return self._key
+
+    def __repr__(self) -> str:  # never the token
+        return f"StaticToken(key={self._key})"
+
+
+class TokenPool:
+    """Several PATs: the one with most remaining first; switch when dry; wait only when all are."""
+
+    def __init__(
+        self,
+        tokens: Sequence[str],
+        *,
+        coordinator: Coordinator | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        cleaned = [t.strip() for t in tokens if t and t.strip()]
+        unique = list(dict.fromkeys(cleaned))
+        if not unique:
+            raise BadCredentials("no GitHub token given: set GITHUB_TOKEN or GITHUB_SEEDING_TOKENS")
+        self._tokens = unique
+        self._lock = threading.Lock()
+        self._invalid: set[str] = set()
+        self._current = unique[0]
+        self.coordinator: Coordinator = coordinator or LocalCoordinator()
+        self.clock: Clock = clock or SystemClock()
+        self._bound = coordinator is not None
+
+    def bind(self, coordinator: Coordinator, clock: Clock) -> None:
+        """Use the client's coordinator and clock unless the pool was given its own."""
+        if not self._bound:
+            self.coordinator = coordinator
+            self.clock = clock
+            self._bound = True
+
+    @property
+    def keys(self) -> list[str]:
+        return [token_key(t) for t in self._tokens]
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    def token(self) -> str:
+        return self.token_for("graphql", 1)
+
+    def token_for(self, resource: str, cost: int = 1) -> str:
+        """The token for a request of `cost` points on `resource`: best budget, not blocked."""
+        now = self.clock.now()
+        best: tuple[float, str] | None = None
+        soonest: tuple[float, str] | None = None
+        with self._lock:
+            live = [t for t in self._tokens if t not in self._invalid]
+        if not live:
+            raise BadCredentials(
+                "GitHub rejected every token of the pool (401): check GITHUB_SEEDING_TOKENS"
+            )
+        for tok in live:
+            key = token_key(tok)
+            free_at = self._free_at(key, resource, cost, now)
+            if free_at <= now:
+                budget = self.coordinator.budget(key, resource)
+                # Unknown or reset budgets count as full: an untried token is the richest.
+                remaining = float("inf") if budget is None or budget[1] <= now else budget[0]
+                if best is None or remaining > best[0]:
+                    best = (remaining, tok)
+            elif soonest is None or free_at < soonest[0]:
+                soonest = (free_at, tok)
+        chosen = best[1] if best is not None else soonest[1]  # type: ignore[index]
+        with self._lock:
+            self._current = chosen
+        return chosen
+
+    def _free_at(self, key: str, resource: str, cost: int, now: float) -> float:
+        """When this token may next send a request of `cost` on `resource`."""
+        free_at = now
+        for res in (resource, "secondary"):
+            blocked = self.coordinator.blocked_until(key, res)
+            if blocked is not None and blocked > free_at:
+                free_at = blocked
+        budget = self.coordinator.budget(key, resource)
+        if budget is not None:
+            remaining, reset_at = budget
+            if remaining < max(1, cost) and reset_at > now:
+                free_at = max(free_at, reset_at)
+        return free_at
+
+    def invalidate(self, token: str) -> None:
+        with self._lock:
+            if token in self._tokens:
+                self._invalid.add(token)
+
+    @property
+    def key(self) -> str:
+        with self._lock:
+            return token_key(self._current)
+
+    def __repr__(self) -> str:
+        return f"TokenPool(keys={self.keys})"
+
+
+def as_token_source(token: str | Sequence[str] | TokenSource) -> TokenSource:
+    """Normalise the client's `token` argument: str, list of str (a pool) or a TokenSource."""
+    if isinstance(token, str):
+        return StaticToken(token)
+    if isinstance(token, TokenSource):
+        return token
+    tokens = list(token)
+    if len(tokens) == 1:
+        return StaticToken(tokens[0])
+    return TokenPool(tokens)
