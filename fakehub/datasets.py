@@ -26,6 +26,7 @@ __all__ = [
     "load_repository",
     "normalize_pr",
     "normalize_repo",
+    "write_dataset_dir",
 ]
 
 # Enum values as GitHub's public GraphQL schema defines them (PullRequestState, PatchStatus,
@@ -129,6 +130,19 @@ def load_repository(folder: str | Path) -> tuple[dict[str, Any], list[dict[str, 
         prs.append(pr)
     _fill_repo_dates(repo, prs)
     return repo, prs
+
+
+def write_dataset_dir(folder: str | Path, repo: dict[str, Any], prs: list[dict[str, Any]]) -> Path:
+    """Write one repository as repo.json + prs.jsonl into `folder` (created); returns it."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "repo.json").write_text(
+        json.dumps(repo, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    with (folder / "prs.jsonl").open("w", encoding="utf-8") as handle:
+        for pr in prs:
+            handle.write(json.dumps(pr, ensure_ascii=False, separators=(",", ":")) + "\n")
+    return folder
 
 
 def _iter_json_lines(path: Path) -> Iterator[tuple[int, Any]]:

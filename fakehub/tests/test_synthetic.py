@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from fakehub.datasets import load_dataset_dir
+from fakehub.datasets import load_dataset_dir, write_dataset_dir
 from fakehub.synthetic import HEAVY_SIZES, generate_repository
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -296,12 +296,7 @@ def test_it_round_trips_through_the_dataset_loader(
     tmp_path: Path, repository: tuple[dict[str, Any], list[dict[str, Any]]]
 ) -> None:
     repo, prs = repository
-    folder = tmp_path / "acme-rocket"
-    folder.mkdir()
-    (folder / "repo.json").write_text(json.dumps(repo), encoding="utf-8")
-    with (folder / "prs.jsonl").open("w", encoding="utf-8") as handle:
-        for pr in prs:
-            handle.write(json.dumps(pr, ensure_ascii=False) + "\n")
+    folder = write_dataset_dir(tmp_path / "acme-rocket", repo, prs)
     [(loaded_repo, loaded_prs)] = load_dataset_dir(folder)
     assert loaded_repo == repo
     assert loaded_prs == prs
