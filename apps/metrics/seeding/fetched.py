@@ -7,8 +7,9 @@ nothing handles raw payload dicts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 
@@ -21,6 +22,51 @@ def _dt_from_str(value: str | None) -> datetime | None:
         return None
     # GitHub writes UTC as a trailing "Z"; fromisoformat in 3.11 accepts it.
     return datetime.fromisoformat(value)
+
+
+def _api_dt(value: Any) -> datetime | None:
+    """A GitHub DateTime / GitTimestamp as an aware UTC datetime (None stays None)."""
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if parsed.tzinfo is None:  # GitHub always sends an offset; be safe with naive input
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _api_required_dt(value: Any, what: str) -> datetime:
+    parsed = _api_dt(value)
+    if parsed is None:
+        raise ValueError(f"pull request node without {what}")
+    return parsed
+
+
+def _nodes(connection: Any) -> list[Mapping[str, Any]]:
+    """The non-null nodes of a GraphQL connection (missing or null connection: none)."""
+    if not isinstance(connection, Mapping):
+        return []
+    return [n for n in connection.get("nodes") or () if isinstance(n, Mapping)]
+
+
+def _total(connection: Any, default: int = 0) -> int:
+    if isinstance(connection, Mapping) and isinstance(connection.get("totalCount"), int):
+        return connection["totalCount"]
+    return default
+
+
+def _lower(value: Any) -> str | None:
+    return str(value).lower() if value is not None else None
+
+
+# GraphQL's PatchStatus -> the file status words of REST (and of our models).
+_FILE_STATUS = {
+    "ADDED": "added",
+    "DELETED": "removed",
+    "MODIFIED": "modified",
+    "RENAMED": "renamed",
+    "COPIED": "copied",
+    "CHANGED": "changed",
+}
 
 
 class _Serialisable:
@@ -88,6 +134,29 @@ class FetchedUser(_Serialisable):
     def is_ghost(self) -> bool:
         return self.login == self.GHOST_LOGIN and self.github_id is None
 
+    @classmethod
+    def from_api(cls, actor: Mapping[str, Any] | None) -> FetchedUser:
+        """Map an `Actor` node (`__typename login ... on User {databaseId name email}`).
+
+        null (a deleted account) or a node without login -> `ghost()`; a Bot's login gets the
+        "[bot]" suffix REST and the web UI show (GraphQL's Bot.login lacks it); empty name and
+        email (GitHub's "not public") become None.
+        """
+        if not isinstance(actor, Mapping) or not actor.get("login"):
+            return cls.ghost()
+        login = str(actor["login"])
+        is_bot = actor.get("__typename") == "Bot" or login.endswith("[bot]")
+        if is_bot and not login.endswith("[bot]"):
+            login += "[bot]"
+        github_id = actor.get("databaseId")
+        return cls(
+            login=login,
+            github_id=int(github_id) if isinstance(github_id, int) else None,
+            name=actor.get("name") or None,
+            email=actor.get("email") or None,
+            is_bot=is_bot,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class FetchedReview(_Serialisable):
@@ -101,6 +170,17 @@ class FetchedReview(_Serialisable):
 
     _nested: ClassVar[dict[str, type]] = {"reviewer": FetchedUser}
     _datetimes: ClassVar[frozenset[str]] = frozenset({"submitted_at"})
+
+    @classmethod
+    def from_api(cls, node: Mapping[str, Any]) -> FetchedReview:
+        """Map a `PullRequestReview` node; a deleted reviewer becomes the ghost."""
+        return cls(
+            github_review_id=int(node["databaseId"]),
+            reviewer=FetchedUser.from_api(node.get("author")),
+            state=str(node.get("state") or "commented").lower(),
+            body=node.get("body") or "",
+            submitted_at=_api_dt(node.get("submittedAt")),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +200,39 @@ class FetchedCommit(_Serialisable):
     _nested: ClassVar[dict[str, type]] = {"author": FetchedUser}
     _datetimes: ClassVar[frozenset[str]] = frozenset({"authored_at", "committed_at"})
 
+    @classmethod
+    def from_api(cls, node: Mapping[str, Any]) -> FetchedCommit:
+        """Map a `PullRequestCommit` node (`commit { oid ... author { name email user } }`).
+
+        `author` is the GitHub account the commit email is linked to (its git name and email
+        stand in for the account's, which the query does not ask), None when there is none.
+        """
+        commit = node.get("commit") if isinstance(node.get("commit"), Mapping) else node
+        git_author = commit.get("author") if isinstance(commit.get("author"), Mapping) else {}
+        user = git_author.get("user")
+        author = None
+        if isinstance(user, Mapping) and user.get("login"):
+            author = FetchedUser.from_api(
+                {
+                    "__typename": user.get("__typename", "User"),
+                    "login": user["login"],
+                    "databaseId": user.get("databaseId"),
+                    "name": user.get("name") or git_author.get("name"),
+                    "email": user.get("email") or git_author.get("email"),
+                }
+            )
+        return cls(
+            sha=str(commit["oid"]),
+            author=author,
+            author_name=git_author.get("name") or "",
+            author_email=git_author.get("email") or "",
+            message=commit.get("message") or commit.get("messageHeadline") or "",
+            authored_at=_api_dt(commit.get("authoredDate") or git_author.get("date")),
+            committed_at=_api_dt(commit.get("committedDate")),
+            additions=int(commit.get("additions") or 0),
+            deletions=int(commit.get("deletions") or 0),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class FetchedFile(_Serialisable):
@@ -133,6 +246,17 @@ class FetchedFile(_Serialisable):
     @property
     def changes(self) -> int:
         return self.additions + self.deletions
+
+    @classmethod
+    def from_api(cls, node: Mapping[str, Any]) -> FetchedFile:
+        """Map a `PullRequestChangedFile` (`changeType` DELETED -> "removed", as REST says)."""
+        change = str(node.get("changeType") or "MODIFIED").upper()
+        return cls(
+            filename=str(node["path"]),
+            status=_FILE_STATUS.get(change, change.lower()),
+            additions=int(node.get("additions") or 0),
+            deletions=int(node.get("deletions") or 0),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +278,28 @@ class FetchedCheckRun(_Serialisable):
         if self.started_at is None or self.completed_at is None:
             return None
         return max(0, int((self.completed_at - self.started_at).total_seconds()))
+
+    @classmethod
+    def from_api(cls, node: Mapping[str, Any]) -> FetchedCheckRun | None:
+        """Map a `statusCheckRollup.contexts` node; None for anything but a CheckRun with an id.
+
+        Commit statuses (`StatusContext`) have no numeric id to upsert on, so they are skipped:
+        a check run row must be identified by GitHub's `databaseId`.
+        """
+        typename = node.get("__typename")
+        if typename not in (None, "CheckRun") or not isinstance(node.get("databaseId"), int):
+            return None
+        suite = node.get("checkSuite")
+        app = suite.get("app") if isinstance(suite, Mapping) else None
+        return cls(
+            github_check_run_id=node["databaseId"],
+            name=str(node.get("name") or ""),
+            status=_lower(node.get("status")) or "completed",
+            conclusion=_lower(node.get("conclusion")),
+            started_at=_api_dt(node.get("startedAt")),
+            completed_at=_api_dt(node.get("completedAt")),
+            app_name=app.get("name") if isinstance(app, Mapping) else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,3 +348,91 @@ class FetchedPRFull(_Serialisable):
     _datetimes: ClassVar[frozenset[str]] = frozenset(
         {"created_at", "updated_at", "merged_at", "closed_at"}
     )
+
+    @classmethod
+    def from_api(cls, node: Mapping[str, Any], repo_full_name: str | None = None) -> FetchedPRFull:
+        """Map one complete PR node of our queries (`PullRequestFields`) into a FetchedPRFull.
+
+        `repo_full_name` defaults to the owner/name in the PR's url. The node must be complete
+        (the client fills overflowing connections); this maps, it never fetches.
+        """
+        url = str(node.get("url") or "")
+        repo = repo_full_name or _repo_from_url(url)
+        state = str(node.get("state") or "OPEN").lower()
+        merged_at = _api_dt(node.get("mergedAt"))
+        merged_by = None
+        if node.get("mergedBy") is not None or merged_at is not None:
+            merged_by = FetchedUser.from_api(node.get("mergedBy"))
+        milestone = node.get("milestone")
+        commits = tuple(FetchedCommit.from_api(n) for n in _nodes(node.get("commits")))
+        rollup = node.get("statusCheckRollup")
+        contexts = rollup.get("contexts") if isinstance(rollup, Mapping) else None
+        check_runs = tuple(
+            run for run in (FetchedCheckRun.from_api(n) for n in _nodes(contexts)) if run
+        )
+        return cls(
+            repo_full_name=repo,
+            number=int(node["number"]),
+            node_id=str(node.get("id") or ""),
+            title=node.get("title") or "",
+            body=node.get("body") or "",
+            state=state if state in ("open", "merged", "closed") else "open",
+            is_draft=bool(node.get("isDraft")),
+            author=FetchedUser.from_api(node.get("author")),
+            url=url,
+            created_at=_api_required_dt(node.get("createdAt"), "createdAt"),
+            updated_at=_api_required_dt(
+                node.get("updatedAt") or node.get("createdAt"), "updatedAt"
+            ),
+            merged_at=merged_at,
+            closed_at=_api_dt(node.get("closedAt")),
+            merged_by=merged_by,
+            additions=int(node.get("additions") or 0),
+            deletions=int(node.get("deletions") or 0),
+            changed_files=int(node.get("changedFiles") or 0),
+            commits_count=_total(node.get("commits"), len(commits)),
+            comments_count=_total(node.get("comments")),
+            head_ref=node.get("headRefName") or "",
+            base_ref=node.get("baseRefName") or "",
+            labels=tuple(str(n["name"]) for n in _nodes(node.get("labels")) if n.get("name")),
+            milestone_title=milestone.get("title") if isinstance(milestone, Mapping) else None,
+            assignees=tuple(FetchedUser.from_api(n) for n in _nodes(node.get("assignees"))),
+            review_requests=tuple(
+                name
+                for name in (
+                    _reviewer_name(n.get("requestedReviewer"))
+                    for n in _nodes(node.get("reviewRequests"))
+                )
+                if name
+            ),
+            linked_issues=tuple(
+                int(n["number"])
+                for n in _nodes(node.get("closingIssuesReferences"))
+                if isinstance(n.get("number"), int)
+            ),
+            reviews=tuple(
+                FetchedReview.from_api(n)
+                for n in _nodes(node.get("reviews"))
+                if isinstance(n.get("databaseId"), int)
+            ),
+            commits=commits,
+            files=tuple(FetchedFile.from_api(n) for n in _nodes(node.get("files"))),
+            check_runs=check_runs,
+        )
+
+
+def _repo_from_url(url: str) -> str:
+    """owner/name from https://github.com/owner/name/pull/N (empty when it is not such a url)."""
+    parts = url.split("://", 1)[-1].split("/")
+    return f"{parts[1]}/{parts[2]}" if len(parts) >= 3 else ""
+
+
+def _reviewer_name(reviewer: Any) -> str | None:
+    """A requested reviewer: a user's or bot's login, a team's slug (or name)."""
+    if not isinstance(reviewer, Mapping):
+        return None
+    if reviewer.get("__typename") == "Bot" and reviewer.get("login"):
+        login = str(reviewer["login"])
+        return login if login.endswith("[bot]") else f"{login}[bot]"
+    value = reviewer.get("login") or reviewer.get("slug") or reviewer.get("name")
+    return str(value) if value else None
