@@ -168,17 +168,21 @@ _REVIEW_BODIES = {
     ],
     "DISMISSED": ["Stale review.", ""],
 }
-_CHECK_APPS = ["GitHub Actions", "Codecov", "Vercel"]
-_CHECK_NAMES = [
-    "test (3.11)",
-    "test (3.12)",
-    "lint",
-    "build",
-    "typecheck",
-    "docs",
-    "e2e 🧪",
-    "coverage",
-]
+# Check-run names per app; the first app gets most runs.
+_CHECK_APPS = {
+    "GitHub Actions": [
+        "test (3.11)",
+        "test (3.12)",
+        "lint",
+        "build",
+        "typecheck",
+        "docs",
+        "e2e 🧪",
+    ],
+    "Codecov": ["codecov/patch", "codecov/project"],
+    "Vercel": ["Vercel – Preview"],
+}
+_APP_NAMES = list(_CHECK_APPS)
 # Completed check-run conclusions, as weights: mostly green, every other value present.
 _CONCLUSIONS = [
     "SUCCESS",
@@ -558,16 +562,20 @@ class _Generator:
             return []
         # Runs still going happen on open PRs only.
         pending = state == "OPEN" and rng.random() < 0.3
-        apps = _CHECK_APPS[: min(runs, 1 + min(2, int(rng.expovariate(1.2))))]
+        apps = _APP_NAMES[: min(runs, 1 + min(2, int(rng.expovariate(1.2))))]
         suites = [{"app": {"name": app}, "conclusion": None, "checkRuns": []} for app in apps]
         window = max(0, end - start)
         for index in range(runs):
-            suite = suites[index * len(suites) // runs]
-            name = _CHECK_NAMES[index % len(_CHECK_NAMES)]
-            if index >= len(_CHECK_NAMES):
-                name = f"{name} (shard {index // len(_CHECK_NAMES)})"
-            started = start + int(rng.random() * window * 0.3)
-            completed = started + int(rng.random() * (end - started))
+            # One run for each extra app, the rest in the first suite.
+            suite = suites[max(0, index - (runs - len(suites)))]
+            names = _CHECK_APPS[suite["app"]["name"]]
+            position = len(suite["checkRuns"])
+            name = names[position % len(names)]
+            if position >= len(names):
+                name = f"{name} (shard {position // len(names) + 1})"
+            # CI starts within minutes of the push and takes minutes, bounded by the PR's end.
+            started = start + int(rng.random() * min(window, 1800))
+            completed = min(end, started + 20 + int(rng.expovariate(1 / 600)))
             status = "COMPLETED"
             if pending and rng.random() < 0.5:
                 status = "QUEUED" if rng.random() < 0.5 else "IN_PROGRESS"
