@@ -145,6 +145,8 @@ def test_dates_are_ordered_within_the_ninety_days_before_now(prs: list[dict[str,
         for run in all_runs(pr):
             for key in ("startedAt", "completedAt"):
                 assert run[key] is None or pr["commits"][-1]["committedDate"] <= run[key] <= NOW_ISO
+            if run["completedAt"]:
+                assert run["startedAt"] <= run["completedAt"] <= (pr["closedAt"] or NOW_ISO)
 
 
 def test_states_are_spread_as_github_repositories_are(prs: list[dict[str, Any]]) -> None:
