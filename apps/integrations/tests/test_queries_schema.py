@@ -1,0 +1,95 @@
+"""Every GraphQL document the client can send is valid against GitHub's public schema."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+from graphql import GraphQLSchema, build_ast_schema, parse, validate
+
+from apps.integrations.services import github_graphql
+from apps.integrations.services.github_graphql import (
+    CONNECTIONS,
+    FETCH_PRS_BULK_QUERY,
+    FETCH_PRS_UPDATED_QUERY,
+    FETCH_REPO_METADATA_QUERY,
+    FETCH_SINGLE_PR_QUERY,
+    build_connections_query,
+)
+
+SHARED = Path(__file__).resolve().parents[3].parent / "shared"
+GITHUB_SCHEMA = SHARED / "github" / "graphql" / "schema.graphql"
+
+
+@pytest.fixture(scope="module")
+def github_schema() -> GraphQLSchema:
+    # A missing reference is a failure, never a skip.
+    assert GITHUB_SCHEMA.is_file(), f"GitHub's schema is missing: {GITHUB_SCHEMA}"
+    schema = build_ast_schema(parse(GITHUB_SCHEMA.read_text()), assume_valid_sdl=True)
+    # graphql-core 3.3 finds 12 deprecation mismatches in GitHub's own SDL; they do not
+    # concern queries, and would make validate() raise.
+    schema._validation_errors = []  # type: ignore[attr-defined]
+    return schema
+
+
+def _follow_up_documents() -> list[str]:
+    fields = [spec.field for spec in CONNECTIONS]
+    docs = [build_connections_query([("PR_1", dict.fromkeys(fields, "Y3Vyc29y"))])[0]]
+    for size in (1, 2):
+        for combo in itertools.combinations(fields, size):
+            docs.append(build_connections_query([("PR_1", dict.fromkeys(combo, "Yw"))])[0])
+    docs.append(
+        build_connections_query(
+            [("PR_1", {"files": "a", "commits": "b"}), ("PR_2", {"reviews": "c", "contexts": None})]
+        )[0]
+    )
+    return docs
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        FETCH_PRS_BULK_QUERY,
+        FETCH_PRS_UPDATED_QUERY,
+        FETCH_SINGLE_PR_QUERY,
+        FETCH_REPO_METADATA_QUERY,
+    ],
+    ids=["bulk", "updated", "single", "metadata"],
+)
+def test_each_fetch_query_is_valid_against_githubs_schema(github_schema, document):
+    assert validate(github_schema, parse(document)) == []
+
+
+def test_every_follow_up_document_is_valid_against_githubs_schema(github_schema):
+    documents = _follow_up_documents()
+    assert len(documents) > 30
+    for document in documents:
+        assert validate(github_schema, parse(document)) == [], document
+
+
+def test_every_query_asks_for_the_rate_limit():
+    for document in [
+        FETCH_PRS_BULK_QUERY,
+        FETCH_PRS_UPDATED_QUERY,
+        FETCH_SINGLE_PR_QUERY,
+        FETCH_REPO_METADATA_QUERY,
+        *_follow_up_documents(),
+    ]:
+        assert "rateLimit { cost remaining resetAt limit used }" in document
+
+
+def test_the_pr_page_queries_carry_pushed_at_and_the_two_orders():
+    assert "pushedAt" in FETCH_PRS_BULK_QUERY and "pushedAt" in FETCH_PRS_UPDATED_QUERY
+    assert "field: CREATED_AT, direction: DESC" in FETCH_PRS_BULK_QUERY
+    assert "field: UPDATED_AT, direction: DESC" in FETCH_PRS_UPDATED_QUERY
+
+
+def test_a_full_page_stays_near_two_points_and_far_below_the_node_limit():
+    # GitHub's formula: each connection costs the product of the `first`s above it, summed,
+    # divided by 100 (docs.github.com: graphql/overview/rate-limits-and-query-limits...).
+    page = github_graphql.PAGE_SIZE
+    requests = 1 + page * (len(CONNECTIONS) + 1)  # + comments { totalCount }
+    assert round(requests / 100) == 2
+    nodes = page + page * sum(spec.first for spec in CONNECTIONS)
+    assert nodes < 500_000 / 50

@@ -1,0 +1,88 @@
+"""RetryPolicy is data: which errors are retried, and how long each wait is."""
+
+from __future__ import annotations
+
+import random
+
+from apps.integrations.services.errors import (
+    BadCredentials,
+    Forbidden,
+    GraphQLFailed,
+    NotFound,
+    RateLimited,
+    SecondaryRateLimited,
+    ServerError,
+    TransportFailed,
+)
+from apps.integrations.services.retry import RetryPolicy
+
+
+def test_backoff_uses_full_jitter_below_an_exponential_ceiling():
+    policy = RetryPolicy(base=1.0, cap=8.0, rng=random.Random(7))
+    for retry_number, ceiling in [(0, 1.0), (1, 2.0), (2, 4.0), (3, 8.0), (4, 8.0), (9, 8.0)]:
+        delays = [policy.backoff(retry_number) for _ in range(200)]
+        assert all(0.0 <= d <= ceiling for d in delays)
+        # Full jitter spreads over the whole range, not around the ceiling.
+        assert min(delays) < ceiling * 0.2 and max(delays) > ceiling * 0.8
+
+
+def test_transient_errors_are_retried_until_the_attempts_run_out():
+    policy = RetryPolicy(attempts=3)
+    for error in (ServerError(502), ServerError(503), ServerError(504), TransportFailed("x")):
+        assert policy.should_retry(error, 1)
+        assert policy.should_retry(error, 2)
+        assert not policy.should_retry(error, 3)
+
+
+def test_bad_credentials_not_found_forbidden_and_validation_errors_are_never_retried():
+    policy = RetryPolicy(attempts=10)
+    validation = GraphQLFailed(
+        [{"message": "Field 'x' doesn't exist", "extensions": {"code": "undefinedField"}}]
+    )
+    for error in (BadCredentials(), NotFound(repo="a/b"), Forbidden(), validation):
+        assert not policy.should_retry(error, 1)
+    assert not GraphQLFailed(
+        [{"type": "NOT_FOUND", "message": "x", "path": ["repository"]}]
+    ).retryable
+    assert GraphQLFailed([{"message": "Something went wrong while executing your query"}]).retryable
+
+
+def test_a_retry_after_hint_wins_over_backoff():
+    policy = RetryPolicy(rng=random.Random(1))
+    assert policy.delay_for(ServerError(503), 0, hint=7.0) == 7.0
+    assert 0.0 <= policy.delay_for(ServerError(503), 0, hint=None) <= 1.0
+
+
+def test_limits_are_not_retried_by_the_transient_schedule():
+    policy = RetryPolicy()
+    assert not policy.should_retry(RateLimited(retry_after=5), 1)
+    assert not policy.should_retry(SecondaryRateLimited(retry_after=5), 1)
+
+
+def test_secondary_limit_waits_retry_after_when_given():
+    policy = RetryPolicy()
+    error = SecondaryRateLimited(retry_after=42)
+    assert policy.secondary_delay(error, 1, now=1000.0) == 42
+
+
+def test_secondary_limit_waits_until_the_reset_when_remaining_is_zero():
+    policy = RetryPolicy(reset_margin=1.0)
+    error = SecondaryRateLimited(retry_after=30, reset_at=1030.0)
+    assert policy.secondary_delay(error, 1, now=1000.0) == 31.0
+
+
+def test_secondary_limit_without_a_hint_waits_a_minute_then_doubles():
+    policy = RetryPolicy(base=1.0, secondary_min_wait=60.0, secondary_cap=300.0)
+    error = SecondaryRateLimited(retry_after=0, hinted=False)
+    first, second, third, fifth = (policy.secondary_delay(error, n, 0.0) for n in (1, 2, 3, 5))
+    assert 60.0 <= first <= 61.0
+    assert 120.0 <= second <= 121.0
+    assert 240.0 <= third <= 241.0
+    assert 300.0 <= fifth <= 301.0
+
+
+def test_without_retries_keeps_everything_but_the_attempts():
+    policy = RetryPolicy(attempts=6, base=2.0, secondary_min_wait=5.0)
+    single = policy.without_retries()
+    assert single.attempts == 1 and single.base == 2.0 and single.secondary_min_wait == 5.0
+    assert not single.should_retry(ServerError(502), 1)
