@@ -12,6 +12,8 @@ import pytest
 
 from apps.metrics.aggregates import MetricsFilter, team_report, weekly_stats
 from apps.metrics.models import PRReview, PullRequest, Team, TeamMember
+from apps.metrics.seeding.fetched import FetchedCheckRun, FetchedPRFull, FetchedReview, FetchedUser
+from apps.metrics.writer import save_pull_requests
 
 pytestmark = pytest.mark.django_db
 
@@ -250,3 +252,97 @@ def test_nonsense_ranges_are_refused(acme: Team) -> None:
         MetricsFilter.last_weeks(acme, 0)
     with pytest.raises(ValueError, match="before it starts"):
         MetricsFilter.between(acme, date(2024, 3, 5), date(2024, 3, 1))
+
+
+def fetched(
+    number: int,
+    author: FetchedUser,
+    *,
+    created: datetime,
+    merged: datetime | None = None,
+    reviews: tuple[FetchedReview, ...] = (),
+    checks: tuple[FetchedCheckRun, ...] = (),
+    lines: int = 20,
+) -> FetchedPRFull:
+    return FetchedPRFull(
+        repo_full_name="acme/web",
+        number=number,
+        node_id=f"PR_{number}",
+        title=f"PR {number}",
+        body="",
+        state="merged" if merged else "open",
+        is_draft=False,
+        author=author,
+        url=f"https://github.com/acme/web/pull/{number}",
+        created_at=created,
+        updated_at=merged or created,
+        merged_at=merged,
+        closed_at=merged,
+        additions=lines,
+        reviews=reviews,
+        check_runs=checks,
+    )
+
+
+def test_prs_saved_by_the_writer_aggregate_to_the_hand_computed_figures() -> None:
+    """Through the real writer: ghost author, bot author, self-review, bot review, no review, open PR."""
+    team = Team.objects.create(name="Writer", slug="writer")
+    alice = FetchedUser(login="alice", github_id=1)
+    bob = FetchedUser(login="bob", github_id=2)
+    bot = FetchedUser(login="dependabot[bot]", is_bot=True)
+    ok = (FetchedCheckRun(1, "test", "completed", "success"),)
+    failed = (FetchedCheckRun(2, "test", "completed", "failure"),)
+    save_pull_requests(
+        team,
+        [
+            # 24 h, bob reviews after 3 h, CI ok.
+            fetched(
+                1,
+                alice,
+                created=at(11),
+                merged=at(12),
+                checks=ok,
+                reviews=(FetchedReview(11, bob, "approved", submitted_at=at(11, 3)),),
+            ),
+            # Ghost author, 48 h, only a bot reviewed: no human review. CI failed.
+            fetched(
+                2,
+                FetchedUser.ghost(),
+                created=at(11),
+                merged=at(13),
+                checks=failed,
+                reviews=(FetchedReview(12, bot, "commented", submitted_at=at(11, 1)),),
+            ),
+            # Bot author, 2 h, no review, no CI.
+            fetched(3, bot, created=at(12), merged=at(12, 2), lines=3),
+            # 16 h; alice's review of her own PR does not count, bob's after 10 h does.
+            fetched(
+                4,
+                alice,
+                created=at(14),
+                merged=at(14, 16),
+                checks=ok,
+                lines=400,
+                reviews=(
+                    FetchedReview(13, alice, "commented", submitted_at=at(14, 1)),
+                    FetchedReview(14, bob, "approved", submitted_at=at(14, 10)),
+                ),
+            ),
+            # Open: outside the merged population.
+            fetched(5, bob, created=at(15)),
+        ],
+    )
+    report = team_report(three_weeks(team))
+    total = report.total
+    assert total.merged == 4
+    # Cycle 2, 16, 24, 48: median 20, p75 at 2.25 -> 24 + 0.25 * 24.
+    assert total.cycle_p50_hours == pytest.approx(20.0)
+    assert total.cycle_p75_hours == pytest.approx(30.0)
+    # First human non-author reviews: #1 after 3 h, #4 after 10 h.
+    assert total.review_p50_hours == pytest.approx(6.5)
+    assert total.reviewed_share == pytest.approx(0.5)
+    assert total.bot_share == pytest.approx(0.25)
+    assert (total.ci_passed, total.ci_known) == (2, 3)
+    assert total.sizes == {"XS": 1, "S": 2, "M": 0, "L": 1, "XL": 0}
+    loads = {r.login: r.reviews for r in report.reviewers}
+    assert loads == {"bob": 2, "dependabot[bot]": 1}
