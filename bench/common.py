@@ -71,16 +71,24 @@ def run_child(
     cwd: Path = REPO_ROOT,
     timeout: float = 900.0,
     stdin_text: str | None = None,
+    stdout_path: Path | None = None,
 ) -> ChildRun:
     """Run argv to completion and measure it: wall seconds and the child's own peak RSS.
 
     Peak RSS comes from `os.wait4`, i.e. the kernel's rusage of this child (and the children it
     waited for), in MiB; Linux reports `ru_maxrss` in KiB. A child still running after `timeout`
-    seconds has its whole process group killed and is reported as timed out.
+    seconds has its whole process group killed and is reported as timed out. With
+    `stdout_path`, stdout goes to that file (large outputs) and `ChildRun.stdout` is empty.
     """
     full_env = dict(os.environ if env is None else env)
+    if stdout_path is not None:
+        stdout_path.parent.mkdir(parents=True, exist_ok=True)
     with (
-        tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as out,
+        (
+            stdout_path.open("w+", encoding="utf-8", errors="replace")
+            if stdout_path is not None
+            else tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
+        ) as out,
         tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as err,
     ):
         stdin = subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL
@@ -121,7 +129,7 @@ def run_child(
             returncode=proc.returncode,
             wall_seconds=wall,
             peak_rss_mb=usage.ru_maxrss / 1024.0,
-            stdout=out.read(),
+            stdout="" if stdout_path is not None else out.read(),
             stderr=err.read(),
             timed_out=timed_out.is_set(),
         )
