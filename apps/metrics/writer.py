@@ -435,24 +435,38 @@ def _save_children(
 
 
 def _sync_children(kind: _ChildKind, pr_ids: list[int], rows: list[models.Model]) -> int:
-    """Make the children of `pr_ids` exactly `rows`: delete the others, upsert these."""
+    """Make the children of `pr_ids` exactly `rows`; return how many rows they now have.
+
+    Rows GitHub no longer reports are deleted; new and changed rows are upserted; rows already
+    stored with the same values are not written again (a re-sync of an unchanged PR writes no
+    child row: cheaper, and no dead tuples on PostgreSQL).
+    """
     # Last one wins on a duplicate key: one upsert statement cannot touch a row twice.
     unique: dict[tuple[int, Any], models.Model] = {}
     for row in rows:
         unique[(row.pull_request_id, getattr(row, kind.key))] = row  # type: ignore[attr-defined]
     manager = kind.model._default_manager
+    attnames = [kind.model._meta.get_field(name).attname for name in kind.update_fields]
+    stored: dict[tuple[int, Any], tuple[Any, ...]] = {}
     stale: list[int] = []
     for chunk in _chunks(pr_ids, LOOKUP_CHUNK):
-        for pk, pr_id, key in manager.filter(pull_request_id__in=chunk).values_list(
-            "pk", "pull_request_id", kind.key
+        for pk, pr_id, key, *values in manager.filter(pull_request_id__in=chunk).values_list(
+            "pk", "pull_request_id", kind.key, *attnames
         ):
-            if (pr_id, key) not in unique:
+            if (pr_id, key) in unique:
+                stored[(pr_id, key)] = tuple(values)
+            else:
                 stale.append(pk)
     for chunk in _chunks(stale, LOOKUP_CHUNK):
         manager.filter(pk__in=chunk).delete()
-    if unique:
+    to_write = [
+        row
+        for ident, row in unique.items()
+        if stored.get(ident) != tuple(getattr(row, name) for name in attnames)
+    ]
+    if to_write:
         manager.bulk_create(
-            list(unique.values()),
+            to_write,
             batch_size=BATCH_SIZE,
             update_conflicts=True,
             unique_fields=["pull_request", kind.key],

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.forms.models import model_to_dict
+from django.test.utils import CaptureQueriesContext
 
 from apps.metrics.factories import TeamFactory, TrackedRepositoryFactory
 from apps.metrics.models import (
@@ -200,6 +202,53 @@ def test_children_no_longer_on_github_are_deleted():
     assert row.reviews.count() == 3
     assert row.ci_passed is False
     assert stats.prs_updated == 1
+
+
+def test_children_changed_in_place_are_updated():
+    team = TeamFactory()
+    running = FetchedCheckRun(77, "tests", "in_progress", None, T0, None, "CI")
+    pr = make_pr(1, check_runs=(running,))
+    save_pull_requests(team, [pr])
+    assert PullRequest.objects.get().ci_passed is None
+
+    done = dataclasses.replace(
+        running, status="completed", conclusion="success", completed_at=T0 + timedelta(minutes=2)
+    )
+    edited = dataclasses.replace(pr.reviews[0], body="edited")
+    bigger = dataclasses.replace(pr.files[0], additions=99)
+    save_pull_requests(
+        team,
+        [
+            dataclasses.replace(
+                pr,
+                check_runs=(done,),
+                reviews=(edited, *pr.reviews[1:]),
+                files=(bigger, *pr.files[1:]),
+            )
+        ],
+    )
+
+    row = PullRequest.objects.get()
+    run = row.check_runs.get()
+    assert (run.status, run.conclusion, run.duration_seconds) == ("completed", "success", 120)
+    assert row.reviews.get(github_review_id=1001).body == "edited"
+    assert row.files.get(filename="src/app.py").changes == 104
+    assert row.ci_passed is True
+
+
+def test_an_unchanged_pull_request_writes_no_child_rows_again():
+    team = TeamFactory()
+    save_pull_requests(team, [make_pr(1), make_pr(2)])
+    with CaptureQueriesContext(connection) as queries:
+        save_pull_requests(team, [make_pr(1), make_pr(2)])
+    children = ("metrics_prreview", "metrics_commit", "metrics_prfile", "metrics_prcheckrun")
+    writes = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith(("INSERT", "UPDATE", "DELETE"))
+        and any(t in q["sql"] for t in children)
+    ]
+    assert writes == []
 
 
 def test_children_of_other_pull_requests_are_left_alone():
