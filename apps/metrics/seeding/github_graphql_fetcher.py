@@ -1,0 +1,505 @@
+"""GitHubGraphQLFetcher: GitHub's PR pages in, `FetchedPRFull` values out; change checks; cache.
+
+Fetchers never write rows: `iter_pr_pages()` and `fetch_prs_with_details()` only read GitHub (and
+the seeding cache). Saving is the writer's job (apps/metrics/writer.py), driven page by page by
+the walk (apps/metrics/seeding/walk.py).
+
+What the fetcher does to be cheap and polite (docs.github.com: rest/guides/best-practices-for-
+using-the-rest-api, graphql/overview/rate-limits-and-query-limits-for-the-graphql-api):
+
+- Change check first: `GET /repos/{o}/{r}/pulls?state=all&sort=updated&direction=desc&per_page=1`
+  with `If-None-Match` = the ETag kept with the data. A `304` costs no point and means no PR
+  changed. Its body's newest `updated_at` is the watermark of the walk that follows. Where the
+  probe is unavailable, `fetch_repo_metadata()` (about 1 point, `pushedAt`) decides instead.
+- Incremental: only PRs updated since the watermark (minus an overlap) are fetched, newest
+  update first, stopping at the first older PR; one look-ahead node per page means k changed PRs
+  cost ceil(k / page) pages whatever k is.
+- Adaptive page size: a PR page answered 502/504 or timing out is retried at half the size (down
+  to 1), growing back by doubling after successes; the size that worked is remembered.
+- An `errors` answer is never empty data: the client raises or re-fetches incomplete nodes; a
+  page claiming more pages but holding no PR is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from apps.integrations.services.errors import (
+    BadCredentials,
+    GitHubError,
+    GraphQLFailed,
+    NotFound,
+    RateLimited,
+    ServerError,
+    TransportFailed,
+)
+from apps.metrics.seeding.fetched import FetchedCheckRun, FetchedPRFull
+from apps.metrics.seeding.pr_cache import PRCache
+
+logger = logging.getLogger(__name__)
+
+MAX_PAGE_SIZE = 25  # FETCH_PRS_BULK_QUERY's page: about 2 points with full nested detail
+# Incremental walks re-read PRs updated this long before the watermark: GitHub's updatedAt has
+# one-second resolution and its replicas may lag a little behind each other.
+DEFAULT_OVERLAP = timedelta(seconds=60)
+# Consecutive good pages before a shrunken page size doubles again.
+GROW_AFTER = 2
+# The REST fallback for check runs keeps this many core requests in reserve.
+REST_RESERVE = 10
+REST_WARN_BELOW = 100
+
+FULL = "full"
+INCREMENTAL = "incremental"
+
+
+def _parse_dt(value: Any) -> datetime | None:
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def split_repo(repo: str) -> tuple[str, str]:
+    """("owner", "name") of "owner/name"; ValueError naming the input otherwise."""
+    owner, sep, name = repo.strip().partition("/")
+    if not sep or not owner or not name or "/" in name or " " in repo.strip():
+        raise ValueError(f"not a repository name: {repo!r} (expected OWNER/NAME)")
+    return owner, name
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeCheck:
+    """What the change check found.
+
+    `changed` False: GitHub answered 304 (or `pushedAt` did not move): the kept data is current.
+    `etag`: the probe's ETag, to keep with the data once the walk that follows completes.
+    `top_updated_at`: the newest PR `updatedAt` at probe time: the watermark after that walk.
+    """
+
+    changed: bool
+    etag: str | None = None
+    top_updated_at: datetime | None = None
+    pushed_at: datetime | None = None
+    via: str = "probe"  # "probe" | "metadata"
+
+
+@dataclass(frozen=True, slots=True)
+class PRPage:
+    """One page of a walk: the PRs to save and where the walk stands after them."""
+
+    prs: tuple[FetchedPRFull, ...]
+    mode: str
+    end_cursor: str | None  # resume a full walk after this cursor
+    has_next: bool  # GitHub has more PRs after this page
+    done: bool  # the walk is complete after this page (end, max_prs, since or watermark)
+    page_size: int  # the size this page was fetched with
+    next_page_size: int  # the size the next page will try
+    high_water: datetime | None  # newest updatedAt seen in this walk so far
+    pushed_at: datetime | None = None
+    total_count: int | None = None  # PRs in the repository, as GitHub counts them
+    points: int = 0
+    requests: int = 0
+    shrunk: int = 0  # times the page size was halved to get this page
+
+
+@dataclass
+class FetchCounters:
+    """Running totals a progress display reads."""
+
+    pages: int = 0
+    prs: int = 0
+    shrinks: int = 0
+    check_run_requests: int = 0
+
+
+class GitHubGraphQLFetcher:
+    """Fetch a repository's PRs, complete, through the shared client; keep the seeding cache."""
+
+    def __init__(
+        self,
+        client_or_token: Any,
+        *,
+        use_cache: bool = True,
+        cache_dir: str | os.PathLike[str] | None = None,
+        fetch_check_runs: bool = True,
+        rest_check_runs: bool = False,
+        overlap: timedelta = DEFAULT_OVERLAP,
+        max_page_size: int = MAX_PAGE_SIZE,
+        base_url: str | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        if isinstance(client_or_token, str | list | tuple):
+            from apps.integrations.services.github_graphql import GitHubGraphQLClient
+
+            kwargs = {"base_url": base_url} if base_url else {}
+            client_or_token = GitHubGraphQLClient(client_or_token, **kwargs)
+        self.client = client_or_token
+        self.use_cache = use_cache
+        if cache_dir is None:
+            from django.conf import settings
+
+            cache_dir = settings.SEEDING_CACHE_DIR
+        self.cache_dir = Path(cache_dir)
+        self.fetch_check_runs = fetch_check_runs
+        self.rest_check_runs = rest_check_runs
+        self.overlap = overlap
+        self.max_page_size = max(1, max_page_size)
+        self.counters = FetchCounters()
+        self._log = log or logger.warning
+
+    # --- the seed's API ---------------------------------------------------------------------
+
+    def fetch_prs_with_details(
+        self,
+        repo: str,
+        since: datetime | None = None,
+        max_prs: int | None = None,
+        *,
+        days_back: int | None = None,
+    ) -> list[FetchedPRFull]:
+        """Return `repo`'s PRs (newest created first), complete, from the cache when current.
+
+        With the cache: an unchanged repository costs one `304` request and no point; a changed
+        one costs only the PRs updated since. `max_prs` / `days_back` (0 = no limit) bound the
+        first fetch and are kept with the cache. Writes nothing but the cache file.
+        """
+        max_prs = max_prs or None
+        days_back = days_back or None
+        if days_back and since is None:
+            since = datetime.now(UTC) - timedelta(days=days_back)
+        cache = self.load_cache(repo, max_prs=max_prs, days_back=days_back)
+        check = self.check_for_changes(
+            repo,
+            etag=cache.etag if cache else None,
+            pushed_at=cache.repo_pushed_at if cache else None,
+        )
+        if cache is not None and not check.changed:
+            return _since(cache.prs, since)
+
+        started = datetime.now(UTC)
+        if cache is not None:
+            mode, stop_at = INCREMENTAL, cache.since_watermark - self.overlap
+            page_size = cache.page_size
+        else:
+            mode, stop_at, page_size = FULL, None, self.max_page_size
+            cache = PRCache(repo=repo, fetched_at=started, max_prs=max_prs, days_back=days_back)
+
+        fetched: list[FetchedPRFull] = []
+        last: PRPage | None = None
+        for page in self.iter_pr_pages(
+            repo,
+            mode=mode,
+            watermark=stop_at,
+            page_size=page_size,
+            max_prs=max_prs if mode == FULL else None,
+            since=since if mode == FULL else None,
+        ):
+            fetched.extend(page.prs)
+            last = page
+        cache.merge(fetched)
+        cache.fetched_at = started
+        cache.etag = check.etag
+        if last is not None:
+            cache.page_size = last.next_page_size
+            cache.repo_pushed_at = last.pushed_at or check.pushed_at or cache.repo_pushed_at
+            cache.watermark = check.top_updated_at or _max_dt(cache.watermark, last.high_water)
+        self.save_cache(cache)
+        return _since(cache.prs, since)
+
+    def fetch_repo_metadata(self, repo: str) -> Any:
+        """The repository's metadata (`pushedAt` ...), about 1 point: the seed's change check."""
+        owner, name = split_repo(repo)
+        try:
+            return self.client.fetch_repo_metadata(owner, name)
+        except GitHubError as exc:
+            raise exc.for_repo(repo) from None
+
+    # --- cache ------------------------------------------------------------------------------
+
+    def load_cache(
+        self, repo: str, *, max_prs: int | None = None, days_back: int | None = None
+    ) -> PRCache | None:
+        """The repository's cache when caching is on and it answers these limits, else None."""
+        if not self.use_cache:
+            return None
+        cache = PRCache.load(repo, self.cache_dir)
+        if cache is None:
+            return None
+        if not cache.is_valid(max_prs=max_prs, days_back=days_back):
+            self._log(
+                f"{repo}: the cache was fetched with other limits "
+                f"(max_prs={cache.max_prs or 0}, days_back={cache.days_back or 0}); refetching"
+            )
+            return None
+        return cache
+
+    def save_cache(self, cache: PRCache) -> None:
+        if self.use_cache:
+            cache.save(self.cache_dir)
+
+    def drop_cache(self, repo: str) -> None:
+        PRCache.delete(repo, self.cache_dir)
+
+    # --- change checks ----------------------------------------------------------------------
+
+    def check_for_changes(
+        self, repo: str, *, etag: str | None = None, pushed_at: datetime | None = None
+    ) -> ChangeCheck:
+        """Ask GitHub whether any PR changed since `etag` was seen (one request, 0 points on 304).
+
+        Falls back to `fetch_repo_metadata` (`pushedAt`) when the REST probe is unavailable.
+        Raises NotFound / BadCredentials / RateLimited as they come (naming the repository).
+        """
+        owner, name = split_repo(repo)
+        try:
+            response = self.client.probe_pulls(owner, name, etag)
+        except (NotFound, BadCredentials, RateLimited) as exc:
+            raise exc.for_repo(repo) from None
+        except GitHubError as exc:
+            if isinstance(exc, ServerError) and exc.retryable:
+                raise exc.for_repo(repo) from None
+            return self._metadata_check(repo, pushed_at, reason=str(exc))
+        if getattr(response, "not_modified", False) or response.status == 304:
+            return ChangeCheck(changed=False, etag=etag, via="probe")
+        if response.status != 200:
+            return self._metadata_check(repo, pushed_at, reason=f"probe answered {response.status}")
+        items = response.data if isinstance(response.data, list) else []
+        top = (
+            _parse_dt(items[0].get("updated_at")) if items and isinstance(items[0], dict) else None
+        )
+        return ChangeCheck(changed=True, etag=response.etag or None, top_updated_at=top)
+
+    def _metadata_check(self, repo: str, pushed_at: datetime | None, *, reason: str) -> ChangeCheck:
+        self._log(f"{repo}: pulls probe unavailable ({reason}); checking pushedAt instead")
+        meta = self.fetch_repo_metadata(repo)
+        new_pushed = _parse_dt(getattr(meta, "pushed_at", None))
+        unchanged = pushed_at is not None and new_pushed is not None and new_pushed <= pushed_at
+        return ChangeCheck(changed=not unchanged, pushed_at=new_pushed, via="metadata")
+
+    # --- pages ------------------------------------------------------------------------------
+
+    def iter_pr_pages(
+        self,
+        repo: str,
+        mode: str = FULL,
+        cursor: str | None = None,
+        watermark: datetime | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+        max_prs: int | None = None,
+        since: datetime | None = None,
+        high_water: datetime | None = None,
+    ) -> Iterator[PRPage]:
+        """Yield `repo`'s PR pages; the last one has `done` set. Reads GitHub, writes nothing.
+
+        `full`: newest created first (`CREATED_AT DESC`) from `cursor`, stopping after `max_prs`
+        PRs or at the first PR created before `since`. `incremental`: newest update first
+        (`UPDATED_AT DESC`) from the top, stopping at the first PR updated before `watermark`.
+        """
+        if mode not in (FULL, INCREMENTAL):
+            raise ValueError(f"unknown walk mode {mode!r}")
+        owner, name = split_repo(repo)
+        size = max(1, min(page_size or self.max_page_size, self.max_page_size))
+        remaining = max_prs if max_prs else None
+        after = cursor if mode == FULL else None
+        good_streak = 0
+        while True:
+            want = size if remaining is None else max(1, min(size, remaining))
+            # One look-ahead node: a page that ends exactly at the watermark needs no next page.
+            first = want + 1 if mode == INCREMENTAL else want
+            order = "UPDATED_AT" if mode == INCREMENTAL else "CREATED_AT"
+            shrunk = 0
+            while True:
+                try:
+                    # No client retries for the page itself: a 502/504/timeout is answered by a
+                    # smaller page at once (GitHub's docs: expensive queries time out).
+                    result = self.client.fetch_pr_page(
+                        owner, name, first=first, after=after, order=order, retry=False
+                    )
+                    break
+                except GitHubError as exc:
+                    if isinstance(exc, RateLimited) or not exc.retryable:
+                        raise exc.for_repo(repo) from None
+                    if not _page_too_heavy(exc) or want <= 1:
+                        # Not a size problem (or nothing left to shrink): the full retry policy.
+                        result = self._fetch_page_with_retries(owner, name, first, after, order)
+                        break
+                    want = max(1, want // 2)
+                    size = want
+                    first = want + 1 if mode == INCREMENTAL else want
+                    shrunk += 1
+                    good_streak = 0
+                    self.counters.shrinks += 1
+            nodes = list(result.nodes or [])
+            if not nodes and result.has_next_page:
+                raise GraphQLFailed(
+                    [{"message": "a page with no pull requests claimed more pages"}], repo=repo
+                )
+            prs: list[FetchedPRFull] = []
+            done = not result.has_next_page
+            for node in nodes:
+                pr = self._map_pr(node, repo)
+                if mode == INCREMENTAL and watermark is not None and pr.updated_at < watermark:
+                    done = True
+                    break
+                if mode == FULL and since is not None and pr.created_at < since:
+                    done = True
+                    break
+                prs.append(pr)
+                if remaining is not None and len(prs) >= remaining:
+                    done = True
+                    break
+            if remaining is not None:
+                remaining -= len(prs)
+            if self.rest_check_runs and prs:
+                prs = self._add_check_runs_to_prs(repo, prs)
+            for pr in prs:
+                high_water = _max_dt(high_water, pr.updated_at)
+            good_streak += 1
+            next_size = size
+            if size < self.max_page_size and good_streak >= GROW_AFTER:
+                next_size = min(self.max_page_size, size * 2)
+                good_streak = 0
+            self.counters.pages += 1
+            self.counters.prs += len(prs)
+            yield PRPage(
+                prs=tuple(prs),
+                mode=mode,
+                end_cursor=result.end_cursor or after,
+                has_next=bool(result.has_next_page),
+                done=done,
+                page_size=size,
+                next_page_size=next_size,
+                high_water=high_water,
+                pushed_at=_parse_dt(getattr(result, "pushed_at", None)),
+                total_count=getattr(result, "total_count", None),
+                points=int(getattr(result, "cost", 0) or 0),
+                requests=int(getattr(result, "requests", 1) or 1) + shrunk,
+                shrunk=shrunk,
+            )
+            if done:
+                return
+            after = result.end_cursor
+            size = next_size
+
+    def _fetch_page_with_retries(
+        self, owner: str, name: str, first: int, after: str | None, order: str
+    ) -> Any:
+        try:
+            return self.client.fetch_pr_page(owner, name, first=first, after=after, order=order)
+        except GitHubError as exc:
+            raise exc.for_repo(f"{owner}/{name}") from None
+
+    # --- mapping ----------------------------------------------------------------------------
+
+    def _map_pr(self, node: dict[str, Any], repo: str | None = None) -> FetchedPRFull:
+        """Map one complete GraphQL PR node to a FetchedPRFull (check runs dropped when off)."""
+        # Rows are keyed by the name the team tracks, whatever case GitHub answers in.
+        pr = FetchedPRFull.from_api(node, repo_full_name=repo)
+        if not self.fetch_check_runs or self.rest_check_runs:
+            pr = replace(pr, check_runs=())
+        return pr
+
+    # --- REST check runs (optional, serial) --------------------------------------------------
+
+    def _check_rest_rate_limit(self, needed: int = 1) -> int | None:
+        """Core requests remaining, or None when unknown; warns below 100, -1 when too few.
+
+        Returns -1 (skip) when fewer than `needed` + a small reserve remain, after saying so.
+        """
+        state = (getattr(self.client, "rate_limits", None) or {}).get("core")
+        if state is None:
+            return None
+        remaining = int(state.remaining)
+        reset = datetime.fromtimestamp(state.reset_at, UTC).strftime("%H:%M:%S UTC")
+        if remaining < needed + REST_RESERVE:
+            self._log(
+                f"REST check runs skipped: {remaining} core requests remain "
+                f"(need {needed} + {REST_RESERVE}); the limit resets at {reset}"
+            )
+            return -1
+        if remaining < REST_WARN_BELOW:
+            self._log(f"REST rate limit low: {remaining} core requests remain until {reset}")
+        return remaining
+
+    def _add_check_runs_to_prs(self, repo: str, prs: list[FetchedPRFull]) -> list[FetchedPRFull]:
+        """Fill each PR's check runs from REST, one request at a time (the optional fallback).
+
+        GraphQL already brings check runs in the PR query; this path exists for `--rest-check-runs`.
+        Skipped (PRs returned unchanged) when the core budget is too low to finish.
+        """
+        owner, name = split_repo(repo)
+        with_head = [pr for pr in prs if pr.commits]
+        if not with_head or self._check_rest_rate_limit(len(with_head)) == -1:
+            return prs
+        out: list[FetchedPRFull] = []
+        for pr in prs:
+            if not pr.commits:
+                out.append(pr)
+                continue
+            head_sha = pr.commits[-1].sha  # commits are oldest first: the last is the head
+            try:
+                items = self.client.fetch_check_runs_rest(owner, name, head_sha)
+            except GitHubError as exc:
+                raise exc.for_repo(repo) from None
+            self.counters.check_run_requests += 1
+            runs = tuple(_check_run_from_rest(item) for item in items)
+            out.append(replace(pr, check_runs=runs))
+        return out
+
+
+def _check_run_from_rest(item: dict[str, Any]) -> FetchedCheckRun:
+    """Map one REST check run (GET /repos/{o}/{r}/commits/{sha}/check-runs item)."""
+    app = item.get("app") or {}
+    return FetchedCheckRun(
+        github_check_run_id=int(item["id"]),
+        name=str(item.get("name") or ""),
+        status=str(item.get("status") or "").lower(),
+        conclusion=(str(item["conclusion"]).lower() if item.get("conclusion") else None),
+        started_at=_parse_dt(item.get("started_at")),
+        completed_at=_parse_dt(item.get("completed_at")),
+        app_name=app.get("name") if isinstance(app, dict) else None,
+    )
+
+
+def _page_too_heavy(exc: GitHubError) -> bool:
+    """502/504 and timeouts on a PR page: GitHub's sign that the page is too expensive."""
+    if isinstance(exc, TransportFailed):
+        return True
+    return isinstance(exc, ServerError) and exc.status in (502, 504)
+
+
+def _max_dt(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
+
+
+def _since(prs: list[FetchedPRFull], since: datetime | None) -> list[FetchedPRFull]:
+    return [pr for pr in prs if since is None or pr.created_at >= since]
+
+
+def pages_needed(k: int, page_size: int = MAX_PAGE_SIZE) -> int:
+    """Pages an incremental walk spends on k changed PRs (the look-ahead makes it exact)."""
+    return max(1, math.ceil(k / page_size))
+
+
+__all__ = [
+    "FULL",
+    "INCREMENTAL",
+    "ChangeCheck",
+    "FetchCounters",
+    "GitHubGraphQLFetcher",
+    "PRPage",
+    "split_repo",
+]

@@ -1,0 +1,395 @@
+"""RealProjectSeeder: a project's real PRs into the database, resumable, cache first.
+
+For each repository: one change check (the REST pulls probe with the cache's ETag; a `304`
+costs no point), then either nothing (unchanged), an incremental walk (only PRs updated since),
+or a full walk; every page is saved with its checkpoint (apps/metrics/seeding/walk.py), so a seed
+stopped at any point resumes on the next run. The fetcher reads, the writer writes; this module
+decides which to call and counts what it cost.
+
+Repository state lives in TrackedRepository (get-or-create by team + full name), shared with
+production sync. With the cache on, each page is also appended to the cache's partial pages
+before its rows are committed, so a resumed walk still ends with a complete cache file.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from django.db import transaction
+
+from apps.integrations.services.errors import NotFound
+from apps.metrics.models import PullRequest, Team, TrackedRepository
+from apps.metrics.seeding import pr_cache
+from apps.metrics.seeding.fetched import FetchedPRFull
+from apps.metrics.seeding.github_graphql_fetcher import (
+    FULL,
+    ChangeCheck,
+    GitHubGraphQLFetcher,
+    PRPage,
+)
+from apps.metrics.seeding.pr_cache import PRCache
+from apps.metrics.seeding.real_projects import RealProject
+from apps.metrics.seeding.walk import WalkPlan, new_walk, open_walk, walk_repository
+from apps.metrics.writer import SaveStats, save_page, save_pull_request, save_pull_requests
+
+logger = logging.getLogger(__name__)
+
+CACHE_WRITE_CHUNK = 100  # PRs per transaction when the database is filled from the cache
+
+
+class SeedProgress(Protocol):
+    """What a progress display is told (the command draws rich bars; tests pass None)."""
+
+    def start_repo(self, repo: str, *, resumed: bool, mode: str | None) -> None: ...
+
+    def page(self, repo: str, page: PRPage, stats: SaveStats) -> None: ...
+
+    def finish_repo(self, result: RepoSeedResult) -> None: ...
+
+    def message(self, text: str) -> None: ...
+
+
+@dataclass
+class RepoSeedResult:
+    """What seeding one repository did and cost."""
+
+    repo: str
+    source: str = ""  # "unchanged" | "cache" | "full" | "incremental" | "resumed" | "not_found"
+    completed: bool = False
+    interrupted: bool = False
+    prs: int = 0  # PRs fetched from GitHub or written from the cache
+    pages: int = 0
+    stats: SaveStats = field(default_factory=SaveStats)
+    requests: int = 0
+    graphql_requests: int = 0
+    points: int = 0
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.completed and not self.error
+
+
+@dataclass
+class _Usage:
+    requests: int = 0
+    graphql_requests: int = 0
+    points: int = 0
+
+
+def _usage(client: Any) -> _Usage:
+    stats = getattr(client, "stats", None)
+    if stats is None:
+        return _Usage()
+    return _Usage(
+        requests=int(getattr(stats, "requests", 0) or 0),
+        graphql_requests=int(getattr(stats, "graphql_requests", 0) or 0),
+        points=int(getattr(stats, "points_used", 0) or 0),
+    )
+
+
+class RealProjectSeeder:
+    """Seed repositories into one team through one fetcher (hence one client and its budget)."""
+
+    def __init__(
+        self,
+        fetcher: GitHubGraphQLFetcher,
+        *,
+        team_slug: str,
+        team_name: str | None = None,
+        max_prs: int | None = None,
+        days_back: int | None = None,
+        refresh: bool = False,
+        clear: bool = False,
+        progress: SeedProgress | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.fetcher = fetcher
+        self.client = fetcher.client
+        self.team_slug = team_slug
+        self.team_name = team_name or team_slug
+        self.max_prs = max_prs or None
+        self.days_back = days_back or None
+        self.refresh = refresh
+        # --clear waits for GitHub's first good answer: a bad token must not cost the data.
+        self._clear_pending = clear
+        self.cleared = 0
+        self.progress = progress
+        self.should_stop = should_stop
+        self._team: Team | None = None
+
+    @classmethod
+    def for_project(
+        cls, fetcher: GitHubGraphQLFetcher, project: RealProject, **kwargs: Any
+    ) -> RealProjectSeeder:
+        """A seeder for `project`'s team, its limits unless `max_prs` / `days_back` are given."""
+        kwargs.setdefault("max_prs", project.max_prs)
+        kwargs.setdefault("days_back", project.days_back)
+        if kwargs["max_prs"] is None:
+            kwargs["max_prs"] = project.max_prs
+        if kwargs["days_back"] is None:
+            kwargs["days_back"] = project.days_back
+        return cls(fetcher, team_slug=project.team_slug, team_name=project.team_name, **kwargs)
+
+    # --- team -------------------------------------------------------------------------------
+
+    @property
+    def team(self) -> Team:
+        """The team, created on first need (after GitHub accepted the token)."""
+        if self._team is None:
+            self._team, _ = Team.objects.get_or_create(
+                slug=self.team_slug, defaults={"name": self.team_name}
+            )
+        return self._team
+
+    def existing_team(self) -> Team | None:
+        if self._team is None:
+            self._team = Team.objects.filter(slug=self.team_slug).first()
+        return self._team
+
+    def clear(self) -> int:
+        """Delete the team's PRs (children cascade) and its repositories' sync state."""
+        team = self.existing_team()
+        if team is None:
+            return 0
+        with transaction.atomic():
+            deleted = PullRequest.objects.filter(team=team).count()
+            PullRequest.objects.filter(team=team).delete()
+            TrackedRepository.objects.filter(team=team).delete()
+        return deleted
+
+    def _create_single_pr(self, pr: FetchedPRFull) -> PullRequest:
+        """Save one PR through the writer (the seed's name, kept for its readers)."""
+        return save_pull_request(self.team, pr)
+
+    # --- seeding ----------------------------------------------------------------------------
+
+    def seed_repos(self, repos: Sequence[str]) -> list[RepoSeedResult]:
+        """Seed each repository in turn; a repository GitHub does not know is reported, skipped.
+
+        Other errors propagate (the repository's checkpoint stays for the next run).
+        """
+        results: list[RepoSeedResult] = []
+        for repo in repos:
+            if self.should_stop():
+                break
+            try:
+                results.append(self.seed_repo(repo))
+            except NotFound as exc:
+                result = RepoSeedResult(repo=repo, source="not_found", error=str(exc))
+                results.append(result)
+                self._say(f"skipped: {exc}")
+                if self.progress is not None:
+                    self.progress.finish_repo(result)
+        return results
+
+    def seed_repo(self, repo: str) -> RepoSeedResult:
+        """Bring `repo`'s PRs in the database up to date with GitHub; resumable at any point."""
+        before = _usage(self.client)
+        result = RepoSeedResult(repo=repo)
+        try:
+            self._seed_repo(repo, result)
+        finally:
+            after = _usage(self.client)
+            result.requests = after.requests - before.requests
+            result.graphql_requests = after.graphql_requests - before.graphql_requests
+            result.points = after.points - before.points
+        if self.progress is not None:
+            self.progress.finish_repo(result)
+        return result
+
+    def _seed_repo(self, repo: str, result: RepoSeedResult) -> None:
+        fetcher = self.fetcher
+        use_cache = fetcher.use_cache
+        team = self.existing_team()
+        tracked = (
+            TrackedRepository.objects.filter(team=team, full_name=repo).first() if team else None
+        )
+        if self._clear_pending:
+            tracked = None  # its state goes with the team's PRs once GitHub has answered
+        if self.refresh:
+            fetcher.drop_cache(repo)
+            if tracked is not None:
+                self._reset(tracked)
+
+        plan = open_walk(tracked) if tracked is not None else None
+        if plan is not None and plan.mode == FULL and not self._same_limits(plan):
+            self._say(f"{repo}: limits changed since the interrupted seed; starting over")
+            self._reset(tracked)
+            plan = None
+        if plan is not None:
+            self._start(repo, resumed=True, mode=plan.mode)
+            result.source = "resumed"
+            self._run_walk(repo, tracked, plan, result)
+            return
+
+        cache = fetcher.load_cache(repo, max_prs=self.max_prs, days_back=self.days_back)
+        if use_cache:
+            etag = cache.etag if cache is not None else None
+            pushed_at = cache.repo_pushed_at if cache is not None else None
+        else:
+            in_db = tracked is not None and tracked.watermark is not None
+            etag = (tracked.etag or None) if in_db else None
+            pushed_at = tracked.pushed_at if in_db else None
+        self._start(repo, resumed=False, mode=None)
+        check = fetcher.check_for_changes(repo, etag=etag, pushed_at=pushed_at)
+        # GitHub accepted the token and knows the repository: from here on we may write.
+        if self._clear_pending:
+            self._clear_pending = False
+            self.cleared = self.clear()
+            tracked = None
+        tracked = tracked or self._tracked(repo)
+
+        if cache is not None:
+            self._sync_db_with_cache(tracked, cache, result)
+            if not check.changed:
+                result.source = result.source or "unchanged"
+                result.completed = True
+                return
+            plan = new_walk(tracked, check, full=False)
+        elif use_cache:
+            plan = new_walk(
+                tracked, check, full=True, max_prs=self.max_prs, days_back=self.days_back
+            )
+        else:
+            if not check.changed and tracked.watermark is not None:
+                result.source = "unchanged"
+                result.completed = True
+                return
+            plan = new_walk(
+                tracked,
+                check,
+                full=tracked.watermark is None,
+                max_prs=self.max_prs,
+                days_back=self.days_back,
+            )
+        result.source = plan.mode
+        self._run_walk(repo, tracked, plan, result)
+
+    # --- walks ------------------------------------------------------------------------------
+
+    def _run_walk(
+        self, repo: str, tracked: TrackedRepository, plan: WalkPlan, result: RepoSeedResult
+    ) -> None:
+        fetcher = self.fetcher
+        cache_dir = fetcher.cache_dir
+        before_save = None
+        if fetcher.use_cache:
+            if not plan.resumed:
+                pr_cache.start_partial(repo, cache_dir, plan.walk_id)
+
+            def before_save(plan: WalkPlan, page: PRPage) -> None:
+                pr_cache.append_partial(repo, cache_dir, plan.walk_id, page.prs)
+
+        def on_page(page: PRPage, stats: SaveStats) -> None:
+            if self.progress is not None:
+                self.progress.page(repo, page, stats)
+
+        walk = walk_repository(
+            fetcher,
+            tracked,
+            plan,
+            should_stop=self.should_stop,
+            before_save=before_save,
+            on_page=on_page,
+        )
+        result.prs += walk.prs
+        result.pages += walk.pages
+        result.stats = result.stats + walk.stats
+        result.completed = walk.completed
+        result.interrupted = walk.interrupted
+        if walk.completed and fetcher.use_cache:
+            self._store_cache(repo, tracked, plan)
+
+    def _store_cache(self, repo: str, tracked: TrackedRepository, plan: WalkPlan) -> None:
+        """Fold a completed walk's pages into the cache file (or drop it when they are missing)."""
+        fetcher = self.fetcher
+        pages = pr_cache.read_partial(repo, fetcher.cache_dir, plan.walk_id)
+        base: PRCache | None = None
+        if plan.mode == FULL:
+            base = PRCache(
+                repo=repo,
+                fetched_at=plan.started_at,
+                max_prs=plan.max_prs,
+                days_back=plan.days_back,
+            )
+        else:
+            base = PRCache.load(repo, fetcher.cache_dir)
+        if pages is None or base is None:
+            self._say(f"{repo}: cache not updated (its pages of this walk are missing); dropped")
+            fetcher.drop_cache(repo)
+            return
+        base.merge(pages)
+        base.fetched_at = plan.started_at
+        base.etag = tracked.etag or None
+        base.watermark = tracked.watermark
+        base.page_size = tracked.page_size
+        base.repo_pushed_at = tracked.pushed_at or base.repo_pushed_at
+        fetcher.save_cache(base)
+        pr_cache.drop_partial(repo, fetcher.cache_dir)
+
+    def _sync_db_with_cache(
+        self, tracked: TrackedRepository, cache: PRCache, result: RepoSeedResult
+    ) -> None:
+        """Write the cached PRs when the database does not hold them yet (new DB, --clear)."""
+        watermark = cache.since_watermark
+        in_sync = (
+            tracked.checkpoint is None
+            and tracked.last_synced_at is not None
+            and (tracked.etag or None) == cache.etag
+            and tracked.watermark == watermark
+        )
+        if in_sync:
+            return
+        result.source = "cache"
+        prs = list(cache.prs)
+        chunks = [prs[i : i + CACHE_WRITE_CHUNK] for i in range(0, len(prs), CACHE_WRITE_CHUNK)]
+        for chunk in chunks[:-1]:
+            result.stats = result.stats + save_pull_requests(tracked.team, chunk)
+        last = chunks[-1] if chunks else []
+        result.stats = result.stats + save_page(
+            tracked,
+            last,
+            None,
+            etag=cache.etag or "",
+            watermark=watermark,
+            page_size=cache.page_size,
+            pushed_at=cache.repo_pushed_at,
+            last_synced_at=datetime.now(UTC),
+            status=TrackedRepository.Status.OK,
+            last_error="",
+        )
+        result.prs += len(prs)
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _tracked(self, repo: str) -> TrackedRepository:
+        tracked, _ = TrackedRepository.objects.get_or_create(team=self.team, full_name=repo)
+        return tracked
+
+    def _reset(self, tracked: TrackedRepository) -> None:
+        """Forget a repository's walk state: the next walk is a full one."""
+        values: dict[str, Any] = {"checkpoint": None, "watermark": None, "etag": ""}
+        TrackedRepository.objects.filter(pk=tracked.pk).update(**values)
+        for name, value in values.items():
+            setattr(tracked, name, value)
+
+    def _same_limits(self, plan: WalkPlan) -> bool:
+        return (plan.max_prs or None) == self.max_prs and (plan.days_back or None) == self.days_back
+
+    def _start(self, repo: str, *, resumed: bool, mode: str | None) -> None:
+        if self.progress is not None:
+            self.progress.start_repo(repo, resumed=resumed, mode=mode)
+
+    def _say(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress.message(text)
+        else:
+            logger.warning(text)
+
+
+__all__ = ["ChangeCheck", "RealProjectSeeder", "RepoSeedResult", "SeedProgress"]

@@ -1,0 +1,293 @@
+"""The resumable page walk, shared by seeding and production sync.
+
+`walk_repository()` drives `GitHubGraphQLFetcher.iter_pr_pages()` for one TrackedRepository and
+hands every page to the writer together with the checkpoint that follows it
+(`writer.save_page`: rows + checkpoint in one transaction). Whatever stops a walk (rate limit,
+Ctrl-C, crash, kill -9) the database holds whole pages and the checkpoint of the last one, so
+the next call resumes there and the walk ends with exactly the rows an uninterrupted walk gives,
+re-fetching at most the one page that was in flight.
+
+- A full walk (`CREATED_AT DESC`) resumes from its cursor: creation order is stable.
+- An incremental walk (`UPDATED_AT DESC`) always starts from the top and stops at the stored
+  watermark minus the overlap: an old cursor in an order that moves is not trusted.
+- The watermark (and the ETag of the change check that started the walk) move only when the
+  walk completes, in the transaction of its last page.
+
+Checkpoint JSON (docs/ARCHITECTURE.md), plus keys that make a resume exact:
+`{"mode", "cursor", "page_size", "high_water", "started_at", "prs_done",
+  "target_watermark", "etag", "pushed_at", "max_prs", "days_back"}`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import DatabaseError
+
+from apps.integrations.services.errors import GitHubError, RateLimited
+from apps.metrics.models import TrackedRepository
+from apps.metrics.seeding.github_graphql_fetcher import (
+    FULL,
+    INCREMENTAL,
+    ChangeCheck,
+    GitHubGraphQLFetcher,
+    PRPage,
+)
+from apps.metrics.writer import SaveStats, save_page
+
+logger = logging.getLogger(__name__)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _dt(value: Any) -> datetime | None:
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@dataclass
+class WalkResult:
+    """How a walk went: complete or where it stopped, and what it wrote."""
+
+    repo: str
+    mode: str
+    completed: bool = False
+    resumed: bool = False
+    interrupted: bool = False  # stopped on request (Ctrl-C) after a whole page
+    pages: int = 0
+    prs: int = 0
+    points: int = 0
+    page_size: int = 25
+    stats: SaveStats = field(default_factory=SaveStats)
+
+
+@dataclass(frozen=True, slots=True)
+class WalkPlan:
+    """Where a walk starts: a new walk, or the open checkpoint of an interrupted one."""
+
+    mode: str
+    cursor: str | None
+    page_size: int
+    high_water: datetime | None
+    started_at: datetime
+    prs_done: int
+    target_watermark: datetime | None
+    etag: str | None
+    pushed_at: datetime | None
+    max_prs: int | None
+    days_back: int | None
+    resumed: bool
+
+    @property
+    def walk_id(self) -> str:
+        """Identifies this walk across resumes (its partial cache pages carry it)."""
+        return f"{self.mode}:{self.started_at.isoformat()}"
+
+    def checkpoint(self, page: PRPage | None, prs_done: int) -> dict[str, Any]:
+        cursor = self.cursor
+        page_size = self.page_size
+        high_water = self.high_water
+        if page is not None:
+            cursor = page.end_cursor if self.mode == FULL else None
+            page_size = page.next_page_size
+            high_water = page.high_water
+        return {
+            "mode": self.mode,
+            "cursor": cursor,
+            "page_size": page_size,
+            "high_water": _iso(high_water),
+            "started_at": _iso(self.started_at),
+            "prs_done": prs_done,
+            "target_watermark": _iso(self.target_watermark),
+            "etag": self.etag,
+            "pushed_at": _iso(self.pushed_at),
+            "max_prs": self.max_prs,
+            "days_back": self.days_back,
+        }
+
+
+def open_walk(tracked: TrackedRepository) -> WalkPlan | None:
+    """The plan of `tracked`'s interrupted walk, or None when no walk is open."""
+    cp = tracked.checkpoint
+    if not isinstance(cp, dict) or cp.get("mode") not in (FULL, INCREMENTAL):
+        return None
+    started = _dt(cp.get("started_at")) or datetime.now(UTC)
+    return WalkPlan(
+        mode=cp["mode"],
+        cursor=cp.get("cursor") if cp["mode"] == FULL else None,
+        page_size=int(cp.get("page_size") or tracked.page_size or 25),
+        high_water=_dt(cp.get("high_water")),
+        started_at=started,
+        prs_done=int(cp.get("prs_done") or 0) if cp["mode"] == FULL else 0,
+        target_watermark=_dt(cp.get("target_watermark")),
+        etag=cp.get("etag") or None,
+        pushed_at=_dt(cp.get("pushed_at")),
+        max_prs=cp.get("max_prs") or None,
+        days_back=cp.get("days_back") or None,
+        resumed=True,
+    )
+
+
+def new_walk(
+    tracked: TrackedRepository,
+    change: ChangeCheck | None,
+    *,
+    full: bool,
+    max_prs: int | None = None,
+    days_back: int | None = None,
+) -> WalkPlan:
+    """Plan a fresh walk: full (from the newest created PR) or incremental (since the watermark)."""
+    mode = FULL if full or tracked.watermark is None else INCREMENTAL
+    return WalkPlan(
+        mode=mode,
+        cursor=None,
+        page_size=int(tracked.page_size or 25),
+        high_water=None,
+        started_at=datetime.now(UTC),
+        prs_done=0,
+        target_watermark=change.top_updated_at if change else None,
+        etag=change.etag if change else None,
+        pushed_at=change.pushed_at if change else None,
+        max_prs=(max_prs or None) if mode == FULL else None,
+        days_back=(days_back or None) if mode == FULL else None,
+        resumed=False,
+    )
+
+
+def walk_repository(
+    fetcher: GitHubGraphQLFetcher,
+    tracked: TrackedRepository,
+    plan: WalkPlan,
+    *,
+    should_stop: Callable[[], bool] = lambda: False,
+    before_save: Callable[[WalkPlan, PRPage], None] | None = None,
+    on_page: Callable[[PRPage, SaveStats], None] | None = None,
+    overlap: timedelta | None = None,
+) -> WalkResult:
+    """Walk `tracked`'s PR pages per `plan`, saving each page with its checkpoint; resumable.
+
+    `before_save(plan, page)` runs before a page's transaction (the seeding cache appends the
+    page there); `on_page(page, stats)` after it (progress). `should_stop()` is asked after
+    every saved page: True stops the walk there, resumable (`interrupted`). Errors propagate
+    after the repository's status and last error are recorded; the checkpoint of the last
+    saved page stays, so the next walk resumes.
+    """
+    overlap = fetcher.overlap if overlap is None else overlap
+    result = WalkResult(
+        repo=tracked.full_name, mode=plan.mode, resumed=plan.resumed, page_size=plan.page_size
+    )
+    stop_at = None
+    if plan.mode == INCREMENTAL and tracked.watermark is not None:
+        stop_at = tracked.watermark - overlap
+    since = None
+    if plan.mode == FULL and plan.days_back:
+        since = plan.started_at - timedelta(days=plan.days_back)
+    remaining = None
+    if plan.mode == FULL and plan.max_prs:
+        remaining = max(0, plan.max_prs - plan.prs_done)
+    prs_done = plan.prs_done
+
+    pages = fetcher.iter_pr_pages(
+        tracked.full_name,
+        mode=plan.mode,
+        cursor=plan.cursor,
+        watermark=stop_at,
+        page_size=plan.page_size,
+        max_prs=remaining,
+        since=since,
+        high_water=plan.high_water,
+    )
+    try:
+        if remaining == 0:
+            pages = iter(())
+            _complete(tracked, plan, None, [])
+            result.completed = True
+        for page in pages:
+            if before_save is not None:
+                before_save(plan, page)
+            prs_done += len(page.prs)
+            if page.done:
+                stats = _complete(tracked, plan, page, list(page.prs))
+            else:
+                stats = save_page(
+                    tracked,
+                    list(page.prs),
+                    plan.checkpoint(page, prs_done),
+                    status=TrackedRepository.Status.RUNNING,
+                )
+            result.pages += 1
+            result.prs += len(page.prs)
+            result.points += page.points
+            result.page_size = page.next_page_size
+            result.stats = result.stats + stats
+            if on_page is not None:
+                on_page(page, stats)
+            if page.done:
+                result.completed = True
+                break
+            if should_stop():
+                result.interrupted = True
+                break
+    except (GitHubError, DatabaseError) as exc:
+        _record_failure(tracked, exc)
+        raise
+    return result
+
+
+def _complete(
+    tracked: TrackedRepository, plan: WalkPlan, page: PRPage | None, prs: list
+) -> SaveStats:
+    """Save the last page and close the walk: watermark, ETag, page size, status, one transaction."""
+    high_water = page.high_water if page is not None else plan.high_water
+    watermark = plan.target_watermark
+    if watermark is None:
+        # No probe told us GitHub's newest update: the newest we saw is the best we know.
+        candidates = [d for d in (tracked.watermark, high_water) if d is not None]
+        watermark = max(candidates) if candidates else None
+    updates: dict[str, Any] = {
+        "watermark": watermark,
+        "page_size": page.next_page_size if page is not None else plan.page_size,
+        "last_synced_at": datetime.now(UTC),
+        "status": TrackedRepository.Status.OK,
+        "last_error": "",
+    }
+    if plan.etag is not None or plan.target_watermark is not None:
+        updates["etag"] = plan.etag or ""
+    pushed_at = (page.pushed_at if page is not None else None) or plan.pushed_at
+    if pushed_at is not None:
+        updates["pushed_at"] = pushed_at
+    return save_page(tracked, prs, None, **updates)
+
+
+def _record_failure(tracked: TrackedRepository, exc: Exception) -> None:
+    """Note why the walk stopped (status, last error); the checkpoint is left as it was."""
+    if isinstance(exc, DatabaseError):
+        return  # the database is the problem: nothing more to write there
+    status = (
+        TrackedRepository.Status.RATE_LIMITED
+        if isinstance(exc, RateLimited)
+        else TrackedRepository.Status.FAILED
+    )
+    updates: dict[str, Any] = {"status": status, "last_error": str(exc)[:1000]}
+    if isinstance(exc, RateLimited) and exc.reset_at:
+        updates["rate_limit_reset_at"] = datetime.fromtimestamp(exc.reset_at, UTC)
+    try:
+        TrackedRepository.objects.filter(pk=tracked.pk).update(**updates)
+    except DatabaseError:  # pragma: no cover - reporting the first error matters more
+        logger.warning("could not record the failure of %s", tracked.full_name)
+        return
+    for name, value in updates.items():
+        setattr(tracked, name, value)
+
+
+def resume_hint(command: str) -> str:
+    """The line telling the user how to pick an interrupted walk up again."""
+    return f"stopped after a whole page; run the same command again to resume: {command}"
