@@ -1,1 +1,78 @@
-"""pytest fixtures for fakehub (placeholder until the server lands)."""
+"""pytest fixtures for fakehub: a real server on a free port (loaded by the root conftest.py).
+
+- `fakehub`: a fresh in-process server, no repositories; the value is a `FakeHubControl` whose
+  `.server` is the `FakeHub`.
+- `fakehub_factory(**options)`: the same with server options (`tokens=`, `reset_seconds=`,
+  `graphql_points=`, `core_requests=`, `latency_ms=`, `faults=`, `data=`, `synthetic=`, ...);
+  every server it made stops at teardown.
+- `start_fakehub_process(args)`: `python -m fakehub serve --port 0 *args` as a subprocess;
+  returns (Popen, url) once it listens.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import pytest
+
+from fakehub.control import FakeHubControl
+from fakehub.server import FakeHub
+
+__all__ = ["fakehub", "fakehub_factory", "start_fakehub_process"]
+
+
+def _start(**options: Any) -> FakeHubControl:
+    hub = FakeHub(**options).start()
+    control = FakeHubControl(hub.url)
+    control.server = hub
+    return control
+
+
+@pytest.fixture
+def fakehub_factory() -> Iterator[Callable[..., FakeHubControl]]:
+    """Start fakehub servers with options; all are stopped at teardown."""
+    made: list[FakeHubControl] = []
+
+    def factory(**options: Any) -> FakeHubControl:
+        control = _start(**options)
+        made.append(control)
+        return control
+
+    yield factory
+    for control in made:
+        control.close()
+        control.server.stop()
+
+
+@pytest.fixture
+def fakehub() -> Iterator[FakeHubControl]:
+    """A fresh fakehub on a free port, no repositories."""
+    control = _start()
+    try:
+        yield control
+    finally:
+        control.close()
+        control.server.stop()
+
+
+def start_fakehub_process(
+    args: Sequence[str] = (), *, timeout: float = 60.0
+) -> tuple[subprocess.Popen[str], str]:
+    """Run `python -m fakehub serve --port 0 ARGS`; return (process, base URL) once listening."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fakehub", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    prefix = "fakehub listening on "
+    if not line.startswith(prefix):
+        process.kill()
+        _, err = process.communicate(timeout=timeout)
+        raise RuntimeError(f"fakehub did not start: {(line + err).strip()}")
+    return process, line[len(prefix) :].strip()

@@ -1,0 +1,117 @@
+"""fakehub's command line: `python -m fakehub serve [options]`.
+
+Prints exactly `fakehub listening on http://HOST:PORT` once ready, serves until SIGTERM or
+SIGINT, then exits 0. Bad flags or input: one line on stderr, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from fakehub.datasets import DatasetError
+from fakehub.faults import FaultProfileError, load_profile
+from fakehub.server import FakeHub, parse_synthetic
+
+__all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line, exit 2 (argparse would print the usage first)."""
+        sys.stderr.write(f"fakehub: error: {message}\n")
+        raise SystemExit(2)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _synthetic(text: str) -> tuple[str, int, int]:
+    try:
+        return parse_synthetic(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--synthetic ")) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="fakehub", description="An offline GitHub API emulator.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    serve = commands.add_parser("serve", help="serve GitHub's GraphQL and REST APIs")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=_positive_int, default=0, help="0 picks a free port")
+    serve.add_argument("--data", action="append", default=[], metavar="DIR")
+    serve.add_argument(
+        "--synthetic", action="append", default=[], type=_synthetic, metavar="OWNER/NAME:PRS[:SEED]"
+    )
+    serve.add_argument("--request-log", metavar="FILE")
+    serve.add_argument("--faults", metavar="FILE")
+    serve.add_argument("--graphql-points", type=_positive_int, default=5000)
+    serve.add_argument("--core-requests", type=_positive_int, default=5000)
+    serve.add_argument("--reset-seconds", type=_positive_float, default=3600.0)
+    serve.add_argument("--latency-ms", type=_positive_float, default=0.0)
+    serve.add_argument("--tokens", metavar="FILE", help="valid tokens, one a line")
+    serve.add_argument("--installation-token-seconds", type=_positive_float, default=3600.0)
+    serve.add_argument("--app-public-key", metavar="FILE", help="verify App JWTs with this PEM")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "data": args.data,
+        "synthetic": args.synthetic,
+        "request_log": args.request_log,
+        "graphql_points": args.graphql_points,
+        "core_requests": args.core_requests,
+        "reset_seconds": args.reset_seconds,
+        "latency_ms": args.latency_ms,
+        "tokens": args.tokens,
+        "installation_token_seconds": args.installation_token_seconds,
+    }
+    try:
+        if args.faults:
+            options["faults"] = load_profile(args.faults)
+        if args.app_public_key:
+            with open(args.app_public_key, encoding="utf-8") as handle:
+                options["app_public_key"] = handle.read()
+        hub = FakeHub(**options)
+        hub.start()
+    except (DatasetError, FaultProfileError, ValueError, OSError) as exc:
+        sys.stderr.write(f"fakehub: error: {' '.join(str(exc).split())}\n")
+        return 2
+    done = threading.Event()
+
+    def stop(signum: int, frame: Any) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"fakehub listening on {hub.url}", flush=True)
+    while not done.wait(0.5):
+        pass
+    hub.stop()
+    return 0

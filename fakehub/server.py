@@ -1,0 +1,967 @@
+"""fakehub's HTTP server: GitHub's GraphQL and REST endpoints, its limits and faults, and a
+control API under /_fakehub/ (no token needed).
+
+`FakeHub(...).start()` serves on a thread (HTTP/1.1 keep-alive, TCP_NODELAY, one thread per
+connection); `.url` is its base URL; `.stop()` closes every connection, sleeping handlers
+included, and returns promptly.
+
+Choices where GitHub varies, documented here once:
+- GraphQL primary exhaustion answers HTTP 200 with `{"errors": [{"type": "RATE_LIMITED", ...}]}`
+  and `x-ratelimit-remaining: 0` (GitHub also answers 403 in some cases); a query costing more
+  than what remains is refused the same way and spends the rest of the window.
+- An invalid GraphQL document (parse, validation or pagination errors) costs 1 point.
+- REST checks the primary limit before `If-None-Match`: an exhausted token gets 403, not 304.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import re
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from fakehub import rest
+from fakehub.accounting import SECONDARY_DEFAULT_SECONDS, Accounting, RequestLog, token_hash
+from fakehub.datasets import DatasetError, load_dataset_dir
+from fakehub.faults import REQUEST_KINDS, FaultProfile, FaultProfileError, FaultRule, load_profile
+from fakehub.graphql_api import Context, DocumentCache, analyse, build_schema, run
+from fakehub.limits import Budget, RateLimiter
+from fakehub.store import Store, StoreError, iso, stable_id
+from fakehub.views import pr_view
+
+__all__ = ["FakeHub", "parse_synthetic"]
+
+JSON = "application/json; charset=utf-8"
+REST_DOCS = "https://docs.github.com/rest"
+RATE_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+SECONDARY_DOCS = (
+    "https://docs.github.com/free-pro-team@latest/rest/overview/"
+    "rate-limits-for-the-rest-api#about-secondary-rate-limits"
+)
+STATUS_BODIES = {
+    502: {"message": "Server Error"},
+    503: {"message": "Service Unavailable"},
+    504: {
+        "message": "We couldn't respond to your request in time. Sorry about that. Please try "
+        "resubmitting your request and contact us if the problem persists."
+    },
+}
+GRAPHQL_502 = (
+    "Something went wrong while executing your query. This may be the result of a timeout, "
+    "or it could be a GitHub bug. Please include `{id}` when reporting this issue."
+)
+_SYNTHETIC = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+):(\d+)(?::(\d+))?$")
+_REPO_PATH = re.compile(r"^/repos/([^/]+)/([^/]+)(/.*)?$")
+
+
+def parse_synthetic(spec: str) -> tuple[str, int, int]:
+    """Parse `OWNER/NAME:PRS[:SEED]`; ValueError with one line when malformed."""
+    match = _SYNTHETIC.match(spec)
+    if not match:
+        raise ValueError(f"--synthetic expects OWNER/NAME:PRS[:SEED], got {spec!r}")
+    return match.group(1), int(match.group(2)), int(match.group(3) or 1)
+
+
+class _Answer(Exception):
+    """Raised inside a handler to send one response at once."""
+
+    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status)
+        self.status, self.body, self.headers = status, body, headers or {}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], hub: FakeHub) -> None:
+        self.hub = hub
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        conn, address = super().get_request()
+        # Nagle + delayed ACK would add ~40 ms per keep-alive request.
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return conn, address
+
+
+class FakeHub:
+    """An offline GitHub API on a real socket; see the module docstring."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        data: Iterable[str | Path] = (),
+        synthetic: Iterable[str | tuple[str, int] | tuple[str, int, int]] = (),
+        request_log: str | Path | None = None,
+        faults: dict[str, Any] | FaultProfile | str | Path | None = None,
+        graphql_points: int = 5000,
+        core_requests: int = 5000,
+        reset_seconds: float = 3600,
+        latency_ms: float = 0,
+        tokens: Sequence[str] | str | Path | None = None,
+        installation_token_seconds: float = 3600,
+        app_public_key: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.host, self.port = host, port
+        self.clock = clock
+        self.store = Store(clock)
+        self.limiter = RateLimiter(graphql_points, core_requests, reset_seconds, clock)
+        self.accounting = Accounting(clock)
+        self.latency = latency_ms / 1000
+        self.schema = build_schema()
+        self.documents = DocumentCache(self.schema)
+        self.request_log = RequestLog(request_log) if request_log else None
+        self.installation_token_seconds = installation_token_seconds
+        self.app_public_key = app_public_key
+        self._installation_tokens: dict[str, float] = {}
+        self.allowed_tokens: frozenset[str] | None = None
+        if isinstance(tokens, str | Path):
+            self.allowed_tokens = _read_tokens(tokens)
+        elif tokens is not None:
+            self.allowed_tokens = frozenset(tokens)
+        self.faults = FaultProfile()
+        if faults is not None:
+            self.set_faults(faults)
+        self.stopping = threading.Event()
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._exhausted: set[tuple[str, str, int]] = set()
+        for path in data:
+            self.load_data(path)
+        for spec in synthetic:
+            if isinstance(spec, str):
+                self.add_synthetic(*parse_synthetic(spec))
+            else:
+                self.add_synthetic(*spec)
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> FakeHub:
+        """Bind and serve on a background thread; returns self."""
+        self._httpd = _Server((self.host, self.port), self)
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    @property
+    def url(self) -> str:
+        """The base URL (`http://HOST:PORT`); GraphQL is at `url + "/graphql"`."""
+        return f"http://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        """Stop serving and close every open connection; idempotent."""
+        self.stopping.set()
+        httpd = self._httpd
+        if httpd is None:
+            return
+        self._httpd = None
+        httpd.shutdown()
+        with httpd.connections_lock:
+            open_connections = list(httpd.connections)
+        for conn in open_connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self.request_log is not None:
+            self.request_log.close()
+
+    def __enter__(self) -> FakeHub:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- configuration (also behind the control API) -------------------------------------------
+
+    def load_data(self, path: str | Path) -> list[str]:
+        """Serve the dataset(s) at `path`; returns the repository names; DatasetError if bad."""
+        names = []
+        for meta, prs in load_dataset_dir(path):
+            names.append(self.store.add_repository(meta, prs).full_name)
+        return names
+
+    def add_synthetic(self, full_name: str, prs: int, seed: int = 1) -> str:
+        """Generate and serve a deterministic repository of `prs` PRs."""
+        from fakehub.synthetic import generate_repository
+
+        meta, nodes = generate_repository(full_name, prs, seed=seed)
+        return self.store.add_repository(meta, nodes).full_name
+
+    def set_faults(self, profile: dict[str, Any] | FaultProfile | str | Path | None) -> None:
+        """Replace the fault profile (None or {} clears it); FaultProfileError if bad."""
+        if isinstance(profile, FaultProfile):
+            self.faults = profile
+        elif isinstance(profile, str | Path):
+            self.faults = load_profile(profile)
+        else:
+            self.faults = FaultProfile.from_json(profile or {})
+
+    def set_limits(
+        self,
+        graphql_points: int | None = None,
+        core_requests: int | None = None,
+        reset_seconds: float | None = None,
+    ) -> None:
+        """Change the primary limits; every token starts a fresh window."""
+        self.limiter.configure(graphql_points, core_requests, reset_seconds)
+        self.accounting.clear_limits()
+        self._exhausted.clear()
+
+    # --- tokens --------------------------------------------------------------------------------
+
+    def token_valid(self, token: str) -> bool:
+        expiry = self._installation_tokens.get(token)
+        if expiry is not None:
+            return self.clock() < expiry
+        if not token:
+            return False
+        return self.allowed_tokens is None or token in self.allowed_tokens
+
+    def issue_installation_token(self) -> tuple[str, float]:
+        token = "ghs_" + secrets.token_urlsafe(27).replace("-", "a").replace("_", "b")[:36]
+        expires = self.clock() + self.installation_token_seconds
+        self._installation_tokens[token] = expires
+        return token, expires
+
+
+def _read_tokens(path: str | Path) -> frozenset[str]:
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read tokens file: {exc.strerror or exc}") from None
+    tokens = frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+    if not tokens:
+        raise ValueError(f"{path}: no token in tokens file")
+    return tokens
+
+
+def _b64json(part: str) -> Any:
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+    server_version = "fakehub"
+    sys_version = ""
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.connections_lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.connections_lock:
+            self.server.connections.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        """Silent: the request log (--request-log) is the record, without tokens."""
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        self._handle()
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._handle()
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._handle()
+
+    def do_PATCH(self) -> None:  # noqa: N802
+        self._handle()
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._handle()
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    @property
+    def hub(self) -> FakeHub:
+        return self.server.hub
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> bytes:
+        if body is None:
+            payload = b""
+        elif isinstance(body, bytes):
+            payload = body
+        else:
+            payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        self.send_response(status)
+        if status != 304:
+            self.send_header("Content-Type", JSON)
+        self.send_header("Content-Length", str(len(payload) if status != 304 else 0))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if status != 304 and payload:
+            self.wfile.write(payload)
+        return payload
+
+    def _drop(self) -> None:
+        """Close the connection without a response (a dropped connection)."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _base_url(self) -> str:
+        host = self.headers.get("Host")
+        return f"http://{host}" if host else self.hub.url
+
+    def _handle(self) -> None:
+        split = urlsplit(self.path)
+        body = self._read_body()
+        if split.path.startswith("/_fakehub/") or split.path == "/_fakehub":
+            self._control(split.path, body)
+            return
+        self._api(split.path, split.query, body)
+
+    # --- the API -------------------------------------------------------------------------------
+
+    def _api(self, path: str, query: str, raw: bytes) -> None:
+        hub = self.hub
+        started = hub.clock()
+        prefix = ""
+        if path.startswith("/api/v3/") or path == "/api/v3":
+            prefix, path = "/api/v3", path[len("/api/v3") :] or "/"
+        if path == "/api/graphql":
+            path = "/graphql"
+        resource = "graphql" if path == "/graphql" else "core"
+        kind = "graphql_requests" if resource == "graphql" else "rest_requests"
+        log: dict[str, Any] = {
+            "time": datetime.fromtimestamp(started, UTC).isoformat(timespec="milliseconds"),
+            "method": self.command,
+            "path": self.path,
+            "token": None,
+            "status": None,
+            "cost": 0,
+        }
+        token = _bearer(self.headers.get("Authorization"))
+        tok = token_hash(token) if token else None
+        log["token"] = tok
+        status = 500
+        try:
+            app_route = re.fullmatch(r"/app/installations/(\d+)/access_tokens", path)
+            if app_route and self.command == "POST":
+                hub.accounting.add(tok, requests=1, rest_requests=1)
+                status = self._app_token(token)
+                return
+            if not token or not hub.token_valid(token):
+                hub.accounting.add(tok, requests=1, **{kind: 1})
+                unauth = Budget(resource, 60, 0, int(hub.clock()) + 3600).headers()
+                status = 401
+                self._send(
+                    401, {"message": "Bad credentials", "documentation_url": REST_DOCS}, unauth
+                )
+                return
+            assert tok is not None
+            hub.accounting.begin(tok)
+            try:
+                status = self._authorised(tok, resource, kind, path, prefix, query, raw, log)
+            finally:
+                hub.accounting.end(tok)
+        except (BrokenPipeError, ConnectionResetError):
+            status = 499
+        finally:
+            hub.accounting.status(status)
+            log["status"] = status
+            if hub.request_log is not None:
+                hub.request_log.write(log)
+
+    def _authorised(
+        self,
+        tok: str,
+        resource: str,
+        kind: str,
+        path: str,
+        prefix: str,
+        query: str,
+        raw: bytes,
+        log: dict[str, Any],
+    ) -> int:
+        hub = self.hub
+        free = path == "/rate_limit"
+        counts = {"requests": 1, kind: 1}
+        if not free and hub.accounting.check_limited(tok, resource):
+            counts["requests_while_limited"] = 1
+        hub.accounting.add(tok, **counts)
+        if resource == "graphql":
+            try:
+                payload = json.loads(raw or b"null")
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                payload = None
+            if isinstance(payload, dict):
+                log["query"] = payload.get("query")
+                log["variables"] = payload.get("variables")
+        if hub.latency and hub.stopping.wait(hub.latency):
+            self._drop()
+            return 0
+        try:
+            self._request_faults(tok, resource, path)
+            if resource == "graphql":
+                if self.command != "POST":
+                    raise _Answer(404, {"message": "Not Found", "documentation_url": REST_DOCS})
+                return self._graphql(tok, raw, log)
+            return self._rest(tok, path, prefix, query, log)
+        except _Answer as answer:
+            headers = answer.headers
+            if not any(name.startswith("x-ratelimit") for name in headers):
+                headers = {**hub.limiter.peek(tok, resource).headers(), **headers}
+            if answer.status == 0:
+                self._drop()
+                return 0
+            self._send(answer.status, answer.body, headers)
+            return answer.status
+
+    # --- faults --------------------------------------------------------------------------------
+
+    def _request_faults(self, tok: str, resource: str, path: str) -> None:
+        hub = self.hub
+        profile = hub.faults
+        for rule in profile.matching(REQUEST_KINDS, path):
+            if rule.fault == "primary_exhaustion":
+                self._primary_exhaustion(rule, tok, resource)
+                continue
+            if not profile.fire(rule):
+                continue
+            hub.accounting.add(tok, faults_injected=1)
+            if rule.fault == "slow":
+                if hub.stopping.wait(rule.seconds):
+                    raise _Answer(0, None)
+                continue
+            if rule.fault == "drop":
+                raise _Answer(0, None)
+            if rule.fault == "status":
+                raise _Answer(*self._status_fault(rule, resource))
+            if rule.fault == "secondary_limit":
+                self._secondary(rule, tok, resource)
+
+    def _status_fault(self, rule: FaultRule, resource: str) -> tuple[int, Any]:
+        status = rule.status or 502
+        if resource == "graphql" and status == 502:
+            request_id = secrets.token_hex(4).upper()
+            return status, {
+                "data": None,
+                "errors": [{"message": GRAPHQL_502.format(id=request_id)}],
+            }
+        return status, STATUS_BODIES.get(status, {"message": "Server Error"})
+
+    def _secondary(self, rule: FaultRule, tok: str, resource: str) -> None:
+        hub = self.hub
+        status = rule.status or 403
+        headers = hub.limiter.peek(tok, resource).headers()
+        wait = SECONDARY_DEFAULT_SECONDS
+        if rule.retry_after is not None:
+            headers["retry-after"] = str(rule.retry_after)
+            wait = rule.retry_after
+        hub.accounting.note_limited(tok, "secondary", hub.clock() + wait)
+        hub.accounting.add(tok, rate_limited_responses=1)
+        request_id = secrets.token_hex(8).upper()
+        raise _Answer(
+            status,
+            {
+                "message": "You have exceeded a secondary rate limit. Please wait a few minutes "
+                "before you try again. If you reach out to GitHub Support for help, please "
+                f"include the request ID {request_id}.",
+                "documentation_url": SECONDARY_DOCS,
+                "status": str(status),
+            },
+            headers,
+        )
+
+    def _primary_exhaustion(self, rule: FaultRule, tok: str, resource: str) -> None:
+        hub = self.hub
+        budget = hub.limiter.peek(tok, resource)
+        key = (tok, resource, budget.reset_at)
+        if budget.used >= rule.after_points and key not in hub._exhausted:
+            hub._exhausted.add(key)
+            hub.limiter.exhaust(tok, resource)
+            hub.accounting.add(tok, faults_injected=1)
+
+    def _rate_limited(self, tok: str, resource: str) -> _Answer:
+        """The primary-limit answer: GraphQL 200 RATE_LIMITED, REST 403; remaining 0."""
+        hub = self.hub
+        budget = hub.limiter.exhaust(tok, resource)
+        hub.accounting.note_limited(tok, resource, budget.reset_at)
+        hub.accounting.add(tok, rate_limited_responses=1)
+        user_id = stable_id("token:" + tok)
+        if resource == "graphql":
+            body: dict[str, Any] = {
+                "errors": [
+                    {
+                        "type": "RATE_LIMITED",
+                        "message": f"API rate limit exceeded for user ID {user_id}.",
+                    }
+                ]
+            }
+            return _Answer(200, body, budget.headers())
+        return _Answer(
+            403,
+            {
+                "message": f"API rate limit exceeded for user ID {user_id}. If you reach out to "
+                "GitHub Support for help, please include the request ID "
+                f"{secrets.token_hex(8).upper()}.",
+                "documentation_url": RATE_DOCS,
+                "status": "403",
+            },
+            budget.headers(),
+        )
+
+    # --- GraphQL -------------------------------------------------------------------------------
+
+    def _graphql(self, tok: str, raw: bytes, log: dict[str, Any]) -> int:
+        hub = self.hub
+        try:
+            payload = json.loads(raw or b"null")
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise _Answer(
+                400,
+                {
+                    "message": "Problems parsing JSON",
+                    "documentation_url": "https://docs.github.com/graphql",
+                },
+            ) from None
+        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+            raise _Answer(
+                200,
+                {
+                    "errors": [
+                        {"message": "A query attribute must be specified and must be a string."}
+                    ]
+                },
+            )
+        query: str = payload["query"]
+        variables = payload.get("variables")
+        if not isinstance(variables, dict):
+            variables = None
+        operation_name = payload.get("operationName")
+        if not isinstance(operation_name, str):
+            operation_name = None
+        document, errors = hub.documents.get(query)
+        analysis = None
+        if document is not None:
+            analysis = analyse(hub.schema, document, variables, operation_name)
+            errors = analysis.errors
+        cost = 1 if errors or analysis is None else analysis.cost
+        if document is not None and analysis is not None and not errors:
+            for rule in hub.faults.matching(frozenset({"heavy_page_502"}), "/graphql"):
+                if analysis.nodes > rule.max_nodes and hub.faults.fire(rule):
+                    hub.accounting.add(tok, faults_injected=1)
+                    raise _Answer(*self._status_fault(rule, "graphql"))
+        ok, budget = hub.limiter.charge(tok, "graphql", cost)
+        if not ok:
+            raise self._rate_limited(tok, "graphql")
+        hub.accounting.add(tok, graphql_points=cost)
+        log["cost"] = cost
+        if errors or document is None:
+            self._send(200, {"errors": errors}, budget.headers())
+            return 200
+        assert analysis is not None
+        context = Context(
+            hub.store,
+            {
+                "cost": cost,
+                "limit": budget.limit,
+                "remaining": budget.remaining,
+                "used": budget.used,
+                "resetAt": iso(budget.reset_at),
+                "nodeCount": analysis.nodes,
+            },
+        )
+        body = run(hub.schema, document, context, variables, operation_name)
+        for rule in hub.faults.matching(frozenset({"partial_errors"}), "/graphql"):
+            if hub.faults.fire(rule) and _inject_partial_error(body):
+                hub.accounting.add(tok, faults_injected=1)
+                break
+        self._send(200, body, budget.headers())
+        return 200
+
+    # --- REST ----------------------------------------------------------------------------------
+
+    def _rest(self, tok: str, path: str, prefix: str, query: str, log: dict[str, Any]) -> int:
+        hub = self.hub
+        if path == "/rate_limit" and self.command == "GET":
+            core = hub.limiter.peek(tok, "core")
+            graphql = hub.limiter.peek(tok, "graphql")
+            now = int(hub.clock())
+            budgets = {
+                "core": _limit_values(core),
+                "graphql": _limit_values(graphql),
+                "search": {"limit": 30, "remaining": 30, "reset": now + 60, "used": 0},
+            }
+            payload = self._send(200, rest.rate_limit_json(budgets), core.headers())
+            del payload
+            return 200
+        if hub.limiter.peek(tok, "core").remaining <= 0:
+            raise self._rate_limited(tok, "core")
+        params = {key: values[-1] for key, values in parse_qs(query).items()}
+        api = self._base_url() + prefix
+        status, body, headers = self._route(api, path, params)
+        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        etag = '"' + hashlib.sha256(payload).hexdigest()[:40] + '"'
+        headers["ETag"] = etag
+        if status == 200 and _etag_matches(self.headers.get("If-None-Match"), etag):
+            # docs.github.com: a 304 to a conditional request costs no primary rate-limit point.
+            hub.accounting.add(tok, not_modified=1)
+            self._send(304, None, {**hub.limiter.peek(tok, "core").headers(), **headers})
+            return 304
+        ok, budget = hub.limiter.charge(tok, "core", 1)
+        if not ok:
+            raise self._rate_limited(tok, "core")
+        hub.accounting.add(tok, rest_points=1)
+        log["cost"] = 1
+        self._send(status, payload, {**budget.headers(), **headers})
+        return status
+
+    def _route(
+        self, api: str, path: str, params: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]]:
+        not_found = (404, {"message": "Not Found", "documentation_url": REST_DOCS}, {})
+        if self.command != "GET":
+            return not_found
+        match = _REPO_PATH.match(path.rstrip("/") or "/")
+        if not match:
+            return not_found
+        owner, name, rest_path = match.group(1), match.group(2), match.group(3) or ""
+        store = self.hub.store
+        repo = store.get_repo(owner, name)
+        if repo is None:
+            return not_found
+        if rest_path == "":
+            return 200, rest.repository_json(api, repo), {}
+        if rest_path == "/pulls":
+            return self._pulls(api, repo, params)
+        check_runs = re.fullmatch(r"/commits/([^/]+)/check-runs", rest_path)
+        if check_runs:
+            return self._check_runs(api, repo, check_runs.group(1), params)
+        return not_found
+
+    def _pulls(
+        self, api: str, repo: Any, params: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]]:
+        state = params.get("state", "open")
+        states = {"open": frozenset({"OPEN"}), "closed": frozenset({"CLOSED", "MERGED"})}.get(state)
+        if state not in ("open", "closed", "all"):
+            return _validation_error("state", state)
+        sort = params.get("sort", "created")
+        field = "updatedAt" if sort == "updated" else "createdAt"
+        # GitHub: direction defaults to desc when sort is created (or absent), else asc.
+        direction = params.get("direction") or ("desc" if sort == "created" else "asc")
+        per_page = min(100, max(1, _int(params.get("per_page"), 30)))
+        page = max(1, _int(params.get("page"), 1))
+        with self.hub.store.lock:
+            numbers = repo.rest_order(field, direction == "desc", states)
+            chosen = [repo.prs[n] for n in numbers[(page - 1) * per_page : page * per_page]]
+        repo_body = rest.repository_json(api, repo, full=False)
+        body = [rest.pull_json(api, repo, pr, repo_body) for pr in chosen]
+        last_page = max(1, -(-len(numbers) // per_page))
+        headers: dict[str, str] = {}
+        link_params = {k: v for k, v in params.items() if k != "page"}
+        link = rest.link_header(f"{api}/repos/{repo.full_name}/pulls", link_params, page, last_page)
+        if link:
+            headers["Link"] = link
+        return 200, body, headers
+
+    def _check_runs(
+        self, api: str, repo: Any, ref: str, params: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]]:
+        number = repo.last_oids.get(ref)
+        if number is None:
+            # A branch name: the PR whose head ref it is.
+            number = next(
+                (n for n, pr in repo.prs.items() if pr["headRefName"] == ref and pr["commits"]),
+                None,
+            )
+        if number is None:
+            return (
+                422,
+                {"message": f"No commit found for SHA: {ref}", "documentation_url": REST_DOCS},
+                {},
+            )
+        pr = repo.prs[number]
+        view = pr_view(repo, pr)
+        runs = [
+            run
+            for commit in view["commits"][-1:]
+            for suite in commit["commit"]["checkSuites"]
+            for run in suite["checkRuns"]
+        ]
+        if name := params.get("check_name"):
+            runs = [run for run in runs if run["name"] == name]
+        if status := params.get("status"):
+            runs = [run for run in runs if run["status"].lower() == status]
+        per_page = min(100, max(1, _int(params.get("per_page"), 30)))
+        page = max(1, _int(params.get("page"), 1))
+        chosen = runs[(page - 1) * per_page : page * per_page]
+        head_sha = view["headRefOid"]
+        body = {
+            "total_count": len(runs),
+            "check_runs": [rest.check_run_json(api, repo, pr, run, head_sha) for run in chosen],
+        }
+        headers: dict[str, str] = {}
+        last_page = max(1, -(-len(runs) // per_page))
+        link_params = {k: v for k, v in params.items() if k != "page"}
+        url = f"{api}/repos/{repo.full_name}/commits/{ref}/check-runs"
+        if link := rest.link_header(url, link_params, page, last_page):
+            headers["Link"] = link
+        return 200, body, headers
+
+    # --- GitHub App installation tokens --------------------------------------------------------
+
+    def _app_token(self, jwt_token: str | None) -> int:
+        hub = self.hub
+        headers = Budget("core", 5000, 0, int(hub.clock()) + 3600).headers()
+        problem = _jwt_problem(jwt_token, hub.clock(), hub.app_public_key)
+        if problem:
+            self._send(401, {"message": problem, "documentation_url": REST_DOCS}, headers)
+            return 401
+        token, expires = hub.issue_installation_token()
+        self._send(
+            201,
+            {
+                "token": token,
+                "expires_at": iso(expires),
+                "permissions": {"checks": "read", "metadata": "read", "pull_requests": "read"},
+                "repository_selection": "all",
+            },
+            headers,
+        )
+        return 201
+
+    # --- control API ---------------------------------------------------------------------------
+
+    def _control(self, path: str, raw: bytes) -> None:
+        hub = self.hub
+        try:
+            payload = json.loads(raw) if raw else {}
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            self._send(400, {"message": f"invalid JSON body: {exc}"})
+            return
+        try:
+            status, body = self._control_route(path, payload)
+        except (
+            StoreError,
+            DatasetError,
+            FaultProfileError,
+            ValueError,
+            TypeError,
+            KeyError,
+        ) as exc:
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            status, body = (
+                (404 if "not served" in message or "not found" in message else 400),
+                {"message": message},
+            )
+        del hub
+        self._send(status, body)
+
+    def _control_route(self, path: str, payload: Any) -> tuple[int, Any]:
+        hub = self.hub
+        method = self.command
+        if path == "/_fakehub/stats" and method == "GET":
+            stats = hub.accounting.snapshot()
+            stats["rate_limits"] = hub.limiter.snapshot()
+            return 200, stats
+        if path == "/_fakehub/stats/reset" and method == "POST":
+            hub.accounting.reset()
+            return 200, {"ok": True}
+        if path == "/_fakehub/faults" and method == "POST":
+            hub.set_faults(payload)
+            return 200, {"ok": True, "rules": len(hub.faults.rules)}
+        if path == "/_fakehub/limits" and method == "POST":
+            if not isinstance(payload, dict):
+                raise ValueError("limits must be a JSON object")
+            unknown = set(payload) - {"graphql_points", "core_requests", "reset_seconds"}
+            if unknown:
+                raise ValueError(f"unknown limit(s): {', '.join(sorted(unknown))}")
+            hub.set_limits(**payload)
+            return 200, {"ok": True}
+        if path == "/_fakehub/repos" and method == "GET":
+            return 200, [
+                {"nameWithOwner": repo.full_name, "prs": len(repo.prs), "pushedAt": repo.pushed_at}
+                for repo in list(hub.store.repos.values())
+            ]
+        if path == "/_fakehub/repos" and method == "POST":
+            if not isinstance(payload, dict):
+                raise ValueError("expected a JSON object")
+            if "synthetic" in payload:
+                prs = payload.get("prs")
+                seed = payload.get("seed", 1)
+                if not isinstance(prs, int) or prs < 0 or not isinstance(seed, int):
+                    raise ValueError("synthetic needs an integer prs (and an integer seed)")
+                name = hub.add_synthetic(str(payload["synthetic"]), prs, seed)
+                return 201, {"repositories": [name]}
+            if "data" in payload:
+                return 201, {"repositories": hub.load_data(str(payload["data"]))}
+            raise ValueError('expected {"synthetic": "o/n", "prs": N} or {"data": "/dir"}')
+        match = re.fullmatch(r"/_fakehub/repos/([^/]+)/([^/]+)(/.*)?", path)
+        if match:
+            full_name = f"{match.group(1)}/{match.group(2)}"
+            tail = match.group(3) or ""
+            if tail == "/pulls" and method == "POST":
+                return 200, hub.store.upsert_pr(full_name, payload)
+            if tail == "/push" and method == "POST":
+                return 200, {"pushedAt": hub.store.push(full_name)}
+            pull = re.fullmatch(r"/pulls/(\d+)(/check-suites)?", tail)
+            if pull and pull.group(2) and method == "POST":
+                suites = payload.get("checkSuites") if isinstance(payload, dict) else payload
+                if not isinstance(suites, list):
+                    raise ValueError('expected {"checkSuites": [...]}')
+                return 200, hub.store.set_check_suites(full_name, int(pull.group(1)), suites)
+            if pull and not pull.group(2) and method == "GET":
+                return 200, hub.store.get_pr(full_name, int(pull.group(1)))
+        return 404, {"message": f"no control endpoint {method} {path}"}
+
+
+def _limit_values(budget: Budget) -> dict[str, int]:
+    return {
+        "limit": budget.limit,
+        "remaining": budget.remaining,
+        "reset": budget.reset_at,
+        "used": min(budget.used, budget.limit),
+    }
+
+
+def _bearer(header: str | None) -> str | None:
+    """The token of `Authorization: bearer|token TOKEN` (case-insensitive scheme)."""
+    if not header:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() not in ("bearer", "token"):
+        return None
+    return value.strip() or None
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    bare = etag.strip('"')
+    return any(
+        candidate.strip().removeprefix("W/").strip('"') == bare for candidate in header.split(",")
+    )
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
+
+
+def _validation_error(field: str, value: str) -> tuple[int, Any, dict[str, str]]:
+    return (
+        422,
+        {
+            "message": "Validation Failed",
+            "errors": [{"resource": "Issue", "field": field, "code": "invalid", "value": value}],
+            "documentation_url": REST_DOCS,
+        },
+        {},
+    )
+
+
+def _jwt_problem(token: str | None, now: float, public_key: str | None) -> str | None:
+    """Why a GitHub App JWT is refused, or None when it is acceptable."""
+    bad = "A JSON web token could not be decoded"
+    if not token or token.count(".") != 2:
+        return bad
+    head, body, _ = token.split(".")
+    try:
+        header, claims = _b64json(head), _b64json(body)
+    except (ValueError, UnicodeDecodeError):
+        return bad
+    if not isinstance(header, dict) or header.get("alg") != "RS256":
+        return bad
+    if not isinstance(claims, dict) or "iss" not in claims:
+        return "'Issuer' claim ('iss') must be an Integer"
+    exp = claims.get("exp")
+    if not isinstance(exp, int | float) or exp <= now:
+        return (
+            "'Expiration time' claim ('exp') must be a numeric value representing the future "
+            "time at which the assertion expires"
+        )
+    if public_key:
+        import jwt
+
+        try:
+            jwt.decode(
+                token,
+                public_key,
+                algorithms=["RS256"],
+                options={"verify_exp": False, "verify_iat": False},
+            )
+        except jwt.PyJWTError:
+            return bad
+    return None
+
+
+def _inject_partial_error(body: dict[str, Any]) -> bool:
+    """Null one PR node's nested field and add an `errors` entry at its path (GitHub's partial
+    answer); returns False when the data holds no PR node."""
+    found = _find_pr(body.get("data"), [])
+    if found is None:
+        return False
+    node, path = found
+    for key in ("files", "commits", "reviews", "labels", "statusCheckRollup", "mergedBy", "author"):
+        # Field keys may be aliased; pick one that holds a value.
+        if key in node and node[key] is not None:
+            node[key] = None
+            error_path = [*path, key]
+            break
+    else:
+        return False
+    errors = body.setdefault("errors", [])
+    errors.append(
+        {
+            "type": "SERVICE_UNAVAILABLE",
+            "path": error_path,
+            "locations": [],
+            "message": GRAPHQL_502.format(id=secrets.token_hex(4).upper()),
+        }
+    )
+    return True
+
+
+def _find_pr(value: Any, path: list[Any]) -> tuple[dict[str, Any], list[Any]] | None:
+    if isinstance(value, dict):
+        if "number" in value and ("title" in value or "files" in value or "commits" in value):
+            return value, path
+        for key, child in value.items():
+            found = _find_pr(child, [*path, key])
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found = _find_pr(child, [*path, index])
+            if found:
+                return found
+    return None
