@@ -1,0 +1,715 @@
+"""Run every bench, print one table, write docs/benchmarks.md and its charts (`make bench`).
+
+    .venv/bin/python bench/run_all.py [--quick] [--only seed|write|peers ...] [--render-only]
+
+Each bench runs as its own child (bench_seed.py, bench_write.py, bench_peers.py) and leaves its
+rows in bench/out/*.json; this script then renders them. `--only` re-runs some benches and
+renders with the others' last results; `--render-only` runs nothing. Charts are PNGs drawn with
+matplotlib from a separate venv (bench/peers/.venv-charts, created on first use), so the project
+itself never depends on matplotlib. Nothing here runs under `make test`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+OUT = BENCH_DIR / "out"
+DOC = REPO_ROOT / "docs" / "benchmarks.md"
+CHART_DIR = REPO_ROOT / "docs" / "bench"
+BENCHES = ("seed", "write", "peers")
+MATPLOTLIB = "matplotlib==3.11.2"
+
+# Targets from the project's goals (issue 7).
+MAX_REQUESTS_PER_1000 = 42
+MAX_POINTS_PER_1000 = 100
+MIN_FEWER_THAN_PERCEVAL = 70
+MIN_WRITE_RATIO = 10
+MAX_RSS_20K_MB = 250
+MAX_RSS_GROWTH = 1.5
+MAX_OVERHEAD_PCT = 5
+
+
+# --- running --------------------------------------------------------------------------------
+
+
+def run_benches(names: list[str], quick: bool) -> dict[str, float]:
+    """Run each bench as a child with inherited output; return its wall seconds."""
+    durations: dict[str, float] = {}
+    for name in names:
+        argv = [
+            sys.executable,
+            str(BENCH_DIR / f"bench_{name}.py"),
+            "--json",
+            str(OUT / f"{name}.json"),
+        ]
+        if quick:
+            argv.append("--quick")
+        print(f"== bench_{name} ==", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        done = subprocess.run(argv, cwd=REPO_ROOT, check=False)
+        durations[name] = round(time.perf_counter() - started, 1)
+        if done.returncode != 0:
+            print(
+                f"bench_{name} reported failures (exit {done.returncode}); rendering what it measured",
+                file=sys.stderr,
+            )
+    return durations
+
+
+def load_rows() -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for name in BENCHES:
+        path = OUT / f"{name}.json"
+        if path.exists():
+            rows += json.loads(path.read_text())
+    return rows
+
+
+# --- figures and targets --------------------------------------------------------------------
+
+
+def pick(rows: list[dict[str, Any]], **match: Any) -> list[dict[str, Any]]:
+    return [r for r in rows if all(r.get(k) == v for k, v in match.items())]
+
+
+def first(rows: list[dict[str, Any]], **match: Any) -> dict[str, Any] | None:
+    found = pick(rows, **match)
+    return found[0] if found else None
+
+
+def fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def verdict(ok: bool | None, miss: str = "") -> str:
+    if ok is None:
+        return "not measured"
+    return "**met**" if ok else f"**missed**{(' ' + miss) if miss else ''}"
+
+
+def targets(rows: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """(target, measured, verdict) for every goal of issue 7."""
+    out: list[tuple[str, str, str]] = []
+    seeds = [r for r in pick(rows, bench="seed", scenario="full seed (cold)") if r.get("ok")]
+    one_k = next((r for r in seeds if r["dataset"] == "synthetic 1,000 PRs"), None)
+    if one_k and one_k.get("requests"):
+        req = one_k["requests"] * 1000 / one_k["prs"]
+        pts = (one_k.get("graphql_points") or 0) * 1000 / one_k["prs"]
+        out.append(
+            (
+                f"requests per 1,000 full-detail PRs <= {MAX_REQUESTS_PER_1000}",
+                f"{fmt(req)} (synthetic 1,000 PRs, whole seed)",
+                verdict(req <= MAX_REQUESTS_PER_1000, f"by {req - MAX_REQUESTS_PER_1000:.1f}"),
+            )
+        )
+        out.append(
+            (
+                f"GraphQL points per 1,000 PRs <= {MAX_POINTS_PER_1000}",
+                f"{fmt(pts)}",
+                verdict(pts <= MAX_POINTS_PER_1000, f"by {pts - MAX_POINTS_PER_1000:.1f}"),
+            )
+        )
+    else:
+        out.append((f"requests per 1,000 PRs <= {MAX_REQUESTS_PER_1000}", "-", verdict(None)))
+    ratios = []
+    for peer in pick(rows, bench="peers", tool="Perceval"):
+        ours = next((r for r in seeds if r["dataset"] == peer["dataset"]), None)
+        if ours and ours.get("requests") and peer.get("requests") and peer.get("ok"):
+            ratios.append((peer["dataset"], peer["requests"] / ours["requests"]))
+    if ratios:
+        worst = min(x for _, x in ratios)
+        shown = "; ".join(f"{d}: {x:,.0f}x" for d, x in ratios)
+        out.append(
+            (
+                f">= {MIN_FEWER_THAN_PERCEVAL}x fewer requests than Perceval",
+                shown,
+                verdict(worst >= MIN_FEWER_THAN_PERCEVAL, f"(worst {worst:.0f}x)"),
+            )
+        )
+    else:
+        out.append(
+            (f">= {MIN_FEWER_THAN_PERCEVAL}x fewer requests than Perceval", "-", verdict(None))
+        )
+    unchanged = [
+        r
+        for r in rows
+        if r.get("scenario") in ("unchanged re-run", "sync: unchanged round") and r.get("ok")
+    ]
+    if unchanged:
+        shown = "; ".join(
+            f"{r['scenario']} ({r['dataset']}): {fmt((r.get('graphql_points') or 0) + (r.get('rest_points') or 0))} points"
+            f" in {fmt(r.get('requests'))} requests"
+            for r in unchanged
+        )
+        zero = all(
+            (r.get("graphql_points") or 0) + (r.get("rest_points") or 0) == 0 for r in unchanged
+        )
+        out.append(("unchanged re-run: 0 points", shown, verdict(zero)))
+    else:
+        out.append(("unchanged re-run: 0 points", "-", verdict(None)))
+    for bench in ("seed", "sync"):
+        incremental = [
+            r
+            for r in pick(rows, bench=bench)
+            if r.get("ok") and ("incremental, k=" in r["scenario"] or "sync: k=" in r["scenario"])
+        ]
+        by_k: dict[str, dict[int, int]] = {}
+        for r in incremental:
+            by_k.setdefault(r["scenario"], {})[r["extra"].get("repo_size", 0)] = (
+                r.get("requests") or 0
+            )
+        if by_k and all(len(v) >= 2 for v in by_k.values()):
+            same = all(len(set(v.values())) == 1 for v in by_k.values())
+            shown = "; ".join(
+                f"{k}: "
+                + ", ".join(f"{req} req at {size:,} PRs" for size, req in sorted(v.items()))
+                for k, v in by_k.items()
+            )
+            out.append(
+                (
+                    f"incremental requests independent of repository size ({bench})",
+                    shown,
+                    verdict(same),
+                )
+            )
+    writes = [r for r in pick(rows, bench="write", tool="prharvest writer") if r.get("ok")]
+    if writes:
+        shown = "; ".join(f"{r['scenario']}: {r['extra']['ratio']:.1f}x" for r in writes)
+        worst = min(r["extra"]["ratio"] for r in writes)
+        out.append(
+            (
+                f"write throughput >= {MIN_WRITE_RATIO}x the per-row baseline",
+                shown,
+                verdict(worst >= MIN_WRITE_RATIO),
+            )
+        )
+    else:
+        out.append((f"write throughput >= {MIN_WRITE_RATIO}x per-row", "-", verdict(None)))
+    small = next((r for r in seeds if r["dataset"] == "synthetic 2,000 PRs"), None)
+    large = next((r for r in seeds if r["dataset"] == "synthetic 20,000 PRs"), None)
+    if small and large:
+        growth = large["peak_rss_mb"] / small["peak_rss_mb"]
+        out.append(
+            (
+                f"peak memory at 20,000 PRs <= {MAX_RSS_20K_MB} MB",
+                f"{fmt(large['peak_rss_mb'])} MiB",
+                verdict(
+                    large["peak_rss_mb"] <= MAX_RSS_20K_MB,
+                    f"by {large['peak_rss_mb'] - MAX_RSS_20K_MB:.0f} MiB",
+                ),
+            )
+        )
+        out.append(
+            (
+                f"... and <= {MAX_RSS_GROWTH}x the 2,000-PR run",
+                f"{fmt(small['peak_rss_mb'])} -> {fmt(large['peak_rss_mb'])} MiB ({growth:.2f}x)",
+                verdict(growth <= MAX_RSS_GROWTH),
+            )
+        )
+    else:
+        out.append((f"peak memory at 20,000 PRs <= {MAX_RSS_20K_MB} MB", "-", verdict(None, "")))
+    latency = next(
+        (r for r in pick(rows, bench="latency") if r.get("ok") and "overhead_pct" in r["extra"]),
+        None,
+    )
+    if latency:
+        pct = latency["extra"]["overhead_pct"]
+        after = latency["extra"].get("overhead_pct_after_startup")
+        shown = f"{pct:+.1f} % over {latency['extra']['latency_sum_seconds']:.1f} s of latency"
+        if after is not None:
+            shown += f" ({after:+.1f} % without the {latency['extra']['startup_seconds']:.1f} s start-up)"
+        out.append(
+            (
+                f"overhead over emulated latency <= {MAX_OVERHEAD_PCT} %",
+                shown,
+                verdict(pct <= MAX_OVERHEAD_PCT),
+            )
+        )
+    else:
+        out.append((f"overhead over emulated latency <= {MAX_OVERHEAD_PCT} %", "-", verdict(None)))
+    return out
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def table(headers: list[str], body: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in body]
+    return "\n".join(lines)
+
+
+def run_table(rows: list[dict[str, Any]]) -> str:
+    body = []
+    for r in rows:
+        body.append(
+            [
+                r["tool"],
+                r["dataset"],
+                r["scenario"],
+                fmt(r.get("requests")),
+                fmt(r.get("graphql_points")),
+                fmt(r.get("rest_points")),
+                fmt(r.get("wall_seconds")),
+                fmt(r.get("peak_rss_mb"), 0),
+                ("" if r.get("ok") else "FAILED: ") + (r.get("note") or ""),
+            ]
+        )
+    return table(
+        [
+            "tool",
+            "data",
+            "scenario",
+            "requests",
+            "GraphQL pts",
+            "REST pts",
+            "wall s",
+            "peak RSS MiB",
+            "note",
+        ],
+        body,
+    )
+
+
+def render(rows: list[dict[str, Any]], meta: dict[str, Any], charts: list[str]) -> str:
+    from bench.bench_peers import COVERAGE
+
+    machine = meta["machine"]
+    parts = [
+        "# Benchmarks",
+        "",
+        "Generated by `make bench`; every figure below is a measurement of that run, none is estimated.",
+        "",
+        f"- **Date:** {meta['date']}",
+        f"- **Machine:** {machine['nproc']} CPUs ({machine['affinity']} usable), {machine['memory']} memory, "
+        f"{machine['cpu_model']}, Python {machine['python']}, {machine['os']}",
+        f"- **Command:** `{meta['command']}`{' (quick mode: smaller repositories, fewer rounds)' if meta['quick'] else ''}",
+        f"- **Commit:** {machine['commit']}; benches took {', '.join(f'{k} {v:.0f} s' for k, v in meta['durations'].items()) or '-'}",
+        "- **How:** every tool is run as its own process against fakehub (`python -m fakehub serve`) "
+        "serving the same repositories; requests and points are fakehub's own accounting "
+        "(`/_fakehub/stats`), wall time is the child's, peak RSS is the kernel's `ru_maxrss` for that child.",
+        "",
+        "## Targets",
+        "",
+        table(["target", "measured", "verdict"], [list(t) for t in targets(rows)]),
+        "",
+    ]
+    seed_rows = pick(rows, bench="seed")
+    if seed_rows:
+        parts += [
+            "## Our seed (`manage.py seed_real_projects --repo ... --max-prs 0 --days-back 0`)",
+            "",
+            "Full seeds start from an empty SQLite database and no cache. Re-runs reuse both; the"
+            " incremental rounds first edit k PRs through fakehub's control API and push.",
+            "",
+            run_table(seed_rows),
+            "",
+        ]
+        per_1000 = [
+            r
+            for r in seed_rows
+            if r.get("ok")
+            and r["scenario"] == "full seed (cold)"
+            and r["extra"].get("requests_per_1000_prs")
+        ]
+        if per_1000:
+            parts += [
+                table(
+                    ["data", "requests / 1,000 PRs", "GraphQL points / 1,000 PRs", "PRs stored"],
+                    [
+                        [
+                            r["dataset"],
+                            fmt(r["extra"]["requests_per_1000_prs"]),
+                            fmt(r["extra"]["graphql_points_per_1000_prs"]),
+                            fmt(r["extra"].get("stored_prs")),
+                        ]
+                        for r in per_1000
+                    ],
+                ),
+                "",
+            ]
+    for bench, title in (
+        ("sync", "Production sync (`track_repository` + `sync_repositories`)"),
+        ("latency", "Overhead over network latency"),
+    ):
+        chosen = pick(rows, bench=bench)
+        if chosen:
+            parts += [f"## {title}", "", run_table(chosen), ""]
+    writes = pick(rows, bench="write")
+    if writes:
+        parts += [
+            "## Write throughput (`apps/metrics/writer.py` against a per-row ORM save, same run)",
+            "",
+            "Same in-memory PRs (each with 3 reviews, 5 commits, 12 files, 4 check runs), written by both"
+            " sides into the same empty database for two teams; the writer is called a page (25 PRs) at a"
+            " time as seeding does; the per-row side does one `get_or_create`/`update_or_create` per row and"
+            " computes the same per-PR metrics.",
+            "",
+            table(
+                ["database", "side", "PRs", "seconds", "PRs / s", "vs per-row", "re-write s"],
+                [
+                    [
+                        r["scenario"],
+                        r["tool"],
+                        fmt(r.get("prs")),
+                        fmt(r.get("wall_seconds"), 2),
+                        fmt(r["extra"].get("prs_per_second")),
+                        f"{r['extra']['ratio']:.1f}x" if "ratio" in r["extra"] else "",
+                        fmt(r["extra"].get("rewrite_seconds"), 2),
+                    ]
+                    for r in writes
+                    if r.get("ok")
+                ]
+                + [
+                    [r["scenario"], r["tool"], "-", "-", "-", "FAILED: " + r.get("note", ""), "-"]
+                    for r in writes
+                    if not r.get("ok")
+                ],
+            ),
+            "",
+        ]
+    peers = pick(rows, bench="peers")
+    if peers:
+        body = []
+        for dataset in dict.fromkeys(r["dataset"] for r in peers):
+            ours = first(rows, bench="seed", scenario="full seed (cold)", dataset=dataset)
+            line = [r for r in peers if r["dataset"] == dataset]
+            for r in ([ours] if ours else []) + line:
+                ratio = ""
+                if ours and ours.get("requests") and r is not ours and r.get("requests"):
+                    ratio = f"{r['requests'] / ours['requests']:,.0f}x ours"
+                body.append(
+                    [
+                        r["tool"],
+                        dataset,
+                        fmt(r.get("requests")),
+                        ratio,
+                        fmt(r.get("wall_seconds")),
+                        fmt(r.get("peak_rss_mb"), 0),
+                        fmt(r["extra"].get("hours_of_one_token"), 2)
+                        if r is not ours
+                        else fmt(((r.get("graphql_points") or 0) / 5000), 3),
+                        ("" if r.get("ok") else "FAILED: ") + (r.get("note") or ""),
+                    ]
+                )
+        parts += [
+            "## Side by side: Perceval and tap-github on the same fakehub data",
+            "",
+            "Perceval 1.6.1 (`perceval github --category pull_request --enterprise-url URL`) and"
+            " MeltanoLabs tap-github 1.30.1 (`api_url_base`, no token, PR streams selected), each from its"
+            " own venv under `bench/peers/`. Our row is the cold full seed above (it also writes the"
+            ' database; the peers only print JSON). "Hours of one token" is the budget a real 5,000/h'
+            " token would need (REST requests / 5,000; for us GraphQL points / 5,000).",
+            "",
+            table(
+                [
+                    "tool",
+                    "data",
+                    "requests",
+                    "vs ours",
+                    "wall s",
+                    "peak RSS MiB",
+                    "hours of one token",
+                    "note",
+                ],
+                body,
+            ),
+            "",
+            "Requests by endpoint, as fakehub's request log recorded them:",
+            "",
+        ]
+        for r in peers:
+            endpoints = r["extra"].get("endpoints") or {}
+            if endpoints:
+                shown = ", ".join(f"`{k}` {v:,}" for k, v in list(endpoints.items())[:12])
+                parts.append(f"- {r['tool']}, {r['dataset']}: {shown}")
+        parts += ["", "### What each one collects per PR", ""]
+        aspects = list(next(iter(COVERAGE.values())).keys())
+        parts += [
+            table(
+                ["", *COVERAGE.keys()], [[a, *(COVERAGE[t][a] for t in COVERAGE)] for a in aspects]
+            ),
+            "",
+        ]
+    if charts:
+        parts += ["## Charts", ""]
+        parts += [f"![{Path(c).stem}](bench/{Path(c).name})" for c in charts]
+        parts.append("")
+    parts += [
+        "## Reproduce",
+        "",
+        "```",
+        "make bench                                  # everything (about 15 minutes on 2 cores)",
+        ".venv/bin/python bench/run_all.py --quick   # a few minutes",
+        ".venv/bin/python bench/run_all.py --only write   # one bench, re-rendered with the others' last results",
+        "```",
+        "",
+        "Raw rows: `bench/out/*.json` (gitignored). See docs/scaling.md for what these figures mean at scale.",
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    print(
+        f"{'bench':8} {'tool':22} {'data':34} {'scenario':36} {'req':>7} {'gql':>6} {'rest':>7} {'wall s':>8} {'MiB':>6}"
+    )
+    for r in rows:
+        print(
+            f"{r['bench']:8} {r['tool'][:22]:22} {r['dataset'][:34]:34} {r['scenario'][:36]:36} "
+            f"{fmt(r.get('requests')):>7} {fmt(r.get('graphql_points')):>6} {fmt(r.get('rest_points')):>7} "
+            f"{fmt(r.get('wall_seconds')):>8} {fmt(r.get('peak_rss_mb'), 0):>6} {'' if r.get('ok') else 'FAILED'}"
+        )
+    print()
+    for target, measured, result in targets(rows):
+        print(f"{result.replace('**', ''):14} {target}: {measured}")
+
+
+# --- charts (run inside the charts venv: json + matplotlib only) ----------------------------
+
+
+def draw_charts(rows: list[dict[str, Any]], out_dir: Path) -> list[str]:
+    """PNG charts from the rows; returns the files written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+    peers = [r for r in rows if r["bench"] == "peers" and r.get("ok")]
+    datasets = list(dict.fromkeys(r["dataset"] for r in peers))
+    ours = {
+        r["dataset"]: r
+        for r in rows
+        if r["bench"] == "seed"
+        and r["scenario"] == "full seed (cold)"
+        and r.get("ok")
+        and r["dataset"] in datasets
+    }
+    tools = ["prharvest", "Perceval", "tap-github"]
+    colours = {"prharvest": "#2b7bb9", "Perceval": "#d95f02", "tap-github": "#7570b3"}
+
+    def grouped(metric: str, ylabel: str, name: str, log: bool) -> None:
+        if not datasets:
+            return
+        fig, ax = plt.subplots(figsize=(9, 4.5))
+        width = 0.8 / len(tools)
+        for i, tool in enumerate(tools):
+            values = []
+            for d in datasets:
+                r = (
+                    ours.get(d)
+                    if tool == "prharvest"
+                    else next((p for p in peers if p["tool"] == tool and p["dataset"] == d), None)
+                )
+                values.append((r or {}).get(metric) or 0)
+            xs = [j + i * width for j in range(len(datasets))]
+            bars = ax.bar(xs, values, width, label=tool, color=colours[tool])
+            for bar, value in zip(bars, values, strict=True):
+                if value:
+                    label = f"{value:,.0f}" if value >= 10 else f"{value:.1f}"
+                    ax.annotate(
+                        label,
+                        (bar.get_x() + bar.get_width() / 2, value),
+                        ha="center",
+                        va="bottom",
+                        fontsize=8,
+                    )
+        ax.set_xticks([j + width for j in range(len(datasets))], datasets, fontsize=8)
+        if log:
+            ax.set_yscale("log")
+        ax.set_ylabel(ylabel)
+        ax.legend()
+        ax.set_title(f"{ylabel}: full fetch of every PR, same fakehub data")
+        fig.tight_layout()
+        path = out_dir / name
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(str(path))
+
+    grouped("requests", "requests (log scale)", "requests-per-tool.png", True)
+    grouped("wall_seconds", "wall time (s)", "wall-time-per-tool.png", False)
+    grouped("peak_rss_mb", "peak RSS (MiB)", "peak-rss-per-tool.png", False)
+
+    seeds = sorted(
+        (
+            r
+            for r in rows
+            if r["bench"] == "seed"
+            and r["scenario"] == "full seed (cold)"
+            and r.get("ok")
+            and r["dataset"].startswith("synthetic")
+        ),
+        key=lambda r: r["prs"],
+    )
+    if seeds:
+        fig, ax1 = plt.subplots(figsize=(8, 4.5))
+        sizes = [r["prs"] for r in seeds]
+        ax1.plot(
+            sizes, [r["peak_rss_mb"] for r in seeds], "o-", color="#2b7bb9", label="peak RSS (MiB)"
+        )
+        ax1.set_xscale("log")
+        ax1.set_xlabel("PRs in the repository (synthetic, full detail)")
+        ax1.set_ylabel("peak RSS (MiB)")
+        ax1.axhline(
+            MAX_RSS_20K_MB,
+            color="#999",
+            linestyle="--",
+            linewidth=1,
+            label=f"target {MAX_RSS_20K_MB} MB",
+        )
+        ax1.set_ylim(bottom=0)
+        ax2 = ax1.twinx()
+        ax2.plot(
+            sizes, [r["wall_seconds"] for r in seeds], "s--", color="#d95f02", label="wall time (s)"
+        )
+        ax2.set_ylabel("wall time (s)")
+        ax2.set_ylim(bottom=0)
+        lines = ax1.get_legend_handles_labels()
+        more = ax2.get_legend_handles_labels()
+        ax1.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left")
+        ax1.set_title("Our full seed: memory and time against repository size")
+        fig.tight_layout()
+        path = out_dir / "seed-memory-vs-size.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(str(path))
+
+    writes = [r for r in rows if r["bench"] == "write" and r.get("ok")]
+    if writes:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        labels = [f"{r['scenario']}\n{r['tool'].replace(' (baseline)', '')}" for r in writes]
+        values = [r["extra"]["prs_per_second"] for r in writes]
+        colour = ["#2b7bb9" if "writer" in r["tool"] else "#bbbbbb" for r in writes]
+        bars = ax.bar(range(len(writes)), values, color=colour)
+        for bar, value in zip(bars, values, strict=True):
+            ax.annotate(
+                f"{value:,.0f}",
+                (bar.get_x() + bar.get_width() / 2, value),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
+        ax.set_xticks(range(len(writes)), labels, fontsize=8)
+        ax.set_ylabel("full PRs written per second")
+        ax.set_title("Write throughput: our writer against per-row ORM saves")
+        fig.tight_layout()
+        path = out_dir / "write-throughput.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(str(path))
+    return written
+
+
+def charts(rows: list[dict[str, Any]]) -> list[str]:
+    """Draw the charts from the charts venv (created on first use); [] if that is impossible."""
+    sys.path.insert(0, str(REPO_ROOT))
+    from bench.common import PEERS_DIR, BenchError, ensure_venv, write_json
+
+    try:
+        python = ensure_venv(PEERS_DIR / ".venv-charts", [MATPLOTLIB])
+    except BenchError as exc:
+        print(f"charts skipped: {exc}", file=sys.stderr)
+        return []
+    rows_file = OUT / "all-rows.json"
+    write_json(rows_file, rows)
+    listing = OUT / "charts.json"
+    listing.unlink(missing_ok=True)
+    for old in CHART_DIR.glob("*.png"):
+        old.unlink()
+    done = subprocess.run(
+        [
+            str(python),
+            str(Path(__file__).resolve()),
+            "--draw-charts",
+            str(rows_file),
+            str(CHART_DIR),
+            str(listing),
+        ],
+        cwd=REPO_ROOT,
+        check=False,
+    )
+    if done.returncode != 0 or not listing.exists():
+        print("charts failed; the page is written without them", file=sys.stderr)
+        return []
+    return json.loads(listing.read_text())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller data, fewer rounds: a few minutes"
+    )
+    parser.add_argument(
+        "--only", action="append", choices=BENCHES, help="run only this bench (repeatable)"
+    )
+    parser.add_argument(
+        "--render-only", action="store_true", help="run nothing; render the last results"
+    )
+    parser.add_argument(
+        "--draw-charts", nargs=3, metavar=("ROWS", "DIR", "LISTING"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args(argv)
+    if args.draw_charts:
+        rows_file, out_dir, listing = (Path(p) for p in args.draw_charts)
+        written = draw_charts(json.loads(rows_file.read_text()), out_dir)
+        listing.write_text(json.dumps(written))
+        return 0
+    sys.path.insert(0, str(REPO_ROOT))
+    from bench.common import machine, write_json
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    meta_file = OUT / "meta.json"
+    previous = json.loads(meta_file.read_text()) if meta_file.exists() else {}
+    names = [] if args.render_only else (args.only or list(BENCHES))
+    durations = run_benches(names, args.quick)
+    command = (
+        "make bench"
+        if not argv and not sys.argv[1:]
+        else "python bench/run_all.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    )
+    meta = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        if names
+        else previous.get("date", "-"),
+        "machine": machine(),
+        "command": command if names else previous.get("command", command),
+        "quick": args.quick if names else previous.get("quick", False),
+        "durations": {**previous.get("durations", {}), **durations},
+    }
+    write_json(meta_file, meta)
+    rows = load_rows()
+    if not rows:
+        print("run_all: no results to render (run without --render-only first)", file=sys.stderr)
+        return 1
+    print_table(rows)
+    drawn = charts(rows)
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(render(rows, meta, drawn), encoding="utf-8")
+    print(
+        f"\nwrote {DOC.relative_to(REPO_ROOT)} and {len(drawn)} chart(s) in {CHART_DIR.relative_to(REPO_ROOT)}/"
+    )
+    return 0 if all(r.get("ok") for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
