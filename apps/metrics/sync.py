@@ -1,0 +1,430 @@
+"""Production sync of one tracked repository: the seeding pipeline, kept current.
+
+`sync_repository(tracked, client=None)` shares everything with seeding: the GitHub client (and
+through it the per-token lock and budget), the fetcher's resumable walk (full walk by creation
+date the first time, then incremental by `updatedAt` down to the watermark) and the writer
+(`save_page`: rows and checkpoint in one transaction). On top of the walk it adds:
+
+- a per-repository lock, so no two syncs of one repository ever run at once (a Redis lock with
+  a TTL, extended after every page, when REDIS_URL is set; otherwise a conditional UPDATE of
+  `status`, taken over when its holder stopped beating for REPO_LOCK_TTL_SECONDS);
+- a re-poll of recent PRs whose check runs were not all completed: a check run finishing does
+  not bump a PR's `updatedAt`, so the incremental walk alone would never see CI finish.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.integrations.services.coordination_redis import RedisCoordinator
+from apps.integrations.services.errors import GitHubError, RateLimited
+from apps.integrations.services.github_app import GitHubAppInstallation
+from apps.integrations.services.github_graphql import (
+    ALL_PR_FRAGMENTS,
+    CONNECTIONS,
+    RATE_LIMIT_FIELDS,
+    GitHubGraphQLClient,
+)
+from apps.integrations.services.tokens import StaticToken, TokenPool, TokenSource
+from apps.metrics.models import PRCheckRun, PullRequest, TrackedRepository
+from apps.metrics.seeding.fetched import FetchedPRFull
+from apps.metrics.seeding.github_graphql_fetcher import GitHubGraphQLFetcher, PRPage, split_repo
+from apps.metrics.seeding.walk import new_walk, open_walk, walk_repository
+from apps.metrics.writer import SaveStats, save_pull_requests
+
+logger = logging.getLogger(__name__)
+
+# A sync that stops beating (no page saved) this long is presumed dead: its lock lapses.
+REPO_LOCK_TTL_SECONDS = 600
+# CI re-poll: PRs updated in this window whose check runs were not all completed, at most
+# REPOLL_LIMIT a round (the newest first), REPOLL_BATCH a request.
+REPOLL_WINDOW = timedelta(days=3)
+REPOLL_LIMIT = 100
+REPOLL_BATCH = 10
+# After a failure, come back after this long (a rate limit comes back at its reset instead).
+FAILURE_RETRY = timedelta(minutes=5)
+
+_EXTEND = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
+return 0
+"""
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+class RepositoryBusy(Exception):
+    """Another sync of this repository holds its lock; this one did nothing."""
+
+
+@dataclass(slots=True)
+class SyncResult:
+    """What one sync of one repository did (and what it cost on GitHub)."""
+
+    repository: str
+    mode: str = ""  # "full" | "incremental" | "unchanged"
+    status: str = ""
+    pages: int = 0
+    prs_saved: int = 0
+    repolled: int = 0
+    requests: int = 0
+    points: int = 0
+    stats: SaveStats = field(default_factory=SaveStats)
+    error: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["stats"] = asdict(self.stats)
+        return data
+
+
+# --- the client, from settings ----------------------------------------------------------------
+
+
+@cache
+def redis_connection(url: str | None = None) -> redis.Redis | None:
+    """The process's Redis client for REDIS_URL (None when Redis is not configured)."""
+    url = url or settings.REDIS_URL
+    return redis.Redis.from_url(url) if url else None
+
+
+def token_source_from_settings() -> TokenSource:
+    """A GitHub App installation when GITHUB_APP_ID is set, else GITHUB_TOKEN (a PAT)."""
+    if settings.GITHUB_APP_ID:
+        if not (settings.GITHUB_APP_PRIVATE_KEY_PATH and settings.GITHUB_APP_INSTALLATION_ID):
+            raise GitHubError(
+                "GITHUB_APP_ID is set: set GITHUB_APP_PRIVATE_KEY_PATH and "
+                "GITHUB_APP_INSTALLATION_ID too"
+            )
+        try:
+            return GitHubAppInstallation.from_key_file(
+                settings.GITHUB_APP_ID,
+                settings.GITHUB_APP_PRIVATE_KEY_PATH,
+                settings.GITHUB_APP_INSTALLATION_ID,
+                settings.GITHUB_API_URL,
+            )
+        except ValueError as exc:
+            raise GitHubError(str(exc)) from None
+    tokens = [settings.GITHUB_TOKEN] if settings.GITHUB_TOKEN else settings.GITHUB_SEEDING_TOKENS
+    if len(tokens) > 1:
+        return TokenPool(tokens)
+    return StaticToken(tokens[0] if tokens else "")
+
+
+@cache
+def _coordinator(redis_url: str, api_url: str) -> RedisCoordinator:
+    # Keys carry the API URL's hash too: two GitHubs (two fakehubs) never share a budget.
+    import hashlib
+
+    prefix = "prharvest:" + hashlib.sha256(api_url.encode()).hexdigest()[:8]
+    return RedisCoordinator(redis_url, prefix=prefix)
+
+
+def build_client(*, on_limit: str = "stop") -> GitHubGraphQLClient:
+    """The client production sync uses: settings' token and URL, Redis coordination if set.
+
+    `on_limit="stop"` (workers): a spent budget raises RateLimited so the task re-queues itself
+    instead of sleeping; the one-process command may pass "wait".
+    """
+    coordinator = (
+        _coordinator(settings.REDIS_URL, settings.GITHUB_API_URL) if settings.REDIS_URL else None
+    )
+    return GitHubGraphQLClient(
+        token_source_from_settings(),
+        base_url=settings.GITHUB_API_URL,
+        timeout=settings.GITHUB_TIMEOUT_SECONDS,
+        on_limit=on_limit,
+        coordinator=coordinator,
+    )
+
+
+# --- the per-repository lock ------------------------------------------------------------------
+
+
+@contextmanager
+def repository_lock(tracked: TrackedRepository) -> Iterator[Callable[[], None]]:
+    """Hold the repository's sync lock (RepositoryBusy when taken); yield a heartbeat."""
+    conn = redis_connection()
+    if conn is not None:
+        with _redis_repository_lock(conn, tracked) as beat:
+            yield beat
+        return
+    with _db_repository_lock(tracked) as beat:
+        yield beat
+
+
+@contextmanager
+def _redis_repository_lock(
+    conn: redis.Redis, tracked: TrackedRepository
+) -> Iterator[Callable[[], None]]:
+    key = f"prharvest:repo-sync:{tracked.pk}"
+    owner = uuid.uuid4().hex
+    ttl_ms = REPO_LOCK_TTL_SECONDS * 1000
+    if not conn.set(key, owner, nx=True, px=ttl_ms):
+        raise RepositoryBusy(f"{tracked.full_name}: another sync is running")
+
+    def beat() -> None:
+        if not conn.eval(_EXTEND, 1, key, owner, ttl_ms):
+            logger.warning("%s: sync lock lapsed while held", tracked.full_name)
+
+    try:
+        yield beat
+    finally:
+        conn.eval(_RELEASE, 1, key, owner)
+
+
+@contextmanager
+def _db_repository_lock(tracked: TrackedRepository) -> Iterator[Callable[[], None]]:
+    # One UPDATE ... WHERE is atomic on PostgreSQL (row lock, WHERE re-checked) and on SQLite
+    # (one writer at a time): exactly one of two racing syncs sees a row updated.
+    now = timezone.now()
+    stale = now - timedelta(seconds=REPO_LOCK_TTL_SECONDS)
+    taken = (
+        TrackedRepository.objects.filter(pk=tracked.pk)
+        .filter(~Q(status=TrackedRepository.Status.RUNNING) | Q(updated_at__lt=stale))
+        .update(status=TrackedRepository.Status.RUNNING, updated_at=now)
+    )
+    if not taken:
+        raise RepositoryBusy(f"{tracked.full_name}: another sync is running")
+
+    def beat() -> None:
+        TrackedRepository.objects.filter(pk=tracked.pk).update(updated_at=timezone.now())
+
+    try:
+        yield beat
+    finally:
+        # Whoever finishes sets the final status; a crash before that is what `stale` is for.
+        TrackedRepository.objects.filter(
+            pk=tracked.pk, status=TrackedRepository.Status.RUNNING
+        ).update(status=TrackedRepository.Status.IDLE)
+
+
+# --- CI re-poll -------------------------------------------------------------------------------
+
+
+def pending_ci_numbers(
+    tracked: TrackedRepository, *, exclude: set[int] | frozenset[int] = frozenset()
+) -> list[int]:
+    """Numbers of recent PRs (updated within REPOLL_WINDOW) with a check run not completed."""
+    since = timezone.now() - REPOLL_WINDOW
+    pending = PRCheckRun.objects.filter(
+        pull_request__team_id=tracked.team_id,
+        pull_request__github_repo=tracked.full_name,
+        pull_request__pr_updated_at__gte=since,
+    ).exclude(status="completed")
+    numbers = (
+        PullRequest.objects.filter(pk__in=pending.values("pull_request_id"))
+        .exclude(github_pr_id__in=exclude)
+        .order_by("-pr_updated_at")
+        .values_list("github_pr_id", flat=True)[:REPOLL_LIMIT]
+    )
+    return list(numbers)
+
+
+def _repoll_query(count: int) -> str:
+    """A document fetching `count` PRs by node id, one alias each, with the page's fields."""
+    var_defs = ", ".join(f"$id{i}: ID!" for i in range(count))
+    aliases = "\n".join(
+        f"  pr{i}: node(id: $id{i}) {{ ... on PullRequest {{ ...PullRequestFields }} }}"
+        for i in range(count)
+    )
+    return (
+        f"query RepollPRs({var_defs}) {{\n  {RATE_LIMIT_FIELDS}\n{aliases}\n}}\n" + ALL_PR_FRAGMENTS
+    )
+
+
+def _overflows(node: dict[str, Any]) -> bool:
+    """True when a nested connection of `node` has more than its first page."""
+    for spec in CONNECTIONS:
+        connection = spec.get(node)
+        if connection and (connection.get("pageInfo") or {}).get("hasNextPage"):
+            return True
+    return False
+
+
+def fetch_prs_by_number(
+    client: GitHubGraphQLClient, repo: str, numbers: list[int], node_ids: dict[int, str]
+) -> list[dict[str, Any]]:
+    """Complete PR nodes for `numbers`: one aliased request for those with a node id, and the
+    single-PR query for the rest (no node id, errors attached, or a connection to complete)."""
+    owner, name = split_repo(repo)
+    by_id = [(n, node_ids[n]) for n in numbers if node_ids.get(n)]
+    nodes: list[dict[str, Any]] = []
+    alone = [n for n in numbers if not node_ids.get(n)]
+    if by_id:
+        response = client.execute(
+            _repoll_query(len(by_id)),
+            {f"id{i}": nid for i, (_, nid) in enumerate(by_id)},
+            repo=repo,
+        )
+        broken = {str(p[0]) for e in response.errors if (p := e.get("path"))}
+        for i, (number, _) in enumerate(by_id):
+            node = response.data.get(f"pr{i}")
+            if f"pr{i}" in broken or not isinstance(node, dict) or _overflows(node):
+                alone.append(number)  # never keep a partial node: fetch it whole, alone
+            else:
+                nodes.append(node)
+    for number in alone:
+        node = client.fetch_single_pr(owner, name, number)
+        if node is not None:
+            nodes.append(node)
+    return nodes
+
+
+def repoll_pending_ci(
+    client: GitHubGraphQLClient,
+    tracked: TrackedRepository,
+    *,
+    exclude: set[int] | frozenset[int] = frozenset(),
+    on_batch: Callable[[], None] | None = None,
+) -> tuple[int, SaveStats]:
+    """Re-fetch recent PRs whose CI had not finished (a check run finishing does not bump
+    `updatedAt`, so the incremental walk cannot see it), REPOLL_BATCH a request; save them."""
+    numbers = pending_ci_numbers(tracked, exclude=exclude)
+    stats = SaveStats()
+    if not numbers:
+        return 0, stats
+    node_ids = dict(
+        PullRequest.objects.filter(
+            team_id=tracked.team_id, github_repo=tracked.full_name, github_pr_id__in=numbers
+        ).values_list("github_pr_id", "github_node_id")
+    )
+    fetcher = GitHubGraphQLFetcher(client, use_cache=False)
+    done = 0
+    for start in range(0, len(numbers), REPOLL_BATCH):
+        batch = numbers[start : start + REPOLL_BATCH]
+        nodes = fetch_prs_by_number(client, tracked.full_name, batch, node_ids)
+        prs: list[FetchedPRFull] = [fetcher._map_pr(node, tracked.full_name) for node in nodes]
+        stats = stats + save_pull_requests(tracked.team, prs)
+        done += len(prs)
+        if on_batch is not None:
+            on_batch()
+    return done, stats
+
+
+# --- the sync ---------------------------------------------------------------------------------
+
+
+def sync_repository(
+    tracked: TrackedRepository,
+    client: GitHubGraphQLClient | None = None,
+    *,
+    full: bool = False,
+    repoll: bool = True,
+) -> SyncResult:
+    """Bring `tracked` up to date with GitHub; return what it did and cost.
+
+    Takes the repository's lock (RepositoryBusy when another sync holds it), resumes an open
+    walk or starts one (full the first time, incremental by `updatedAt` after; nothing when the
+    change check answers 304), then re-polls recent PRs whose CI was still running. RateLimited
+    propagates (state saved: the next call resumes); other GitHub errors are recorded on the
+    row and returned in `SyncResult.error`.
+    """
+    own_client = client is None
+    client = client or build_client()
+    result = SyncResult(repository=tracked.full_name)
+    requests0, points0 = client.stats.requests, client.stats.points_used
+    try:
+        with repository_lock(tracked) as beat:
+            tracked.refresh_from_db()
+            try:
+                _sync_locked(client, tracked, result, beat, full=full, repoll=repoll)
+            except RateLimited as exc:
+                _record(tracked, client, status=TrackedRepository.Status.RATE_LIMITED, error=exc)
+                raise
+            except GitHubError as exc:
+                _record(tracked, client, status=TrackedRepository.Status.FAILED, error=exc)
+                result.error = str(exc)
+            else:
+                _record(tracked, client, status=TrackedRepository.Status.OK)
+            result.status = tracked.status
+    finally:
+        result.requests = client.stats.requests - requests0
+        result.points = int(client.stats.points_used - points0)
+        if own_client:
+            client.close()
+    return result
+
+
+def _sync_locked(
+    client: GitHubGraphQLClient,
+    tracked: TrackedRepository,
+    result: SyncResult,
+    beat: Callable[[], None],
+    *,
+    full: bool,
+    repoll: bool,
+) -> None:
+    fetcher = GitHubGraphQLFetcher(client, use_cache=False)
+    plan = None if full else open_walk(tracked)
+    if plan is None:
+        known = tracked.watermark is not None and not full
+        change = fetcher.check_for_changes(
+            tracked.full_name,
+            etag=(tracked.etag or None) if known else None,
+            pushed_at=tracked.pushed_at if known else None,
+        )
+        if known and not change.changed:
+            result.mode = "unchanged"
+        else:
+            plan = new_walk(tracked, change, full=full)
+    seen: set[int] = set()
+    if plan is not None:
+        result.mode = plan.mode
+
+        def on_page(page: PRPage, stats: SaveStats) -> None:
+            seen.update(pr.number for pr in page.prs)
+            beat()
+
+        walked = walk_repository(fetcher, tracked, plan, on_page=on_page)
+        result.pages = walked.pages
+        result.prs_saved = walked.prs
+        result.stats = walked.stats
+    if repoll:
+        result.repolled, stats = repoll_pending_ci(client, tracked, exclude=seen, on_batch=beat)
+        result.stats = result.stats + stats
+
+
+def _record(
+    tracked: TrackedRepository,
+    client: GitHubGraphQLClient,
+    *,
+    status: str,
+    error: Exception | None = None,
+) -> None:
+    """Store how the sync ended: status, error, when to come back, GitHub's budget."""
+    now = timezone.now()
+    updates: dict[str, Any] = {"status": status, "updated_at": now}
+    state = client.rate_limits.get("graphql")
+    if state is not None:
+        updates["rate_limit_remaining"] = state.remaining
+        updates["rate_limit_reset_at"] = datetime.fromtimestamp(state.reset_at, UTC)
+    if isinstance(error, RateLimited):
+        reset = error.reset_at or (now.timestamp() + error.retry_after)
+        updates["rate_limit_reset_at"] = datetime.fromtimestamp(reset, UTC)
+        updates["rate_limit_remaining"] = 0
+        updates["next_sync_after"] = datetime.fromtimestamp(reset, UTC)
+        updates["last_error"] = str(error)[:1000]
+    elif error is not None:
+        updates["next_sync_after"] = now + FAILURE_RETRY
+        updates["last_error"] = str(error)[:1000]
+    else:
+        updates["last_synced_at"] = now
+        updates["last_error"] = ""
+        updates["next_sync_after"] = now + timedelta(seconds=settings.SYNC_INTERVAL_SECONDS)
+    TrackedRepository.objects.filter(pk=tracked.pk).update(**updates)
+    for name, value in updates.items():
+        setattr(tracked, name, value)
