@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import models, transaction
 from django.utils import timezone
@@ -197,7 +197,7 @@ def _save_members(team: Team, users: Iterable[FetchedUser]) -> tuple[dict[str, i
 
     now = timezone.now()
     to_update: list[TeamMember] = []
-    for login, record in wanted.items():
+    for login, record in sorted(wanted.items()):
         member = existing.get(login)
         if member is None:
             continue
@@ -221,7 +221,7 @@ def _save_members(team: Team, users: Iterable[FetchedUser]) -> tuple[dict[str, i
         )
 
     new = [
-        TeamMember(team=team, github_login=login, **record)
+        _clean_strings(TeamMember(team=team, github_login=login, **record))
         for login, record in sorted(wanted.items())
         if login not in existing
     ]
@@ -248,7 +248,8 @@ def _dedupe_prs(prs: Sequence[FetchedPRFull]) -> list[FetchedPRFull]:
         key = (pr.repo_full_name, pr.number)
         if key not in latest or pr.updated_at >= latest[key].updated_at:
             latest[key] = pr
-    return list(latest.values())
+    # Sorted: concurrent writers then lock rows in the same order (no deadlock on PostgreSQL).
+    return [latest[key] for key in sorted(latest)]
 
 
 def _pr_keys(team: Team, page: Sequence[FetchedPRFull]) -> dict[tuple[str, int], int]:
@@ -274,7 +275,7 @@ def _save_prs(
 ) -> dict[tuple[str, int], int]:
     """Upsert the page's PRs; return {(repo, number): pk}."""
     before = _pr_keys(team, page)
-    rows = [_pr_row(team, pr, members, now) for pr in page]
+    rows = [_clean_strings(_pr_row(team, pr, members, now)) for pr in page]
     PullRequest.objects.bulk_create(
         rows,
         batch_size=BATCH_SIZE,
@@ -444,6 +445,7 @@ def _sync_children(kind: _ChildKind, pr_ids: list[int], rows: list[models.Model]
     # Last one wins on a duplicate key: one upsert statement cannot touch a row twice.
     unique: dict[tuple[int, Any], models.Model] = {}
     for row in rows:
+        _clean_strings(row)
         unique[(row.pull_request_id, getattr(row, kind.key))] = row  # type: ignore[attr-defined]
     manager = kind.model._default_manager
     attnames = [kind.model._meta.get_field(name).attname for name in kind.update_fields]
@@ -460,9 +462,9 @@ def _sync_children(kind: _ChildKind, pr_ids: list[int], rows: list[models.Model]
     for chunk in _chunks(stale, LOOKUP_CHUNK):
         manager.filter(pk__in=chunk).delete()
     to_write = [
-        row
-        for ident, row in unique.items()
-        if stored.get(ident) != tuple(getattr(row, name) for name in attnames)
+        unique[ident]
+        for ident in sorted(unique)  # a stable lock order, as for PRs
+        if stored.get(ident) != tuple(getattr(unique[ident], name) for name in attnames)
     ]
     if to_write:
         manager.bulk_create(
@@ -473,6 +475,36 @@ def _sync_children(kind: _ChildKind, pr_ids: list[int], rows: list[models.Model]
             update_fields=list(kind.update_fields),
         )
     return len(unique)
+
+
+_M = TypeVar("_M", bound=models.Model)
+_string_fields_cache: dict[type[models.Model], list[tuple[str, int | None]]] = {}
+
+
+def _clean_strings(row: _M) -> _M:
+    """Make the row's text storable anywhere: NUL characters dropped, values cut to max_length.
+
+    PostgreSQL rejects NUL (0x00) in text and over-long values in varchar columns (SQLite
+    accepts both): one odd commit message or check name must not fail a whole page forever.
+    """
+    spec = _string_fields_cache.get(type(row))
+    if spec is None:
+        spec = [
+            (f.attname, f.max_length)
+            for f in type(row)._meta.concrete_fields
+            if isinstance(f, models.CharField | models.TextField)
+        ]
+        _string_fields_cache[type(row)] = spec
+    for attname, max_length in spec:
+        value = getattr(row, attname)
+        if not isinstance(value, str):
+            continue
+        if "\x00" in value:
+            value = value.replace("\x00", "")
+        if max_length is not None and len(value) > max_length:
+            value = value[:max_length]
+        setattr(row, attname, value)
+    return row
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

@@ -251,6 +251,30 @@ def test_an_unchanged_pull_request_writes_no_child_rows_again():
     assert writes == []
 
 
+def test_nul_characters_and_over_long_values_are_stored_not_fatal():
+    team = TeamFactory()
+    long_name = "matrix (" + "x" * 400 + ")"
+    odd = make_pr(
+        1,
+        head_ref="b" * 300,
+        body="binary\x00junk",
+        commits=(FetchedCommit("abc", None, "N" * 300, "e@example.com", "msg\x00", T0, T0, 1, 0),),
+        check_runs=(FetchedCheckRun(1, long_name, "completed", "success", None, None, "CI"),),
+    )
+
+    save_pull_requests(team, [odd])
+    first = dump_all()
+    save_pull_requests(team, [odd])
+
+    row = PullRequest.objects.get()
+    assert row.body == "binaryjunk"
+    assert row.head_ref == "b" * 255
+    assert row.commits.get().message == "msg"
+    assert row.commits.get().author_name == "N" * 255
+    assert row.check_runs.get().name == long_name[:255]
+    assert dump_all() == first
+
+
 def test_children_of_other_pull_requests_are_left_alone():
     team = TeamFactory()
     save_pull_requests(team, [make_pr(1), make_pr(2)])
