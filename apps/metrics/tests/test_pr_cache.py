@@ -1,0 +1,163 @@
+"""PRCache: one file per repository, written atomically, old files load, corrupt ones are replaced."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+
+from apps.metrics.seeding import pr_cache
+from apps.metrics.seeding.fetched import (
+    FetchedCheckRun,
+    FetchedCommit,
+    FetchedFile,
+    FetchedPRFull,
+    FetchedReview,
+    FetchedUser,
+)
+from apps.metrics.seeding.pr_cache import PRCache, get_cache_path
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def make_pr(number: int, *, updated: datetime | None = None, title: str = "") -> FetchedPRFull:
+    alice = FetchedUser(login="alice", github_id=1, name="Alice", email="a@example.com")
+    bot = FetchedUser(login="dependabot[bot]", is_bot=True)
+    created = T0 + timedelta(hours=number)
+    return FetchedPRFull(
+        repo_full_name="acme/rocket",
+        number=number,
+        node_id=f"PR_{number}",
+        title=title or f"PR {number}",
+        body="",
+        state="merged",
+        is_draft=False,
+        author=alice,
+        url=f"https://github.com/acme/rocket/pull/{number}",
+        created_at=created,
+        updated_at=updated or created + timedelta(hours=2),
+        merged_at=created + timedelta(hours=2),
+        merged_by=FetchedUser.ghost(),
+        labels=("bug",),
+        assignees=(alice,),
+        reviews=(FetchedReview(10 + number, bot, "approved", "", created + timedelta(hours=1)),),
+        commits=(FetchedCommit(f"{number:040x}", None, "Bob", "b@example.com", "fix"),),
+        files=(FetchedFile("a.py", "modified", 3, 1),),
+        check_runs=(FetchedCheckRun(900 + number, "ci", "completed", "success"),),
+    )
+
+
+def make_cache(**changes: object) -> PRCache:
+    values: dict[str, object] = {
+        "repo": "acme/rocket",
+        "fetched_at": T0 + timedelta(days=1),
+        "prs": [make_pr(1), make_pr(2)],
+        "repo_pushed_at": T0,
+        "etag": 'W/"abc"',
+        "watermark": T0 + timedelta(hours=4),
+        "page_size": 12,
+        "max_prs": 10,
+        "days_back": None,
+    }
+    values.update(changes)
+    return PRCache(**values)  # type: ignore[arg-type]
+
+
+def test_the_cache_path_is_one_file_per_repository_in_the_cache_dir(tmp_path):
+    path = get_cache_path("antiwork/gumroad", tmp_path)
+    assert path.parent == tmp_path
+    assert path.name == "antiwork__gumroad.json"
+    assert get_cache_path("antiwork/flexile", tmp_path) != path
+
+
+def test_a_saved_cache_loads_back_equal(tmp_path):
+    cache = make_cache()
+    cache.save(tmp_path)
+    loaded = PRCache.load("acme/rocket", tmp_path)
+    assert loaded is not None
+    assert loaded.prs == cache.prs
+    assert (loaded.etag, loaded.watermark, loaded.page_size) == ('W/"abc"', cache.watermark, 12)
+    assert (loaded.repo_pushed_at, loaded.max_prs, loaded.days_back) == (T0, 10, None)
+
+
+def test_the_file_is_replaced_atomically_never_rewritten_in_place(tmp_path):
+    make_cache(prs=[make_pr(1, title="old")]).save(tmp_path)
+    path = get_cache_path("acme/rocket", tmp_path)
+    before = path.read_text()
+    with path.open() as reader_of_the_old_file:
+        make_cache(prs=[make_pr(3)]).save(tmp_path)
+        # A rewrite in place would truncate what an open reader sees; a rename does not.
+        assert reader_of_the_old_file.read() == before
+    assert PRCache.load("acme/rocket", tmp_path).prs == [make_pr(3)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temporary file left
+
+
+def test_an_old_file_without_pushed_at_etag_or_limits_still_loads(tmp_path):
+    path = get_cache_path("acme/rocket", tmp_path)
+    old = {
+        "repo": "acme/rocket",
+        "fetched_at": "2025-03-02T12:00:00+00:00",
+        "prs": [make_pr(1).to_dict()],
+    }
+    path.write_text(json.dumps(old))
+    loaded = PRCache.load("acme/rocket", tmp_path)
+    assert loaded is not None
+    assert loaded.repo_pushed_at is None and loaded.etag is None and loaded.watermark is None
+    assert loaded.prs == [make_pr(1)]
+    # With no watermark an incremental fetch starts from the fetch time.
+    assert loaded.since_watermark == datetime(2025, 3, 2, 12, tzinfo=UTC)
+    # pushedAt cannot be proven unchanged without a stored value.
+    assert not loaded.is_valid(T0)
+    assert loaded.is_valid()
+
+
+def test_a_corrupt_file_is_reported_in_one_warning_line_and_ignored(tmp_path, caplog):
+    path = get_cache_path("acme/rocket", tmp_path)
+    path.write_text('{"repo": "acme/rocket", "prs": [')
+    with caplog.at_level(logging.WARNING):
+        assert PRCache.load("acme/rocket", tmp_path) is None
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "corrupt" in warnings[0].getMessage() and "\n" not in warnings[0].getMessage()
+    make_cache().save(tmp_path)
+    assert PRCache.load("acme/rocket", tmp_path) is not None
+
+
+def test_validity_follows_the_limits_and_pushed_at(tmp_path):
+    cache = make_cache(max_prs=10, days_back=None)
+    assert cache.is_valid(max_prs=10)
+    assert not cache.is_valid(max_prs=20)
+    assert not cache.is_valid(max_prs=10, days_back=30)
+    assert make_cache(max_prs=None).is_valid(max_prs=0, days_back=0)
+    assert cache.is_valid(T0, max_prs=10)
+    assert not cache.is_valid(T0 + timedelta(seconds=1), max_prs=10)
+
+
+def test_merge_replaces_prs_by_number_and_keeps_newer_data():
+    cache = make_cache(prs=[make_pr(1), make_pr(2)])
+    newer = make_pr(2, updated=T0 + timedelta(days=5), title="renamed")
+    stale = make_pr(1, updated=T0, title="stale")
+    cache.merge([newer, stale, make_pr(3)])
+    by_number = {pr.number: pr for pr in cache.prs}
+    assert sorted(by_number) == [1, 2, 3]
+    assert by_number[2].title == "renamed"
+    assert by_number[1].title == "PR 1"
+    assert [pr.number for pr in cache.prs] == [3, 2, 1]  # newest created first
+
+
+def test_partial_pages_survive_a_torn_last_line(tmp_path):
+    pr_cache.start_partial("acme/rocket", tmp_path, "walk-1")
+    pr_cache.append_partial("acme/rocket", tmp_path, "walk-1", [make_pr(1)])
+    pr_cache.append_partial("acme/rocket", tmp_path, "walk-1", [make_pr(2)])
+    partial = pr_cache.partial_path(get_cache_path("acme/rocket", tmp_path))
+    with partial.open("a") as handle:
+        handle.write('{"walk": "walk-1", "prs": [{"numb')  # a kill in the middle of a write
+    prs = pr_cache.read_partial("acme/rocket", tmp_path, "walk-1")
+    assert prs is not None and [pr.number for pr in prs] == [1, 2]
+    assert pr_cache.read_partial("acme/rocket", tmp_path, "walk-2") is None
+
+
+def test_no_token_ever_reaches_the_cache_file(tmp_path):
+    make_cache().save(tmp_path)
+    text = get_cache_path("acme/rocket", tmp_path).read_text()
+    assert "token" not in text.lower() and "ghp_" not in text
