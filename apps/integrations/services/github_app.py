@@ -105,6 +105,7 @@ class GitHubAppInstallation:
         claims = {
             "iat": now - JWT_BACKDATE_SECONDS,
             "exp": now + JWT_LIFETIME_SECONDS,
+            # The app id (or the app's client ID); PyJWT insists on a string issuer.
             "iss": self.app_id,
         }
         return jwt.encode(claims, self._private_key, algorithm="RS256")
