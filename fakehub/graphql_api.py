@@ -550,7 +550,7 @@ class DocumentCache:
 
 def _format_error(error: GraphQLError) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    gh_type = getattr(error, "gh_type", None)
+    gh_type = getattr(error, "gh_type", None) or getattr(error.original_error, "gh_type", None)
     if gh_type:
         out["type"] = gh_type
     if error.path is not None:

@@ -207,7 +207,8 @@ class FakeHub:
         """Generate and serve a deterministic repository of `prs` PRs."""
         from fakehub.synthetic import generate_repository
 
-        meta, nodes = generate_repository(full_name, prs, seed=seed)
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        meta, nodes = generate_repository(full_name, prs, seed=seed, now=now)
         return self.store.add_repository(meta, nodes).full_name
 
     def set_faults(self, profile: dict[str, Any] | FaultProfile | str | Path | None) -> None:
