@@ -787,7 +787,8 @@ class GitHubGraphQLClient:
             answer: HTTPAnswer | None = None
             with self.coordinator.token_lock(key):
                 # Another thread may have met a limit while we queued for the lock.
-                if self._free_at(key, resource, estimate) > self.clock.now():
+                now = self.clock.now()
+                if self._free_at(key, resource, estimate, now) > now:
                     continue
                 tries += 1
                 try:
@@ -954,9 +955,8 @@ class GitHubGraphQLClient:
             self.coordinator.record_budget(key, error.resource, 0, until)
         return secondary_hits, limit_hits
 
-    def _free_at(self, key: str, resource: str, cost: int) -> float:
+    def _free_at(self, key: str, resource: str, cost: int, now: float) -> float:
         """When this token may next send a request of `cost` on `resource` (epoch seconds)."""
-        now = self.clock.now()
         free_at = now
         for res in (resource, "secondary"):
             blocked = self.coordinator.blocked_until(key, res)
@@ -974,7 +974,7 @@ class GitHubGraphQLClient:
             return False
         now = self.clock.now()
         for other in self.tokens.keys:
-            if other != key and self._free_at(other, resource, cost) <= now:
+            if other != key and self._free_at(other, resource, cost, now) <= now:
                 return True
         return False
 
@@ -982,7 +982,7 @@ class GitHubGraphQLClient:
         """Wait until this token may send (or raise RateLimited when on_limit="stop")."""
         while True:
             now = self.clock.now()
-            free_at = self._free_at(key, resource, cost)
+            free_at = self._free_at(key, resource, cost, now)
             if free_at <= now:
                 return
             secondary = (self.coordinator.blocked_until(key, "secondary") or 0) >= free_at
