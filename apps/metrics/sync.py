@@ -14,6 +14,7 @@ date the first time, then incremental by `updatedAt` down to the watermark) and 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Iterator
@@ -94,11 +95,15 @@ class SyncResult:
 # --- the client, from settings ----------------------------------------------------------------
 
 
-@cache
-def redis_connection(url: str | None = None) -> redis.Redis | None:
+def redis_connection() -> redis.Redis | None:
     """The process's Redis client for REDIS_URL (None when Redis is not configured)."""
-    url = url or settings.REDIS_URL
-    return redis.Redis.from_url(url) if url else None
+    return _redis_for(settings.REDIS_URL) if settings.REDIS_URL else None
+
+
+@cache
+def _redis_for(url: str) -> redis.Redis:
+    # One client (one connection pool) per URL and process; redis-py's pool is fork-safe.
+    return redis.Redis.from_url(url)
 
 
 def token_source_from_settings() -> TokenSource:
@@ -127,8 +132,6 @@ def token_source_from_settings() -> TokenSource:
 @cache
 def _coordinator(redis_url: str, api_url: str) -> RedisCoordinator:
     # Keys carry the API URL's hash too: two GitHubs (two fakehubs) never share a budget.
-    import hashlib
-
     prefix = "prharvest:" + hashlib.sha256(api_url.encode()).hexdigest()[:8]
     return RedisCoordinator(redis_url, prefix=prefix)
 

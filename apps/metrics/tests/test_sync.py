@@ -1,0 +1,285 @@
+"""sync_repository against fakehub and the test database (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import redis
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.utils import timezone
+
+from apps.integrations.services.coordination import LocalCoordinator
+from apps.integrations.services.errors import RateLimited
+from apps.integrations.services.github_app import GitHubAppInstallation
+from apps.integrations.services.github_graphql import GitHubGraphQLClient
+from apps.metrics.models import PRCheckRun, PullRequest, Team, TrackedRepository
+from apps.metrics.sync import (
+    REPO_LOCK_TTL_SECONDS,
+    RepositoryBusy,
+    pending_ci_numbers,
+    repository_lock,
+    sync_repository,
+)
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = "ghp_sync_tests_token"
+REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(autouse=True)
+def _no_redis(settings) -> None:
+    """The DB lock by default; tests of the Redis lock turn it on themselves."""
+    settings.REDIS_URL = ""
+
+
+@pytest.fixture
+def team() -> Team:
+    return Team.objects.create(name="Acme", slug="acme")
+
+
+def track(team: Team, full_name: str = "acme/rocket") -> TrackedRepository:
+    return TrackedRepository.objects.create(team=team, full_name=full_name)
+
+
+def client_for(hub, **options) -> GitHubGraphQLClient:
+    options.setdefault("coordinator", LocalCoordinator())
+    return GitHubGraphQLClient(TOKEN, base_url=hub.url, **options)
+
+
+def stored(full_name: str = "acme/rocket") -> int:
+    return PullRequest.objects.filter(github_repo=full_name).count()
+
+
+def test_a_first_sync_saves_every_pull_request_and_closes_its_walk(fakehub_factory, team):
+    hub = fakehub_factory(synthetic=[("acme/rocket", 60)])
+    tracked = track(team)
+    result = sync_repository(tracked, client_for(hub))
+    assert (result.mode, result.status, result.error) == ("full", "ok", "")
+    assert stored() == 60 == result.prs_saved
+    tracked.refresh_from_db()
+    assert tracked.checkpoint is None
+    assert tracked.watermark is not None
+    assert tracked.etag
+    assert tracked.last_synced_at is not None
+    assert tracked.next_sync_after > timezone.now()
+
+
+def test_a_sync_with_nothing_changed_asks_once_and_spends_no_graphql_point(fakehub_factory, team):
+    hub = fakehub_factory(synthetic=[("acme/rocket", 30)])
+    tracked = track(team)
+    sync_repository(tracked, client_for(hub), repoll=False)
+    hub.reset_stats()
+    result = sync_repository(tracked, client_for(hub), repoll=False)
+    stats = hub.stats()
+    assert result.mode == "unchanged"
+    assert (stats["requests"], stats["not_modified"], stats["graphql_points"]) == (1, 1, 0)
+
+
+def test_only_pull_requests_updated_since_the_last_sync_are_fetched(fakehub_factory, team):
+    hub = fakehub_factory(synthetic=[("acme/rocket", 80)])
+    tracked = track(team)
+    sync_repository(tracked, client_for(hub), repoll=False)
+    hub.upsert_pr("acme/rocket", {"number": 3, "title": "Renamed while tracked"})
+    hub.upsert_pr("acme/rocket", {"number": 81, "title": "Brand new"})
+    hub.reset_stats()
+    result = sync_repository(tracked, client_for(hub), repoll=False)
+    assert result.mode == "incremental"
+    # The probe, then one page holding both (and any PR inside the overlap).
+    assert hub.stats()["requests"] == 2
+    assert PullRequest.objects.get(github_pr_id=3).title == "Renamed while tracked"
+    assert stored() == 81
+
+
+def _suite(status: str, conclusion: str | None) -> list[dict]:
+    run = {
+        "databaseId": 990001,
+        "name": "tests",
+        "status": status,
+        "conclusion": conclusion,
+        "startedAt": "2030-01-01T00:00:00Z",
+        "completedAt": "2030-01-01T00:05:00Z" if status == "COMPLETED" else None,
+    }
+    return [{"app": {"name": "GitHub Actions"}, "conclusion": conclusion, "checkRuns": [run]}]
+
+
+def test_ci_finishing_after_the_last_update_is_picked_up_by_the_next_sync(fakehub_factory, team):
+    hub = fakehub_factory(synthetic=[("acme/rocket", 10)])
+    tracked = track(team)
+    sync_repository(tracked, client_for(hub))
+    hub.upsert_pr("acme/rocket", {"number": 4, "title": "CI running"})
+    hub.set_check_suites("acme/rocket", 4, _suite("IN_PROGRESS", None))
+    sync_repository(tracked, client_for(hub))
+    run = PRCheckRun.objects.get(pull_request__github_pr_id=4, github_check_run_id=990001)
+    assert run.status == "in_progress"
+    assert 4 in pending_ci_numbers(tracked)
+
+    hub.set_check_suites("acme/rocket", 4, _suite("COMPLETED", "SUCCESS"))  # updatedAt unmoved
+    result = sync_repository(tracked, client_for(hub))
+    run.refresh_from_db()
+    assert (run.status, run.conclusion) == ("completed", "success")
+    assert result.repolled >= 1
+    assert 4 not in pending_ci_numbers(tracked)
+
+
+def test_the_ci_re_poll_skips_prs_outside_its_window(fakehub_factory, team):
+    hub = fakehub_factory(synthetic=[("acme/rocket", 10)])
+    tracked = track(team)
+    hub.upsert_pr("acme/rocket", {"number": 2, "title": "CI running"})
+    hub.set_check_suites("acme/rocket", 2, _suite("QUEUED", None))
+    sync_repository(tracked, client_for(hub))
+    assert 2 in pending_ci_numbers(tracked)
+    PullRequest.objects.filter(github_pr_id=2).update(
+        pr_updated_at=timezone.now() - timedelta(days=30)
+    )
+    assert 2 not in pending_ci_numbers(tracked)
+
+
+def test_re_polled_prs_come_in_batches_not_one_request_each(fakehub_factory, team):
+    hub = fakehub_factory(synthetic=[("acme/rocket", 12)])
+    tracked = track(team)
+    for number in range(1, 13):
+        hub.upsert_pr("acme/rocket", {"number": number, "title": f"busy {number}"})
+        hub.set_check_suites("acme/rocket", number, _suite("IN_PROGRESS", None))
+    sync_repository(tracked, client_for(hub), repoll=False)
+    hub.reset_stats()
+    result = sync_repository(tracked, client_for(hub))
+    assert result.repolled == 12
+    # The free 304 probe, then 12 PRs in ceil(12 / 10) aliased requests.
+    assert hub.stats()["graphql_requests"] == 2
+
+
+def test_a_rate_limited_sync_keeps_its_pages_and_the_next_one_resumes(fakehub_factory, team):
+    hub = fakehub_factory(synthetic=[("acme/rocket", 120)], graphql_points=6, reset_seconds=3600)
+    tracked = track(team)
+    TrackedRepository.objects.filter(pk=tracked.pk).update(page_size=10)
+    tracked.refresh_from_db()
+    with pytest.raises(RateLimited):
+        sync_repository(tracked, client_for(hub, on_limit="stop"))
+    tracked.refresh_from_db()
+    assert tracked.status == TrackedRepository.Status.RATE_LIMITED
+    assert tracked.next_sync_after > timezone.now()
+    assert tracked.checkpoint is not None
+    saved = stored()
+    assert 0 < saved < 120
+    assert hub.stats()["requests_while_limited"] == 0
+
+    hub.set_limits(graphql_points=5000)  # GitHub's reset: a fresh window
+    result = sync_repository(tracked, client_for(hub, on_limit="stop"))
+    assert result.status == "ok"
+    assert stored() == 120
+    assert hub.stats()["requests_while_limited"] == 0
+
+
+def test_a_repository_being_synced_is_not_synced_twice_at_once(fakehub, team):
+    tracked = track(team)
+    with repository_lock(tracked), pytest.raises(RepositoryBusy):
+        sync_repository(tracked, client_for(fakehub))
+    assert fakehub.stats()["requests"] == 0
+
+
+def test_the_lock_of_a_sync_that_died_lapses(fakehub_factory, team):
+    hub = fakehub_factory(synthetic=[("acme/rocket", 5)])
+    tracked = track(team)
+    long_ago = timezone.now() - timedelta(seconds=REPO_LOCK_TTL_SECONDS + 60)
+    TrackedRepository.objects.filter(pk=tracked.pk).update(status="running", updated_at=long_ago)
+    assert sync_repository(tracked, client_for(hub)).status == "ok"
+
+
+@pytest.fixture
+def redis_settings(settings) -> Iterator[str]:
+    conn = redis.Redis.from_url(REDIS_TEST_URL)
+    try:
+        conn.ping()
+    except redis.ConnectionError:
+        if "REDIS_TEST_URL" in os.environ:
+            pytest.fail(f"Redis at {REDIS_TEST_URL} is unreachable")
+        pytest.skip("no Redis on 127.0.0.1:6379 (set REDIS_TEST_URL to require it)")
+    conn.flushdb()
+    settings.REDIS_URL = REDIS_TEST_URL
+    yield REDIS_TEST_URL
+    conn.flushdb()
+
+
+@pytest.mark.redis
+def test_with_redis_the_repository_lock_is_held_across_processes(fakehub, team, redis_settings):
+    tracked = track(team)
+    with repository_lock(tracked):
+        assert redis.Redis.from_url(redis_settings).exists(f"prharvest:repo-sync:{tracked.pk}")
+        with pytest.raises(RepositoryBusy):
+            sync_repository(tracked, client_for(fakehub))
+    assert not redis.Redis.from_url(redis_settings).exists(f"prharvest:repo-sync:{tracked.pk}")
+
+
+def test_a_pat_from_the_settings_is_enough(fakehub_factory, team, settings):
+    hub = fakehub_factory(synthetic=[("acme/rocket", 7)])
+    settings.GITHUB_API_URL = hub.url
+    settings.GITHUB_TOKEN = TOKEN
+    settings.GITHUB_APP_ID = ""
+    assert sync_repository(track(team)).status == "ok"
+    assert stored() == 7
+
+
+def test_an_unknown_repository_is_recorded_as_failed_in_one_line(fakehub, team):
+    tracked = track(team, "acme/nowhere")
+    result = sync_repository(tracked, client_for(fakehub))
+    tracked.refresh_from_db()
+    assert tracked.status == "failed"
+    assert "acme/nowhere" in tracked.last_error
+    assert "\n" not in result.error
+    assert TOKEN not in result.error
+
+
+class _ExpireAfter:
+    """Client listener: after `n` requests, jump fakehub's clock past its token lifetime."""
+
+    def __init__(self, n: int, offset: list[float]) -> None:
+        self.n, self.offset, self.seen, self.jumped = n, offset, 0, False
+
+    def on_request(self, info) -> None:
+        self.seen += 1
+        if self.seen == self.n and not self.jumped:
+            self.jumped = True
+            # Past the token's 300 s, still inside the app JWT's 9 minutes.
+            self.offset[0] += 400
+
+
+def test_an_installation_token_expiring_mid_sync_is_renewed_without_losing_a_page(
+    fakehub_factory, team
+):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    offset = [0.0]
+    hub = fakehub_factory(
+        synthetic=[("acme/rocket", 100)],
+        app_public_key=public,
+        installation_token_seconds=300,
+        clock=lambda: time.time() + offset[0],
+    )
+    source = GitHubAppInstallation(1, pem, 2, hub.url)
+    listener = _ExpireAfter(3, offset)
+    tracked = track(team)
+    TrackedRepository.objects.filter(pk=tracked.pk).update(page_size=10)
+    tracked.refresh_from_db()
+    client = GitHubGraphQLClient(
+        source, base_url=hub.url, coordinator=LocalCoordinator(), listener=listener
+    )
+    result = sync_repository(tracked, client, repoll=False)
+    assert listener.jumped
+    assert result.error == ""
+    assert result.status == "ok"
+    assert source.tokens_fetched == 2
+    assert hub.stats()["statuses"].get("401") == 1
+    assert stored() == 100
