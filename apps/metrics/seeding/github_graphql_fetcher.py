@@ -54,6 +54,8 @@ GROW_AFTER = 2
 # The REST fallback for check runs keeps this many core requests in reserve.
 REST_RESERVE = 10
 REST_WARN_BELOW = 100
+# Incremental pages grow by at most this many nodes for PRs the overlap re-reads.
+MAX_OVERLAP_ROOM = 25
 
 FULL = "full"
 INCREMENTAL = "incremental"
@@ -193,6 +195,9 @@ class GitHubGraphQLFetcher:
             mode, stop_at, page_size = FULL, None, self.max_page_size
             cache = PRCache(repo=repo, fetched_at=started, max_prs=max_prs, days_back=days_back)
 
+        known = 0
+        if mode == INCREMENTAL and stop_at is not None:
+            known = sum(1 for pr in cache.prs if pr.updated_at >= stop_at)
         fetched: list[FetchedPRFull] = []
         last: PRPage | None = None
         for page in self.iter_pr_pages(
@@ -202,6 +207,7 @@ class GitHubGraphQLFetcher:
             page_size=page_size,
             max_prs=max_prs if mode == FULL else None,
             since=since if mode == FULL else None,
+            known_overlap=known,
         ):
             fetched.extend(page.prs)
             last = page
@@ -297,12 +303,16 @@ class GitHubGraphQLFetcher:
         max_prs: int | None = None,
         since: datetime | None = None,
         high_water: datetime | None = None,
+        known_overlap: int = 0,
     ) -> Iterator[PRPage]:
         """Yield `repo`'s PR pages; the last one has `done` set. Reads GitHub, writes nothing.
 
         `full`: newest created first (`CREATED_AT DESC`) from `cursor`, stopping after `max_prs`
         PRs or at the first PR created before `since`. `incremental`: newest update first
         (`UPDATED_AT DESC`) from the top, stopping at the first PR updated before `watermark`.
+        `known_overlap`: how many PRs we already hold updated at or after `watermark` (the
+        overlap re-reads them); incremental pages make room for them and for one look-ahead
+        node, so k changed PRs take ceil(k / page_size) pages.
         """
         if mode not in (FULL, INCREMENTAL):
             raise ValueError(f"unknown walk mode {mode!r}")
@@ -311,10 +321,12 @@ class GitHubGraphQLFetcher:
         remaining = max_prs if max_prs else None
         after = cursor if mode == FULL else None
         good_streak = 0
+        extra = 1 + min(max(0, known_overlap), MAX_OVERLAP_ROOM) if mode == INCREMENTAL else 0
         while True:
             want = size if remaining is None else max(1, min(size, remaining))
-            # One look-ahead node: a page that ends exactly at the watermark needs no next page.
-            first = want + 1 if mode == INCREMENTAL else want
+            # Incremental: room for the overlap's known PRs and one look-ahead node, so a page
+            # that ends exactly at the watermark needs no next page.
+            first = want + extra
             order = "UPDATED_AT" if mode == INCREMENTAL else "CREATED_AT"
             shrunk = 0
             while True:
@@ -334,7 +346,7 @@ class GitHubGraphQLFetcher:
                         break
                     want = max(1, want // 2)
                     size = want
-                    first = want + 1 if mode == INCREMENTAL else want
+                    first = want + extra
                     shrunk += 1
                     good_streak = 0
                     self.counters.shrinks += 1

@@ -29,7 +29,7 @@ from typing import Any
 from django.db import DatabaseError
 
 from apps.integrations.services.errors import GitHubError, RateLimited
-from apps.metrics.models import TrackedRepository
+from apps.metrics.models import PullRequest, TrackedRepository
 from apps.metrics.seeding.github_graphql_fetcher import (
     FULL,
     INCREMENTAL,
@@ -194,6 +194,11 @@ def walk_repository(
     if plan.mode == FULL and plan.max_prs:
         remaining = max(0, plan.max_prs - plan.prs_done)
     prs_done = plan.prs_done
+    known = 0
+    if stop_at is not None:
+        known = PullRequest.objects.filter(
+            team_id=tracked.team_id, github_repo=tracked.full_name, pr_updated_at__gte=stop_at
+        ).count()
 
     pages = fetcher.iter_pr_pages(
         tracked.full_name,
@@ -204,6 +209,7 @@ def walk_repository(
         max_prs=remaining,
         since=since,
         high_water=plan.high_water,
+        known_overlap=known,
     )
     try:
         if remaining == 0:

@@ -1,0 +1,197 @@
+"""GitHubGraphQLFetcher against a real fakehub: mapping, completeness, change checks, page sizes.
+
+The fetcher never writes rows, so these tests need no database: they read GitHub (fakehub) and
+the cache directory, and count what fakehub saw.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from apps.integrations.services.errors import NotFound
+from apps.metrics.seeding.github_graphql_fetcher import GitHubGraphQLFetcher
+from apps.metrics.seeding.pr_cache import PRCache
+from apps.metrics.tests.seed_support import make_client
+
+REPO = "acme/rocket"
+
+
+@pytest.fixture
+def hub(fakehub_factory):
+    return fakehub_factory(synthetic=[(REPO, 60, 3)])
+
+
+def fetcher_for(hub, cache_dir, **options) -> GitHubGraphQLFetcher:
+    return GitHubGraphQLFetcher(make_client(hub.url), cache_dir=cache_dir, **options)
+
+
+def test_it_fetches_every_pr_with_reviews_commits_files_and_check_runs(hub, tmp_path):
+    prs = fetcher_for(hub, tmp_path).fetch_prs_with_details(REPO)
+
+    assert sorted(pr.number for pr in prs) == list(range(1, 61))
+    assert [pr.created_at for pr in prs] == sorted((pr.created_at for pr in prs), reverse=True)
+    for pr in prs[:12]:
+        stored = hub.get_pr(REPO, pr.number)
+        assert pr.repo_full_name == REPO
+        assert pr.title == stored["title"]
+        assert pr.state == stored["state"].lower()
+        assert len(pr.reviews) == len(stored.get("reviews") or [])
+        assert len(pr.commits) == len(stored.get("commits") or [])
+        assert {f.filename for f in pr.files} == {f["path"] for f in stored.get("files") or []}
+        runs = [r for suite in stored.get("checkSuites") or [] for r in suite["checkRuns"]]
+        assert {c.github_check_run_id for c in pr.check_runs} == {r["databaseId"] for r in runs}
+    assert any(pr.reviews for pr in prs) and any(pr.check_runs for pr in prs)
+
+
+def test_a_pr_with_300_files_lands_with_300_files(hub, tmp_path):
+    files = [
+        {"path": f"src/module_{i:03}.py", "additions": i, "deletions": 1, "changeType": "MODIFIED"}
+        for i in range(300)
+    ]
+    hub.upsert_pr(REPO, {"number": 7, "files": files, "changedFiles": 300})
+
+    prs = fetcher_for(hub, tmp_path).fetch_prs_with_details(REPO)
+
+    pr7 = next(pr for pr in prs if pr.number == 7)
+    assert len(pr7.files) == 300
+    assert {f.filename for f in pr7.files} == {f["path"] for f in files}
+    assert sum(f.additions for f in pr7.files) == sum(range(300))
+
+
+def test_an_unchanged_rerun_costs_one_request_and_no_points(hub, tmp_path):
+    first = fetcher_for(hub, tmp_path).fetch_prs_with_details(REPO)
+    hub.reset_stats()
+
+    again = fetcher_for(hub, tmp_path).fetch_prs_with_details(REPO)
+
+    stats = hub.stats()
+    assert again == first
+    assert stats["requests"] == 1
+    assert stats["not_modified"] == 1
+    assert stats["graphql_points"] == 0
+
+
+@pytest.mark.parametrize("changed", [1, 3, 25, 27])
+def test_k_changed_prs_cost_ceil_k_over_the_page_plus_one_requests(hub, tmp_path, changed):
+    fetcher_for(hub, tmp_path).fetch_prs_with_details(REPO)
+    for number in range(1, changed + 1):
+        hub.upsert_pr(REPO, {"number": number, "title": f"retitled {number}"})
+    hub.reset_stats()
+
+    prs = fetcher_for(hub, tmp_path).fetch_prs_with_details(REPO)
+
+    assert hub.stats()["requests"] == math.ceil(changed / 25) + 1
+    titles = {pr.number: pr.title for pr in prs}
+    assert len(titles) == 60
+    assert all(titles[n] == f"retitled {n}" for n in range(1, changed + 1))
+    assert all(not titles[n].startswith("retitled") for n in range(changed + 1, 61))
+    cached = PRCache.load(REPO, tmp_path)
+    assert cached is not None and {pr.number: pr.title for pr in cached.prs} == titles
+
+
+def test_a_new_pr_appears_through_the_incremental_fetch(hub, tmp_path):
+    fetcher_for(hub, tmp_path).fetch_prs_with_details(REPO)
+    hub.upsert_pr(REPO, {"number": 61, "title": "brand new", "state": "OPEN"})
+
+    prs = fetcher_for(hub, tmp_path).fetch_prs_with_details(REPO)
+
+    assert [pr.number for pr in prs][0] == 61
+    assert len(prs) == 61
+
+
+def test_max_prs_bounds_the_first_fetch_to_one_page(hub, tmp_path):
+    prs = fetcher_for(hub, tmp_path).fetch_prs_with_details(REPO, max_prs=10)
+
+    assert [pr.number for pr in prs] == sorted((pr.number for pr in prs), reverse=True)
+    assert len(prs) == 10
+    assert hub.stats()["requests"] == 2  # the change probe and one page of 10
+
+
+def test_without_the_cache_nothing_is_read_or_written(hub, tmp_path):
+    fetcher_for(hub, tmp_path, use_cache=False).fetch_prs_with_details(REPO, max_prs=5)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_heavy_pages_are_halved_then_grow_back(fakehub_factory, tmp_path):
+    # Heavy PRs (number % 1000 == 500) make pages of 25 too big for this node budget.
+    hub = fakehub_factory(
+        synthetic=[(REPO, 600, 5)],
+        faults={"rules": [{"fault": "heavy_page_502", "max_nodes": 2600}]},
+    )
+    fetcher = fetcher_for(hub, tmp_path / "a")
+
+    prs = fetcher.fetch_prs_with_details(REPO)
+
+    assert hub.stats()["statuses"].get("502", 0) >= 1
+    hub.faults(None)
+    assert prs == fetcher_for(hub, tmp_path / "b").fetch_prs_with_details(REPO)
+    assert fetcher.counters.shrinks >= 1
+    cached = PRCache.load(REPO, tmp_path / "a")
+    assert cached is not None and 1 <= cached.page_size <= 25
+
+
+def test_partial_graphql_errors_are_never_taken_as_empty_data(fakehub_factory, tmp_path):
+    hub = fakehub_factory(
+        synthetic=[(REPO, 60, 3)],
+        faults={"seed": 4, "rules": [{"fault": "partial_errors", "probability": 0.5}]},
+    )
+
+    prs = fetcher_for(hub, tmp_path / "a").fetch_prs_with_details(REPO)
+
+    assert hub.stats()["faults_injected"] >= 1
+    hub.faults(None)
+    assert prs == fetcher_for(hub, tmp_path / "b").fetch_prs_with_details(REPO)
+
+
+def test_a_missing_repository_is_not_found_naming_it(hub, tmp_path):
+    with pytest.raises(NotFound) as caught:
+        fetcher_for(hub, tmp_path).fetch_prs_with_details("acme/missing")
+    assert "acme/missing" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_the_seeds_pushed_at_check_still_decides_cache_validity(hub, tmp_path):
+    fetcher = fetcher_for(hub, tmp_path)
+    fetcher.fetch_prs_with_details(REPO)
+    cache = PRCache.load(REPO, tmp_path)
+    meta = fetcher.fetch_repo_metadata(REPO)
+    assert cache is not None and cache.repo_pushed_at is not None
+    assert cache.is_valid(datetime_of(meta.pushed_at))
+
+    hub.push(REPO)
+
+    assert not cache.is_valid(datetime_of(fetcher.fetch_repo_metadata(REPO).pushed_at))
+
+
+def test_rest_check_runs_match_the_graphql_ones_one_request_per_pr(hub, tmp_path):
+    graphql = fetcher_for(hub, tmp_path / "a").fetch_prs_with_details(REPO, max_prs=5)
+    hub.reset_stats()
+    fetcher = fetcher_for(hub, tmp_path / "b", rest_check_runs=True)
+
+    rest = fetcher.fetch_prs_with_details(REPO, max_prs=5)
+
+    assert [{c.github_check_run_id for c in pr.check_runs} for pr in rest] == [
+        {c.github_check_run_id for c in pr.check_runs} for pr in graphql
+    ]
+    assert fetcher.counters.check_run_requests == 5
+    assert hub.stats()["max_in_flight_per_token"] == 1
+
+
+def test_rest_check_runs_are_skipped_when_too_few_requests_remain(hub, tmp_path):
+    hub.set_limits(core_requests=8)
+    lines: list[str] = []
+    fetcher = fetcher_for(hub, tmp_path, rest_check_runs=True, log=lines.append)
+
+    prs = fetcher.fetch_prs_with_details(REPO, max_prs=5)
+
+    assert len(prs) == 5 and all(pr.check_runs == () for pr in prs)
+    assert fetcher.counters.check_run_requests == 0
+    assert any("skipped" in line and "remain" in line for line in lines)
+
+
+def datetime_of(value):
+    from datetime import datetime
+
+    return datetime.fromisoformat(value)
