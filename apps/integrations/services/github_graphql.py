@@ -791,6 +791,7 @@ class GitHubGraphQLClient:
                 if self._free_at(key, resource, estimate, now) > now:
                     continue
                 tries += 1
+                self._count_request(kind)
                 try:
                     answer = self.transport.request(
                         method,
@@ -856,12 +857,6 @@ class GitHubGraphQLClient:
     ) -> GitHubError | None:
         """Book-keep one answer (stats, budgets); return the error it means, if any."""
         now = self.clock.now()
-        with self._stats_lock:
-            self.stats.requests += 1
-            if kind == "graphql":
-                self.stats.graphql_requests += 1
-            else:
-                self.stats.rest_requests += 1
         header_state = RateLimitState.from_headers(answer.headers, default_resource=resource)
         if header_state is not None:
             self._observe(key, header_state)
@@ -1013,6 +1008,15 @@ class GitHubGraphQLClient:
         with self._stats_lock:
             self.stats.waited_seconds += seconds
 
+    def _count_request(self, kind: str) -> None:
+        """One HTTP request sent (answered or not: a dropped one was sent too)."""
+        with self._stats_lock:
+            self.stats.requests += 1
+            if kind == "graphql":
+                self.stats.graphql_requests += 1
+            else:
+                self.stats.rest_requests += 1
+
     def _count_retry(self) -> None:
         with self._stats_lock:
             self.stats.retries += 1
@@ -1036,7 +1040,7 @@ class GitHubGraphQLClient:
             state = RateLimitState.from_graphql(
                 data.get("rateLimit") if isinstance(data, Mapping) else None
             )
-            cost = state.cost or 0 if state is not None else 0
+            cost = (state.cost or 0) if state is not None else 0
         elif answer is not None and kind == "rest" and answer.status != 304:
             cost = 1
         callback(

@@ -204,6 +204,43 @@ def test_retry_false_hands_the_first_502_or_timeout_to_the_caller(hub, clock):
     assert hub.stats()["requests"] == 2 and clock.sleeps == []
 
 
+def test_a_page_too_heavy_for_github_can_be_halved_by_the_caller(hub, clock):
+    # fakehub answers 502 above 5,000 nodes: a 25-PR page has 9,525, a 12-PR page 4,572.
+    hub.faults({"rules": [{"fault": "heavy_page_502", "max_nodes": 5000}]})
+    client = _client(hub, clock)
+    first = 25
+    while True:
+        try:
+            page = client.fetch_pr_page("acme", "rocket", first=first, retry=False)
+            break
+        except (ServerError, TransportFailed):
+            first //= 2
+    assert first == 12 and len(page.nodes) == 12
+    assert hub.stats()["statuses"] == {"502": 1, "200": 1}
+    assert client.stats.retries == 0 and clock.sleeps == []
+
+
+def test_the_listener_hears_every_request_with_its_cost(hub, clock):
+    heard = []
+
+    class Listener:
+        def on_request(self, info) -> None:
+            heard.append(info)
+
+    hub.faults({"rules": [{"fault": "status", "status": 503, "every": 2}]})
+    client = _client(hub, clock, listener=Listener())
+    client.fetch_repo_metadata("acme", "rocket")
+    client.fetch_pr_page("acme", "rocket")
+    assert [(i.kind, i.status, i.cost) for i in heard] == [
+        ("graphql", 200, 1),
+        ("graphql", 503, 0),
+        ("graphql", 200, 2),
+    ]
+    assert heard[1].error == "ServerError 503" and heard[1].repo == REPO
+    assert all(i.token_key == token_key(TOKEN) for i in heard)
+    assert client.stats.requests == 3 and client.stats.retries == 1
+
+
 def test_bad_credentials_and_missing_repositories_are_not_retried(fakehub_factory, clock):
     hub = fakehub_factory(clock=clock.now, synthetic=[(REPO, 3)], tokens=["the-right-one"])
     client = _client(hub, clock)
