@@ -278,8 +278,9 @@ class Store:
     def _bumped(self, previous: str | None) -> str:
         """Now, or one second after `previous` when the clock has not moved past it yet.
 
-        GitHub dates have whole seconds; two changes within one second must still move
-        updatedAt, or a client comparing it (and the REST ETag built on it) would miss one.
+        GitHub dates have whole seconds; a PR changed within the second of the newest change
+        must still become the newest, or a client probing the newest updatedAt (and the REST
+        ETag built on it) would miss the change.
         """
         now = self.clock()
         if previous is not None:
@@ -344,7 +345,8 @@ class Store:
                     if "mergedAt" not in node:
                         merged["mergedAt"] = None
             if "updatedAt" not in node:
-                merged["updatedAt"] = now if old is None else self._bumped(old["updatedAt"])
+                newest = repo.sorted["updatedAt"][-1][0] if repo.sorted["updatedAt"] else None
+                merged["updatedAt"] = self._bumped(newest)
             try:
                 pr = normalize_pr(merged)
             except Exception as exc:  # datasets raises its private _Invalid: one line each

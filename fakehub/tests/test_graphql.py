@@ -163,9 +163,13 @@ def test_it_rejects_a_syntax_error(rocket, api_for):
 
 
 def test_it_requires_first_or_last_on_connections(rocket, api_for):
-    body = api_for(rocket).graphql(
-        '{ repository(owner: "acme", name: "rocket") { pullRequests { nodes { number } } } }'
-    ).json()
+    body = (
+        api_for(rocket)
+        .graphql(
+            '{ repository(owner: "acme", name: "rocket") { pullRequests { nodes { number } } } }'
+        )
+        .json()
+    )
     assert body["errors"][0]["type"] == "MISSING_PAGINATION_BOUNDARIES"
     assert "`pullRequests`" in body["errors"][0]["message"]
 
@@ -178,19 +182,27 @@ def test_it_answers_a_total_count_only_connection_without_first(rocket, api_for)
 
 
 def test_it_refuses_more_than_100_records(rocket, api_for):
-    body = api_for(rocket).graphql(
-        '{ repository(owner: "acme", name: "rocket") { pullRequests(first: 101) { totalCount } } }'
-    ).json()
+    body = (
+        api_for(rocket)
+        .graphql(
+            '{ repository(owner: "acme", name: "rocket") { pullRequests(first: 101) { totalCount } } }'
+        )
+        .json()
+    )
     assert body["errors"][0]["type"] == "EXCESSIVE_PAGINATION"
     assert "exceeds the `first` limit of 100 records" in body["errors"][0]["message"]
 
 
 def test_it_refuses_a_query_over_500000_nodes(rocket, api_for):
-    body = api_for(rocket).graphql(
-        """{ repository(owner: "acme", name: "rocket") { pullRequests(first: 100) { nodes {
+    body = (
+        api_for(rocket)
+        .graphql(
+            """{ repository(owner: "acme", name: "rocket") { pullRequests(first: 100) { nodes {
           commits(first: 100) { nodes { commit { checkSuites(first: 100) { nodes {
             checkRuns(first: 100) { nodes { name } } } } } } } } } } }"""
-    ).json()
+        )
+        .json()
+    )
     assert "data" not in body
     assert body["errors"][0]["type"] == "MAX_NODE_LIMIT_EXCEEDED"
     assert "exceeds the maximum limit of 500,000" in body["errors"][0]["message"]
