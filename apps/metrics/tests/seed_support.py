@@ -126,7 +126,8 @@ _QUERIES: dict[str, str] = {
         FROM metrics_teammember m JOIN metrics_team t ON t.id = m.team_id
         WHERE t.slug = {ph}""",
     "tracked": """
-        SELECT r.full_name, r.checkpoint IS NULL, r.watermark, r.status
+        SELECT r.full_name, CASE WHEN r.checkpoint IS NULL THEN 'closed' ELSE 'open' END,
+               r.watermark, r.status
         FROM metrics_trackedrepository r JOIN metrics_team t ON t.id = r.team_id
         WHERE t.slug = {ph}""",
 }

@@ -1,0 +1,270 @@
+"""seed_real_projects end to end against fakehub: the seed's example, the cache, bad input."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from apps.metrics.models import PullRequest, Team, TrackedRepository
+from apps.metrics.seeding.pr_cache import get_cache_path
+from apps.metrics.tests.seed_support import snapshot
+from fakehub.control import FakeHubControl
+from fakehub.server import FakeHub
+
+ROOT = Path(__file__).resolve().parents[3]
+ANTIWORK = [("antiwork/gumroad", 40, 1), ("antiwork/flexile", 60, 2), ("antiwork/helper", 30, 3)]
+
+
+@pytest.fixture
+def antiwork(fakehub_factory, settings, tmp_path):
+    hub = fakehub_factory(synthetic=ANTIWORK)
+    settings.GITHUB_API_URL = hub.url
+    settings.GITHUB_TOKEN = "dummy-token"
+    settings.GITHUB_SEEDING_TOKENS = []
+    settings.SEEDING_CACHE_DIR = tmp_path / "cache"
+    return hub
+
+
+def seed(*args: str) -> str:
+    out = io.StringIO()
+    call_command("seed_real_projects", *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_seed_example_costs_at_most_six_requests(antiwork):
+    output = seed("--project", "antiwork", "--max-prs", "10")
+
+    stats = antiwork.stats()
+    assert stats["requests"] <= 6
+    assert stats["requests_while_limited"] == 0
+    assert PullRequest.objects.filter(team__slug="antiwork").count() == 30
+    assert "total: 3 repositories, 30 PRs" in output
+
+
+@pytest.mark.django_db
+def test_seeding_twice_gives_identical_rows_and_the_rerun_costs_no_points(antiwork):
+    seed("--project", "antiwork")
+    first = snapshot("antiwork")
+    antiwork.reset_stats()
+
+    seed("--project", "antiwork")
+
+    stats = antiwork.stats()
+    assert snapshot("antiwork") == first
+    assert len(first["prs"]) == 130
+    assert stats["graphql_points"] == 0
+    assert stats["requests"] == 3  # one 304 probe per repository
+    assert stats["not_modified"] == 3
+
+
+@pytest.mark.django_db
+def test_every_pr_lands_with_members_created_on_the_fly(antiwork):
+    seed("--project", "antiwork")
+
+    team = Team.objects.get(slug="antiwork")
+    assert PullRequest.objects.filter(team=team, author__isnull=True).count() == 0
+    logins = set(team.members.values_list("github_login", flat=True))
+    authors = set(
+        PullRequest.objects.filter(team=team).values_list("author__github_login", flat=True)
+    )
+    assert authors <= logins
+    snap = snapshot("antiwork")
+    assert snap["reviews"] and snap["commits"] and snap["files"] and snap["check_runs"]
+    assert all(row[1] == "closed" for row in snap["tracked"])  # no walk left open
+
+
+@pytest.mark.django_db
+def test_clear_refills_the_database_from_the_cache_without_graphql(antiwork):
+    seed("--project", "antiwork")
+    before = snapshot("antiwork")
+    antiwork.reset_stats()
+
+    output = seed("--project", "antiwork", "--clear")
+
+    assert snapshot("antiwork") == before
+    assert antiwork.stats()["graphql_points"] == 0
+    assert "cleared 130 PRs" in output
+
+
+@pytest.mark.django_db
+def test_no_cache_neither_reads_nor_writes_the_cache(antiwork, settings):
+    seed("--project", "antiwork", "--max-prs", "5", "--no-cache")
+
+    assert not Path(settings.SEEDING_CACHE_DIR).exists() or not any(
+        Path(settings.SEEDING_CACHE_DIR).iterdir()
+    )
+    antiwork.reset_stats()
+    seed("--project", "antiwork", "--max-prs", "5", "--no-cache")
+    # Without the cache the database's ETag still makes an unchanged re-run free.
+    assert antiwork.stats()["graphql_points"] == 0
+
+
+@pytest.mark.django_db
+def test_refresh_drops_the_cache_and_fetches_again(antiwork):
+    seed("--project", "antiwork", "--max-prs", "5")
+    antiwork.reset_stats()
+
+    seed("--project", "antiwork", "--max-prs", "5", "--refresh")
+
+    assert antiwork.stats()["graphql_requests"] == 3
+
+
+@pytest.mark.django_db
+def test_a_corrupt_cache_file_is_replaced_and_the_seed_completes(antiwork, settings, caplog):
+    seed("--repo", "antiwork/gumroad", "--max-prs", "5")
+    path = get_cache_path("antiwork/gumroad", settings.SEEDING_CACHE_DIR)
+    path.write_text("{ not json")
+
+    seed("--repo", "antiwork/gumroad", "--max-prs", "5")
+
+    warnings = [r.getMessage() for r in caplog.records if "corrupt" in r.getMessage()]
+    assert len(warnings) == 1
+    assert path.read_text().startswith("{") and '"prs"' in path.read_text()
+
+
+@pytest.mark.django_db
+def test_a_project_repository_github_does_not_know_is_reported_and_skipped(
+    fakehub_factory, settings, tmp_path
+):
+    hub = fakehub_factory(synthetic=ANTIWORK[:2])
+    settings.GITHUB_API_URL = hub.url
+    settings.GITHUB_TOKEN = "dummy-token"
+    settings.GITHUB_SEEDING_TOKENS = []
+    settings.SEEDING_CACHE_DIR = tmp_path
+
+    output = seed("--project", "antiwork", "--max-prs", "3")
+
+    assert "antiwork/helper" in output and "not found" in output
+    assert PullRequest.objects.filter(team__slug="antiwork").count() == 6
+    assert not TrackedRepository.objects.filter(full_name="antiwork/helper").exists()
+
+
+@pytest.mark.django_db
+def test_ad_hoc_repositories_seed_into_the_named_team(antiwork):
+    seed(
+        "--repo",
+        "antiwork/helper",
+        "--repo",
+        "antiwork/gumroad",
+        "--team-slug",
+        "mine",
+        "--max-prs",
+        "2",
+    )
+
+    assert PullRequest.objects.filter(team__slug="mine").count() == 4
+
+
+@pytest.mark.django_db
+def test_list_projects_names_the_registry(antiwork):
+    output = seed("--list-projects")
+    assert "antiwork" in output and "antiwork/gumroad, antiwork/flexile, antiwork/helper" in output
+    assert antiwork.stats()["requests"] == 0
+
+
+@pytest.mark.django_db
+def test_an_unknown_project_is_a_command_error_naming_the_known_ones(antiwork):
+    with pytest.raises(CommandError, match="unknown project 'nope'.*antiwork"):
+        seed("--project", "nope")
+
+
+# --- bad input, as a user sees it: one line on stderr, non-zero exit, no traceback ---------------
+
+
+@pytest.fixture(scope="module")
+def migrated_db(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("seeddb") / "db.sqlite3"
+    env = {**os.environ, "SQLITE_PATH": str(path)}
+    env.pop("DATABASE_URL", None)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def strict_hub():
+    """fakehub that accepts one token only, serving one repository."""
+    hub = FakeHub(synthetic=[("antiwork/gumroad", 5, 1)], tokens=["good-token"]).start()
+    yield FakeHubControl(hub.url)
+    hub.stop()
+
+
+def run_seed(args, *, db: Path, url: str, token: str | None = "good-token", **extra: str):
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("GITHUB_") and k != "DATABASE_URL"
+    }
+    env.update(
+        {
+            "SQLITE_PATH": str(db),
+            "GITHUB_API_URL": url,
+            "SEEDING_CACHE_DIR": str(db.parent / "cache"),
+        }
+    )
+    if token is not None:
+        env["GITHUB_TOKEN"] = token
+    env.update(extra)
+    return subprocess.run(
+        [sys.executable, "manage.py", "seed_real_projects", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+BAD_INPUT = {
+    "no token": (["--project", "antiwork"], {"token": None}, "no GitHub token"),
+    "bad token": (["--repo", "antiwork/gumroad"], {"token": "wrong-token"}, "401"),
+    "unknown project": (["--project", "nope"], {}, "unknown project"),
+    "malformed repo": (["--repo", "not-a-repo"], {}, "OWNER/NAME"),
+    "missing repo": (["--repo", "antiwork/missing"], {}, "antiwork/missing"),
+    "negative max-prs": (["--project", "antiwork", "--max-prs", "-3"], {}, "--max-prs"),
+    "negative days-back": (["--project", "antiwork", "--days-back", "-1"], {}, "--days-back"),
+    "not a number": (["--project", "antiwork", "--max-prs", "ten"], {}, "--max-prs"),
+    "bad on-limit": (["--project", "antiwork", "--on-limit", "later"], {}, "--on-limit"),
+    "nothing to seed": ([], {}, "nothing to seed"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUT))
+def test_bad_input_is_one_line_and_a_non_zero_exit(case, migrated_db, strict_hub):
+    args, options, expected = BAD_INPUT[case]
+    result = run_seed(args, db=migrated_db, url=strict_hub.url, **options)
+
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode != 0
+    assert len(lines) == 1, result.stderr
+    assert expected in lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "good-token" not in result.stderr + result.stdout
+
+
+def test_an_unreachable_database_is_one_line_before_any_request(tmp_path, strict_hub):
+    strict_hub.reset_stats()
+    result = run_seed(
+        ["--project", "antiwork"], db=tmp_path / "missing" / "db.sqlite3", url=strict_hub.url
+    )
+
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode != 0 and len(lines) == 1, result.stderr
+    assert "database" in lines[0]
+    assert strict_hub.stats()["requests"] == 0
+
+
+def test_an_unreachable_github_is_one_line(migrated_db):
+    result = run_seed(["--repo", "antiwork/gumroad"], db=migrated_db, url="http://127.0.0.1:9")
+
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode != 0 and len(lines) == 1, result.stderr
+    assert "GITHUB_API_URL" in lines[0]
+    assert "Traceback" not in result.stderr
