@@ -1,0 +1,102 @@
+"""`sync_repositories`: one sync round in this process, no broker (the embedded default).
+
+The same work as Celery's `sync_all_repositories_task` + `sync_repository_task`, one repository
+after another, sharing one client (so one token's requests stay serial and its budget known).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.integrations.services.errors import GitHubError, RateLimited
+from apps.metrics.models import TrackedRepository
+from apps.metrics.sync import RepositoryBusy, build_client, sync_repository
+
+
+class Command(BaseCommand):
+    help = (
+        "Sync tracked repositories now, in this process (no Celery broker needed): incremental "
+        "by updatedAt, resuming any interrupted walk, re-polling PRs whose CI was running."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--repo", action="append", default=[], metavar="OWNER/NAME", help="only these"
+        )
+        parser.add_argument("--team", metavar="SLUG", help="only this team's repositories")
+        parser.add_argument(
+            "--due-only",
+            action="store_true",
+            help="only repositories whose next_sync_after has passed (what beat enqueues)",
+        )
+        parser.add_argument(
+            "--full", action="store_true", help="walk every PR again instead of the changes"
+        )
+        parser.add_argument(
+            "--stop-on-limit",
+            action="store_true",
+            help="stop at a spent rate limit (state kept, resumable) instead of waiting",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        tracked = TrackedRepository.objects.filter(is_active=True).select_related("team")
+        if options["team"]:
+            tracked = tracked.filter(team__slug=options["team"])
+        if options["repo"]:
+            query = Q()
+            for name in options["repo"]:
+                query |= Q(full_name__iexact=name.strip())
+            tracked = tracked.filter(query)
+        if options["due_only"]:
+            now = timezone.now()
+            tracked = tracked.filter(Q(next_sync_after__isnull=True) | Q(next_sync_after__lte=now))
+        repos = list(tracked.order_by("team__slug", "full_name"))
+        if not repos:
+            if options["repo"] or options["team"]:
+                raise CommandError(
+                    "no active tracked repository matches; add one with "
+                    "`track_repository OWNER/NAME --team SLUG`"
+                )
+            self.stdout.write("nothing to sync: no active tracked repository")
+            return
+        try:
+            client = build_client(on_limit="stop" if options["stop_on_limit"] else "wait")
+        except GitHubError as exc:
+            raise CommandError(str(exc)) from None
+
+        failed = saved = 0
+        with client:
+            for repo in repos:
+                label = (
+                    f"{repo.team.slug}/{repo.full_name}" if not options["team"] else repo.full_name
+                )
+                try:
+                    result = sync_repository(repo, client, full=options["full"])
+                except RepositoryBusy:
+                    self.stdout.write(f"{label}: skipped, another sync of it is running")
+                    continue
+                except RateLimited as exc:
+                    raise CommandError(
+                        f"{label}: {exc} (stopped; run sync_repositories again to resume)"
+                    ) from None
+                saved += result.prs_saved + result.repolled
+                if result.error:
+                    failed += 1
+                    self.stderr.write(f"{label}: failed: {result.error}")
+                    continue
+                self.stdout.write(
+                    f"{label}: {result.mode}, {result.prs_saved} PRs saved, "
+                    f"{result.repolled} re-polled for CI, {result.requests} requests, "
+                    f"{result.points} points"
+                )
+        summary = (
+            f"synced {len(repos) - failed} of {len(repos)} repositories, {saved} PRs written, "
+            f"{client.stats.requests} requests, {int(client.stats.points_used)} points"
+        )
+        if failed:
+            raise CommandError(summary + f"; {failed} failed (see above)")
+        self.stdout.write(summary)

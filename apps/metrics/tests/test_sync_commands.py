@@ -1,0 +1,127 @@
+"""track_repository and sync_repositories, and the Celery tasks in eager mode (no broker)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from apps.metrics.models import PullRequest, Team, TrackedRepository
+from apps.metrics.tasks import sync_all_repositories_task, sync_repository_task
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = "ghp_command_tests_token"
+
+
+@pytest.fixture
+def hub(fakehub_factory, settings):
+    hub = fakehub_factory(synthetic=[("acme/rocket", 12), ("acme/engine", 8)])
+    settings.GITHUB_API_URL = hub.url
+    settings.GITHUB_TOKEN = TOKEN
+    settings.GITHUB_APP_ID = ""
+    settings.REDIS_URL = ""
+    return hub
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out, stderr=out)
+    return out.getvalue()
+
+
+def test_track_repository_adds_repositories_to_an_existing_team():
+    Team.objects.create(name="Acme", slug="acme")
+    out = run("track_repository", "acme/rocket", "acme/engine", "--team", "acme")
+    assert "2 repositories now tracked" in out
+    assert sorted(TrackedRepository.objects.values_list("full_name", flat=True)) == [
+        "acme/engine",
+        "acme/rocket",
+    ]
+    assert "1 already tracked" in run("track_repository", "Acme/Rocket", "--team", "acme")
+
+
+def test_track_repository_refuses_an_unknown_team_unless_asked_to_create_it():
+    with pytest.raises(CommandError, match="--create-team"):
+        run("track_repository", "acme/rocket", "--team", "nobody")
+    assert not TrackedRepository.objects.exists()
+    run("track_repository", "acme/rocket", "--team", "newco", "--create-team")
+    assert TrackedRepository.objects.get().team.slug == "newco"
+
+
+@pytest.mark.parametrize("name", ["rocket", "acme/", "/rocket", "a/b/c", "acme/..", "ac me/x"])
+def test_track_repository_refuses_what_is_not_owner_slash_name(name):
+    Team.objects.create(name="Acme", slug="acme")
+    with pytest.raises(CommandError, match="not an OWNER/NAME"):
+        run("track_repository", name, "--team", "acme")
+
+
+def test_sync_repositories_syncs_every_tracked_repository_in_one_process(hub):
+    run("track_repository", "acme/rocket", "acme/engine", "--team", "acme", "--create-team")
+    out = run("sync_repositories")
+    assert "synced 2 of 2 repositories, 20 PRs written" in out
+    assert PullRequest.objects.count() == 20
+    again = run("sync_repositories", "--repo", "acme/rocket")
+    assert "acme/rocket: unchanged, 0 PRs saved" in again
+
+
+def test_sync_repositories_due_only_skips_repositories_synced_recently(hub):
+    run("track_repository", "acme/rocket", "acme/engine", "--team", "acme", "--create-team")
+    run("sync_repositories", "--repo", "acme/rocket")
+    out = run("sync_repositories", "--due-only")
+    assert "synced 1 of 1 repositories" in out
+    assert "engine" in out
+
+
+def test_sync_repositories_names_an_unmatched_filter_in_one_line(hub):
+    with pytest.raises(CommandError, match="no active tracked repository matches"):
+        run("sync_repositories", "--team", "nobody")
+
+
+def test_sync_repositories_without_a_token_says_which_setting_to_set(hub, settings):
+    settings.GITHUB_TOKEN = ""
+    settings.GITHUB_SEEDING_TOKENS = []
+    run("track_repository", "acme/rocket", "--team", "acme", "--create-team")
+    with pytest.raises(CommandError, match="GITHUB_TOKEN"):
+        run("sync_repositories")
+
+
+def test_a_repository_that_fails_is_reported_and_the_round_goes_on(hub):
+    run("track_repository", "acme/missing", "acme/rocket", "--team", "acme", "--create-team")
+    with pytest.raises(CommandError, match="1 failed"):
+        run("sync_repositories")
+    assert PullRequest.objects.filter(github_repo="acme/rocket").count() == 12
+
+
+def test_eager_sync_all_runs_the_due_repositories_and_schedules_the_next_round(hub, settings):
+    run("track_repository", "acme/rocket", "acme/engine", "--team", "acme", "--create-team")
+    later = timezone.now() + timedelta(hours=1)
+    TrackedRepository.objects.filter(full_name="acme/engine").update(next_sync_after=later)
+    assert sync_all_repositories_task.delay().get() == {"enqueued": 1}
+    rocket = TrackedRepository.objects.get(full_name="acme/rocket")
+    assert rocket.status == "ok"
+    assert rocket.next_sync_after >= timezone.now() + timedelta(
+        seconds=settings.SYNC_INTERVAL_SECONDS - 60
+    )
+    assert not PullRequest.objects.filter(github_repo="acme/engine").exists()
+
+
+def test_an_eager_task_that_hits_the_rate_limit_reports_when_to_come_back(
+    fakehub_factory, settings
+):
+    hub = fakehub_factory(synthetic=[("acme/rocket", 60)], graphql_points=3, reset_seconds=3600)
+    settings.GITHUB_API_URL = hub.url
+    settings.GITHUB_TOKEN = TOKEN
+    settings.REDIS_URL = ""
+    run("track_repository", "acme/rocket", "--team", "acme", "--create-team")
+    tracked = TrackedRepository.objects.get()
+    outcome = sync_repository_task.delay(tracked.pk).get()
+    assert outcome["rate_limited"] == "acme/rocket"
+    assert outcome["retry_in"] > 0
+    tracked.refresh_from_db()
+    assert tracked.status == "rate_limited"
+    assert hub.stats()["requests_while_limited"] == 0
