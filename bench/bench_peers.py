@@ -13,9 +13,12 @@ How each peer is pointed at fakehub:
   --no-archive --json-line -o FILE --from-date 1980-01-01` (it appends /api/v3 to the URL).
   `--no-archive` spares it writing every response to its SQLite archive (its default), i.e. its
   fastest path.
-- tap-github: config `{"repositories": [...], "api_url_base": URL, "start_date": ...}` and no
-  token: with a token it first validates it against https://api.github.com/rate_limit (hard-coded),
-  which no machine here reaches. The catalog selects the PR streams a metrics product needs
+- tap-github: config `{"repositories": [...], "api_url_base": URL, "auth_token": TOKEN,
+  "start_date": ...}`. It needs a token (its first call is GraphQL, which GitHub, and fakehub,
+  refuse without one), and it validates every token with a hard-coded
+  `GET https://api.github.com/rate_limit`, which no machine here reaches. So it is started through
+  a launcher (written to bench/out/peers/tap_launcher.py) that sends that one URL to fakehub's
+  `/rate_limit` and changes nothing else, then calls the tap's own `cli()`. The catalog selects the PR streams a metrics product needs
   (`pull_requests`, `pull_request_commits`, `reviews`, `review_comments`); by default it would
   sync ~45 streams of everything a repository has. Its parent `repositories` stream and its
   GraphQL repository-id lookup still run, as they do for any selection.
@@ -250,10 +253,46 @@ def tap_catalog(python: Path, config: Path, env: dict[str, str]) -> Path:
     return selected
 
 
+TAP_LAUNCHER = '''"""Start tap-github with its token check sent to fakehub instead of api.github.com."""
+import os
+import sys
+
+import requests
+
+API = os.environ["BENCH_TAP_API_URL"]
+GITHUB = "https://api.github.com"
+_get = requests.get
+
+
+def _get_to_fakehub(url, *args, **kwargs):
+    # tap_github/authenticator.py validates each token with GET {GITHUB}/rate_limit, hard-coded.
+    if isinstance(url, str) and url.startswith(GITHUB + "/"):
+        url = API + url[len(GITHUB):]
+    return _get(url, *args, **kwargs)
+
+
+requests.get = _get_to_fakehub
+
+from tap_github.tap import cli  # noqa: E402
+
+sys.exit(cli())
+'''
+
+
+def tap_launcher(api_url: str, env: dict[str, str]) -> Path:
+    """Write the launcher (see the module docstring) and point it at fakehub through `env`."""
+    path = OUT_DIR / "peers" / "tap_launcher.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(TAP_LAUNCHER)
+    env["BENCH_TAP_API_URL"] = api_url
+    return path
+
+
 def run_tap(
     python: Path, hub: FakehubServer, reqlog: RequestLog, dataset: Dataset, timeout: float
 ) -> Row:
     env = peer_env(OUT_DIR / "peers" / "home")
+    launcher = tap_launcher(hub.url, env)
     config = OUT_DIR / "peers" / f"tap-config-{dataset.slug}.json"
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(
@@ -261,17 +300,17 @@ def run_tap(
             {
                 "repositories": [dataset.full_name],
                 "api_url_base": hub.url,
+                "auth_token": BENCH_TOKEN,
                 "start_date": "1980-01-01T00:00:00Z",
             }
         )
     )
     catalog = tap_catalog(python, config, env)
     out = OUT_DIR / "peers" / f"tap-{dataset.slug}.jsonl"
-    tap = python.parent / "tap-github"
     hub.reset_stats()
     reqlog.mark()
     child = run_child(
-        [str(tap), "--config", str(config), "--catalog", str(catalog)],
+        [str(python), str(launcher), "--config", str(config), "--catalog", str(catalog)],
         env=env,
         stdout_path=out,
         timeout=timeout,

@@ -293,6 +293,17 @@ def child_main(prs_count: int, out: Path) -> int:
 
     for team, key in ((naive_team, "naive_prs_stored"), (writer_team, "writer_prs_stored")):
         results[key] = PullRequest.objects.filter(team=team).count()
+    if connection.vendor == "postgresql":
+        # Bytes on disk per stored PR (tables + indexes + TOAST), for docs/scaling.md.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind = 'r' AND n.nspname = 'public' AND c.relname LIKE 'metrics_%%'"
+            )
+            total = cursor.fetchone()[0]
+        stored = PullRequest.objects.count()
+        results["bytes_per_pr"] = int(total / stored) if stored else None
     write_json(out, results)
     return 0
 
@@ -387,6 +398,7 @@ def run(quick: bool = False, prs: int | None = None) -> list[Row]:
                     "rewrite_seconds": result["writer_rewrite_seconds"],
                     "rows": result["rows"],
                     "stored": result["writer_prs_stored"],
+                    "bytes_per_pr": result.get("bytes_per_pr"),
                 },
                 **common,
             )
