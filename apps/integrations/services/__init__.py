@@ -1,7 +1,6 @@
-"""The GitHub client shared by seeding and production sync (no Django imports below here).
+"""The GitHub client shared by seeding and production sync; no Django imports below here.
 
-The public names are re-exported lazily from their modules so `import apps.integrations.services`
-stays cheap and never pulls in Django.
+Import from the modules: `github_graphql` (GitHubGraphQLClient, FETCH_* queries), `errors`,
+`retry` (RetryPolicy), `clock` (SystemClock, InstantClock), `ratelimit`, `coordination`,
+`tokens`, `transport`.
 """
-
-from __future__ import annotations

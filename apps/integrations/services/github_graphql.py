@@ -6,6 +6,8 @@ pool), the primary-limit check (wait for the reset, or raise `RateLimited` with
 one HTTP exchange in `transport.py`, the budget read back from headers and `rateLimit`, and on
 failure the RetryPolicy (backoff with full jitter for transient errors, GitHub's hints for
 limits). Every wait goes through the Clock, so tests switch waiting off with `InstantClock`.
+With `on_limit="stop"` a spent primary budget raises `RateLimited` (reset_at tells when to
+re-queue) instead of waiting; secondary limits are still waited out (bounded by the policy).
 
 PR pages come back *complete*: a nested connection (files, commits, reviews, check runs,
 labels, ...) that overflows its first page is filled by follow-up queries that address the PRs

@@ -440,3 +440,44 @@ def test_the_token_never_reaches_errors_or_logs(fakehub_factory, clock, caplog):
         messages.append(str(caught.value))
     text = caplog.text + " ".join(messages) + repr(client)
     assert TOKEN not in text and "ghp_wrongtoken" not in text
+
+
+# ---- mixed faults ---------------------------------------------------------------------------
+
+
+def _mixed_profile(seed: int) -> dict[str, Any]:
+    return {
+        "seed": seed,
+        "rules": [
+            {"fault": "status", "status": 502, "probability": 0.08},
+            {"fault": "status", "status": 503, "probability": 0.05},
+            {"fault": "status", "status": 504, "probability": 0.05},
+            # No "drop" here: fakehub ends a dropped request's in-flight count only after
+            # closing the socket, so an instant retry can overlap it in its accounting
+            # (drops are tested on their own above).
+            # Slow but inside the client's timeout: a timed-out request would still be in
+            # flight on the server while its retry runs (timeouts are tested on their own).
+            {"fault": "slow", "seconds": 0.2, "probability": 0.05},
+            {"fault": "secondary_limit", "retry_after": 20, "probability": 0.04},
+            {"fault": "secondary_limit", "status": 429, "probability": 0.03},
+            {"fault": "partial_errors", "probability": 0.1},
+            {"fault": "primary_exhaustion", "after_points": 8},
+        ],
+    }
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+def test_under_mixed_faults_the_prs_are_exactly_those_of_an_undisturbed_run(
+    fakehub_factory, clock, seed
+):
+    hub = fakehub_factory(clock=clock.now, synthetic=[(REPO, 150)], reset_seconds=90)
+    clean = [FetchedPRFull.from_api(n, REPO) for n in _walk(_client(hub, clock), first=10)]
+    hub.set_limits(reset_seconds=90)  # a fresh window for the faulty run
+    hub.reset_stats()
+    hub.faults(_mixed_profile(seed))
+    client = _client(hub, clock, timeout=0.5, retry=RetryPolicy(attempts=8, base=1, cap=8))
+    faulty = [FetchedPRFull.from_api(n, REPO) for n in _walk(client, first=10)]
+    assert faulty == clean
+    stats = hub.stats()
+    assert stats["faults_injected"] > 0
+    assert stats["requests_while_limited"] == 0 and stats["max_in_flight_per_token"] == 1
