@@ -17,6 +17,7 @@ from apps.integrations.services.coordination import LocalCoordinator, token_key
 from apps.integrations.services.errors import (
     BadCredentials,
     GitHubError,
+    GraphQLFailed,
     NotFound,
     RateLimited,
     SecondaryRateLimited,
@@ -422,6 +423,27 @@ def test_rest_check_runs_match_the_graphql_rollup(hub, clock):
         c["databaseId"] for c in node["statusCheckRollup"]["contexts"]["nodes"] if "databaseId" in c
     }
     assert {r["id"] for r in runs} == rollup_ids
+
+
+def test_the_rest_budget_is_respected_too(fakehub_factory, clock):
+    hub = fakehub_factory(
+        clock=clock.now, synthetic=[(REPO, 5)], core_requests=2, reset_seconds=100
+    )
+    client = _client(hub, clock)
+    for _ in range(3):
+        assert client.probe_pulls("acme", "rocket", None).status == 200
+    stats = hub.stats()
+    assert stats["rest_requests"] == 3 and stats["requests_while_limited"] == 0
+    assert stats["rate_limited_responses"] == 0 and client.stats.waited_seconds >= 99
+    assert client.rate_limits["core"].remaining >= 0
+
+
+def test_an_invalid_query_is_not_retried_and_never_empty_data(hub, clock):
+    client = _client(hub, clock)
+    with pytest.raises(GraphQLFailed) as caught:
+        client.execute('query { repository(owner: "acme", name: "rocket") { nope } }')
+    assert not caught.value.retryable and hub.stats()["requests"] == 1
+    assert "nope" in str(caught.value)
 
 
 # ---- secrets --------------------------------------------------------------------------------
