@@ -18,12 +18,13 @@ and creates nothing. Nothing here fetches.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, TypeVar
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from apps.metrics.models import (
@@ -334,18 +335,18 @@ def _pr_row(team: Team, pr: FetchedPRFull, members: dict[str, int], now: datetim
 class _ChildKind:
     model: type[models.Model]
     key: str  # the GitHub key, unique per pull request
-    update_fields: tuple[str, ...]
+    update_fields: tuple[str, ...]  # attnames (FKs as "<name>_id")
     stat: str  # the SaveStats counter
 
 
 _REVIEWS = _ChildKind(
-    PRReview, "github_review_id", ("reviewer", "state", "body", "submitted_at"), "reviews"
+    PRReview, "github_review_id", ("reviewer_id", "state", "body", "submitted_at"), "reviews"
 )
 _COMMITS = _ChildKind(
     Commit,
     "sha",
     (
-        "author",
+        "author_id",
         "author_name",
         "author_email",
         "message",
@@ -371,62 +372,63 @@ def _save_children(
     members: dict[str, int],
     stats: SaveStats,
 ) -> None:
-    rows: dict[_ChildKind, list[models.Model]] = {
+    # Plain dicts keyed by column attname: children are most of a page's rows, and building
+    # model instances for them cost more than the database work (measured; see the report).
+    rows: dict[_ChildKind, list[dict[str, Any]]] = {
         kind: [] for kind in (_REVIEWS, _COMMITS, _FILES, _CHECK_RUNS)
     }
+    ghost = FetchedUser.ghost()
     for pr in page:
         pr_id = pr_ids[(pr.repo_full_name, pr.number)]
         rows[_REVIEWS].extend(
-            PRReview(
-                pull_request_id=pr_id,
-                github_review_id=r.github_review_id,
-                reviewer_id=members.get(
-                    (r.reviewer if r.reviewer is not None else FetchedUser.ghost()).login
-                ),
-                state=r.state,
-                body=r.body or "",
-                submitted_at=r.submitted_at,
-            )
+            {
+                "pull_request_id": pr_id,
+                "github_review_id": r.github_review_id,
+                "reviewer_id": members.get((r.reviewer or ghost).login),
+                "state": r.state,
+                "body": r.body or "",
+                "submitted_at": r.submitted_at,
+            }
             for r in pr.reviews
         )
         rows[_COMMITS].extend(
-            Commit(
-                pull_request_id=pr_id,
-                sha=c.sha,
-                author_id=members.get(c.author.login) if c.author is not None else None,
-                author_name=c.author_name or "",
-                author_email=c.author_email or "",
-                message=c.message or "",
-                authored_at=c.authored_at,
-                committed_at=c.committed_at,
-                additions=c.additions,
-                deletions=c.deletions,
-            )
+            {
+                "pull_request_id": pr_id,
+                "sha": c.sha,
+                "author_id": members.get(c.author.login) if c.author is not None else None,
+                "author_name": c.author_name or "",
+                "author_email": c.author_email or "",
+                "message": c.message or "",
+                "authored_at": c.authored_at,
+                "committed_at": c.committed_at,
+                "additions": c.additions,
+                "deletions": c.deletions,
+            }
             for c in pr.commits
         )
         rows[_FILES].extend(
-            PRFile(
-                pull_request_id=pr_id,
-                filename=f.filename,
-                status=f.status,
-                additions=f.additions,
-                deletions=f.deletions,
-                changes=f.changes,
-            )
+            {
+                "pull_request_id": pr_id,
+                "filename": f.filename,
+                "status": f.status or "",
+                "additions": f.additions,
+                "deletions": f.deletions,
+                "changes": f.changes,
+            }
             for f in pr.files
         )
         rows[_CHECK_RUNS].extend(
-            PRCheckRun(
-                pull_request_id=pr_id,
-                github_check_run_id=c.github_check_run_id,
-                name=c.name,
-                status=c.status,
-                conclusion=c.conclusion,
-                started_at=c.started_at,
-                completed_at=c.completed_at,
-                duration_seconds=c.duration_seconds,
-                app_name=c.app_name,
-            )
+            {
+                "pull_request_id": pr_id,
+                "github_check_run_id": c.github_check_run_id,
+                "name": c.name,
+                "status": c.status or "",
+                "conclusion": c.conclusion,
+                "started_at": c.started_at,
+                "completed_at": c.completed_at,
+                "duration_seconds": c.duration_seconds,
+                "app_name": c.app_name,
+            }
             for c in pr.check_runs
         )
     page_pr_ids = sorted(set(pr_ids.values()))
@@ -435,20 +437,21 @@ def _save_children(
         setattr(stats, kind.stat, getattr(stats, kind.stat) + written)
 
 
-def _sync_children(kind: _ChildKind, pr_ids: list[int], rows: list[models.Model]) -> int:
+def _sync_children(kind: _ChildKind, pr_ids: list[int], rows: list[dict[str, Any]]) -> int:
     """Make the children of `pr_ids` exactly `rows`; return how many rows they now have.
 
     Rows GitHub no longer reports are deleted; new and changed rows are upserted; rows already
     stored with the same values are not written again (a re-sync of an unchanged PR writes no
     child row: cheaper, and no dead tuples on PostgreSQL).
     """
+    clean = _string_cleaner(kind.model)
     # Last one wins on a duplicate key: one upsert statement cannot touch a row twice.
-    unique: dict[tuple[int, Any], models.Model] = {}
+    unique: dict[tuple[int, Any], dict[str, Any]] = {}
     for row in rows:
-        _clean_strings(row)
-        unique[(row.pull_request_id, getattr(row, kind.key))] = row  # type: ignore[attr-defined]
+        clean(row)
+        unique[(row["pull_request_id"], row[kind.key])] = row
     manager = kind.model._default_manager
-    attnames = [kind.model._meta.get_field(name).attname for name in kind.update_fields]
+    attnames = kind.update_fields
     stored: dict[tuple[int, Any], tuple[Any, ...]] = {}
     stale: list[int] = []
     for chunk in _chunks(pr_ids, LOOKUP_CHUNK):
@@ -464,47 +467,100 @@ def _sync_children(kind: _ChildKind, pr_ids: list[int], rows: list[models.Model]
     to_write = [
         unique[ident]
         for ident in sorted(unique)  # a stable lock order, as for PRs
-        if stored.get(ident) != tuple(getattr(unique[ident], name) for name in attnames)
+        if stored.get(ident) != tuple(unique[ident][name] for name in attnames)
     ]
     if to_write:
-        manager.bulk_create(
-            to_write,
-            batch_size=BATCH_SIZE,
-            update_conflicts=True,
-            unique_fields=["pull_request", kind.key],
-            update_fields=list(kind.update_fields),
-        )
+        _upsert(kind.model, to_write, ("pull_request_id", kind.key), attnames)
     return len(unique)
 
 
+def _upsert(
+    model: type[models.Model],
+    rows: list[dict[str, Any]],
+    conflict: tuple[str, ...],
+    update: tuple[str, ...],
+) -> None:
+    """INSERT ... ON CONFLICT (conflict) DO UPDATE SET update = EXCLUDED.update, many rows.
+
+    The same statement bulk_create(update_conflicts=True) emits, minus the ORM's per-value
+    compilation; its syntax is shared by SQLite (>= 3.24) and PostgreSQL. Values are adapted
+    with the backend's own adapters (datetimes; JSON is not used by child tables).
+    """
+    ops = connection.ops
+    columns = list(rows[0])
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    adapters = [
+        ops.adapt_datetimefield_value if isinstance(fields[c], models.DateTimeField) else None
+        for c in columns
+    ]
+    table = ops.quote_name(model._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} ({', '.join(ops.quote_name(fields[c].column) for c in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({', '.join(ops.quote_name(fields[c].column) for c in conflict)}) "
+        f"DO UPDATE SET "
+        + ", ".join(
+            f"{ops.quote_name(fields[c].column)} = EXCLUDED.{ops.quote_name(fields[c].column)}"
+            for c in update
+        )
+    )
+    params = [
+        [
+            adapt(row[c]) if adapt is not None and row[c] is not None else row[c]
+            for c, adapt in zip(columns, adapters, strict=True)
+        ]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        for chunk in _chunks(params, BATCH_SIZE * 4):
+            cursor.executemany(sql, chunk)
+
+
 _M = TypeVar("_M", bound=models.Model)
-_string_fields_cache: dict[type[models.Model], list[tuple[str, int | None]]] = {}
 
 
-def _clean_strings(row: _M) -> _M:
-    """Make the row's text storable anywhere: NUL characters dropped, values cut to max_length.
+@functools.cache
+def _string_fields(model: type[models.Model]) -> tuple[tuple[str, int | None], ...]:
+    return tuple(
+        (f.attname, f.max_length)
+        for f in model._meta.concrete_fields
+        if isinstance(f, models.CharField | models.TextField)
+    )
+
+
+def _storable(value: str, max_length: int | None) -> str:
+    """The text without NUL characters, cut to max_length.
 
     PostgreSQL rejects NUL (0x00) in text and over-long values in varchar columns (SQLite
     accepts both): one odd commit message or check name must not fail a whole page forever.
     """
-    spec = _string_fields_cache.get(type(row))
-    if spec is None:
-        spec = [
-            (f.attname, f.max_length)
-            for f in type(row)._meta.concrete_fields
-            if isinstance(f, models.CharField | models.TextField)
-        ]
-        _string_fields_cache[type(row)] = spec
-    for attname, max_length in spec:
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    if max_length is not None and len(value) > max_length:
+        value = value[:max_length]
+    return value
+
+
+def _clean_strings(row: _M) -> _M:
+    """Make a model instance's text storable anywhere (see _storable); return it."""
+    for attname, max_length in _string_fields(type(row)):
         value = getattr(row, attname)
-        if not isinstance(value, str):
-            continue
-        if "\x00" in value:
-            value = value.replace("\x00", "")
-        if max_length is not None and len(value) > max_length:
-            value = value[:max_length]
-        setattr(row, attname, value)
+        if isinstance(value, str):
+            setattr(row, attname, _storable(value, max_length))
     return row
+
+
+def _string_cleaner(model: type[models.Model]) -> Callable[[dict[str, Any]], None]:
+    """A function making a row dict's text storable in place (see _storable)."""
+    spec = _string_fields(model)
+
+    def clean(row: dict[str, Any]) -> None:
+        for attname, max_length in spec:
+            value = row.get(attname)
+            if isinstance(value, str):
+                row[attname] = _storable(value, max_length)
+
+    return clean
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
