@@ -168,6 +168,8 @@ class TransportFailed(ServerError):
         self.retryable = True
 
     def describe(self) -> str:
+        if not self.retryable:
+            return self.detail
         return self.detail + ": check GITHUB_API_URL and the network, then retry"
 
 

@@ -95,6 +95,12 @@ class Transport:
             response = self._http.request(
                 method, url, json=json_body, params=params, headers=sent_headers
             )
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL):
+            failure = TransportFailed(
+                f"GitHub API URL {self.base_url!r} is not an http(s) URL: fix GITHUB_API_URL"
+            )
+            failure.retryable = False  # no retry can fix a malformed URL
+            raise failure from None
         except httpx.TimeoutException as exc:
             raise TransportFailed(
                 f"GitHub did not answer within {self.timeout:g}s at {self._safe(url)}"

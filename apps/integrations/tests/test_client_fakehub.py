@@ -269,6 +269,14 @@ def test_an_unreachable_github_is_one_line_naming_the_url(clock):
     assert TOKEN not in message
 
 
+def test_a_malformed_api_url_fails_at_once_in_one_line(clock):
+    client = GitHubGraphQLClient(TOKEN, base_url="localhost:8000", clock=clock)
+    with pytest.raises(TransportFailed) as caught:
+        client.fetch_repo_metadata("acme", "rocket")
+    assert "GITHUB_API_URL" in str(caught.value) and not caught.value.retryable
+    assert clock.sleeps == [] and client.stats.retries == 0
+
+
 # ---- secondary limits -----------------------------------------------------------------------
 
 
