@@ -161,6 +161,7 @@ class FakehubServer:
         self.log_path = log_path
         self.ready_timeout = ready_timeout
         self.url = ""
+        self.started_at = 0.0
         self._proc: subprocess.Popen[str] | None = None
         self._http: httpx.Client | None = None
         self._drain: threading.Thread | None = None
@@ -203,6 +204,7 @@ class FakehubServer:
             said = " | ".join(seen[-5:]) or "nothing"
             raise BenchError(f"fakehub did not start ({' '.join(argv[2:])}): it said {said}")
         self.url = found[0].rstrip("/")
+        self.started_at = time.time()
         self._http = httpx.Client(base_url=self.url, timeout=600.0)
         return self
 
