@@ -325,7 +325,9 @@ def sync_rounds(hub: FakehubServer, datasets: Sequence[Dataset], ks: Sequence[in
     for round_no, dataset in enumerate(datasets, start=1):
         ws = Workspace(dataset, tag="-sync")
         prepare(ws, hub.url)
-        tracked = manage(ws, hub.url, "track_repository", dataset.full_name, "--team", ws.team)
+        tracked = manage(
+            ws, hub.url, "track_repository", dataset.full_name, "--team", ws.team, "--create-team"
+        )
         if not tracked.ok:
             rows.append(
                 Row(
