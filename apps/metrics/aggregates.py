@@ -16,27 +16,31 @@ that apps/metrics/pr_metrics.py stores on write:
 - reviewers and their load: reviews submitted in the period on the team's PRs (same repository
   and author filters), self-reviews and pending reviews left out.
 
-Everything is aggregated in SQL (GROUP BY, conditional COUNT, SUM). Percentiles are portable
-across SQLite and PostgreSQL: a window query numbers each group's values (ROW_NUMBER, COUNT
-OVER) and returns only the (at most two) rows each percentile interpolates between, so Python
-receives a handful of rows per week, never the PRs themselves.
+Everything is aggregated in SQL: one GROUP BY query (conditional COUNT, SUM) per week, one
+window query for every percentile, one for reviewer load. Percentiles are portable across
+SQLite (no percentile_cont) and PostgreSQL: the counts query says how many values each week
+has, so the ranks each percentile interpolates between are known; a ROW_NUMBER query returns
+only the rows at those ranks. Python receives a handful of rows per week, never the PRs.
 """
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db import connections
+from django.db.models import Count, F, Func, IntegerField, Q, QuerySet, Sum
 from django.db.models.expressions import Window
-from django.db.models.functions import RowNumber, TruncWeek
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from apps.metrics.models import PRReview, PullRequest, Team
 
 SIZE_BUCKETS: tuple[str, ...] = tuple(PullRequest.SizeBucket.values)
+
+SECONDS_PER_WEEK = 7 * 24 * 3600
 
 # Percentiles as exact fractions (numerator, denominator) so the rank test stays in integers.
 P50 = (1, 2)
@@ -239,32 +243,37 @@ def week_start(day: date) -> date:
 
 
 def team_report(flt: MetricsFilter) -> TeamReport:
-    """Weekly and whole-range figures plus reviewer load for `flt`: four SQL queries."""
-    weeks = weekly_stats(flt)
-    total = PeriodStats()
-    for week in weeks:
-        total.add_counts(week.stats)
-    pct = _percentiles(flt.merged_prs(), None)
-    cycle = pct.get(None, {})
-    total.cycle_p50_hours = cycle.get(("cycle_time_hours", P50))
-    total.cycle_p75_hours = cycle.get(("cycle_time_hours", P75))
-    total.review_p50_hours = cycle.get(("review_time_hours", P50))
+    """Weekly and whole-range figures plus reviewer load for `flt`: three SQL queries."""
+    weeks, total = _weeks_and_total(flt)
     return TeamReport(filter=flt, weeks=weeks, total=total, reviewers=reviewer_load(flt))
 
 
 def period_stats(flt: MetricsFilter) -> PeriodStats:
-    """The whole range's figures for `flt` as one period."""
-    return team_report(flt).total
+    """The whole range's figures for `flt` as one period (two queries)."""
+    return _weeks_and_total(flt)[1]
 
 
 def weekly_stats(flt: MetricsFilter) -> list[WeekStats]:
     """One WeekStats per week of the range, oldest first, empty weeks included (two queries)."""
+    return _weeks_and_total(flt)[0]
+
+
+# The percentile columns and which percentiles each gets.
+PERCENTILES: dict[str, tuple[tuple[int, int], ...]] = {
+    "cycle_time_hours": (P50, P75),
+    "review_time_hours": (P50,),
+}
+
+
+def _weeks_and_total(flt: MetricsFilter) -> tuple[list[WeekStats], PeriodStats]:
+    """Counts per week (one GROUP BY query), then every percentile (one window query)."""
     base = flt.merged_prs()
-    size_counts = {
-        f"size_{bucket}": Count("id", filter=Q(size_bucket=bucket)) for bucket in SIZE_BUCKETS
-    }
+    mondays = flt.week_starts()
+    bucket = WeekIndex("merged_at", mondays)
+    size_counts = {f"size_{size}": Count("id", filter=Q(size_bucket=size)) for size in SIZE_BUCKETS}
+    known_counts = {f"known_{column}": Count(column) for column in PERCENTILES}
     rows = (
-        base.annotate(week=TruncWeek("merged_at", tzinfo=UTC))
+        base.annotate(week=bucket)
         .values("week")
         .annotate(
             merged=Count("id"),
@@ -275,12 +284,16 @@ def weekly_stats(flt: MetricsFilter) -> list[WeekStats]:
             rounds=Sum("review_rounds"),
             after_review=Sum("commits_after_first_review"),
             **size_counts,
+            **known_counts,
         )
         .order_by("week")
     )
-    by_week: dict[date, PeriodStats] = {}
+    by_week: dict[int, PeriodStats] = {}
+    # How many known values each (week, column) has; week None is the whole range.
+    known: dict[tuple[int | None, str], int] = defaultdict(int)
     for row in rows:
-        stats = PeriodStats(
+        week = int(row["week"])
+        by_week[week] = PeriodStats(
             merged=row["merged"],
             reviewed=row["reviewed"],
             ci_known=row["ci_known"],
@@ -288,20 +301,72 @@ def weekly_stats(flt: MetricsFilter) -> list[WeekStats]:
             bot_prs=row["bots"],
             review_rounds=row["rounds"] or 0,
             commits_after_first_review=row["after_review"] or 0,
-            sizes={bucket: row[f"size_{bucket}"] for bucket in SIZE_BUCKETS},
+            sizes={size: row[f"size_{size}"] for size in SIZE_BUCKETS},
         )
-        by_week[_as_date(row["week"])] = stats
+        for column in PERCENTILES:
+            known[(week, column)] = row[f"known_{column}"]
+            known[(None, column)] += row[f"known_{column}"]
 
-    pct = _percentiles(base, TruncWeek("merged_at", tzinfo=UTC))
-    out = []
-    for monday in flt.week_starts():
-        stats = by_week.get(monday, PeriodStats())
-        values = pct.get(monday, {})
-        stats.cycle_p50_hours = values.get(("cycle_time_hours", P50))
-        stats.cycle_p75_hours = values.get(("cycle_time_hours", P75))
-        stats.review_p50_hours = values.get(("review_time_hours", P50))
-        out.append(WeekStats(week=monday, stats=stats))
-    return out
+    pct = _percentiles(base, bucket, known)
+    weeks = []
+    total = PeriodStats()
+    for index, monday in enumerate(mondays):
+        stats = by_week.get(index, PeriodStats())
+        _set_percentiles(stats, pct.get(index, {}))
+        total.add_counts(stats)
+        weeks.append(WeekStats(week=monday, stats=stats))
+    _set_percentiles(total, pct.get(None, {}))
+    return weeks, total
+
+
+def _set_percentiles(stats: PeriodStats, values: dict[tuple[str, tuple[int, int]], float]) -> None:
+    stats.cycle_p50_hours = values.get(("cycle_time_hours", P50))
+    stats.cycle_p75_hours = values.get(("cycle_time_hours", P75))
+    stats.review_p50_hours = values.get(("review_time_hours", P50))
+
+
+class WeekIndex(Func):
+    """SQL for "which week of `mondays` is this datetime in", as the week's index (0-based).
+
+    Rows are pre-filtered to the range. Native arithmetic per backend, evaluated once per row
+    (SQLite has no date truncation of its own: Django's TruncWeek there is a Python function
+    called per row, far too slow on tens of thousands of PRs). Other backends get a CASE over
+    the week boundaries.
+    """
+
+    output_field = IntegerField()
+
+    def __init__(self, expression: str, mondays: list[date]) -> None:
+        super().__init__(F(expression))
+        self.mondays = mondays
+        first = datetime.combine(mondays[0], datetime.min.time(), tzinfo=UTC)
+        self.epoch = int(first.timestamp())
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        sql, params = compiler.compile(self.source_expressions[0])
+        # strftime('%s') is whole UTC seconds; integer division floors non-negative offsets.
+        return (
+            f"((CAST(strftime('%%s', {sql}) AS INTEGER) - %s) / {SECONDS_PER_WEEK})",
+            [*params, self.epoch],
+        )
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        sql, params = compiler.compile(self.source_expressions[0])
+        return (
+            f"CAST(FLOOR((EXTRACT(EPOCH FROM {sql}) - %s) / {SECONDS_PER_WEEK}) AS INTEGER)",
+            [*params, self.epoch],
+        )
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        sql, params = compiler.compile(self.source_expressions[0])
+        whens, values = [], []
+        for index, monday in enumerate(self.mondays[1:]):
+            boundary = datetime.combine(monday, datetime.min.time(), tzinfo=UTC)
+            whens.append(f"WHEN {sql} < %s THEN {index}")
+            values += [*params, connection.ops.adapt_datetimefield_value(boundary)]
+        if not whens:
+            return "0", []
+        return f"CASE {' '.join(whens)} ELSE {len(self.mondays) - 1} END", values
 
 
 def reviewer_load(flt: MetricsFilter, limit: int = 50) -> list[ReviewerLoad]:
@@ -343,87 +408,99 @@ def reviewer_load(flt: MetricsFilter, limit: int = 50) -> list[ReviewerLoad]:
 
 
 def _percentiles(
-    base: QuerySet[PullRequest], group: TruncWeek | None
-) -> dict[date | None, dict[tuple[str, tuple[int, int]], float]]:
-    """Cycle time p50/p75 and review time p50 per group (None: one group), in one query.
+    base: QuerySet[PullRequest],
+    bucket: WeekIndex,
+    known: dict[tuple[int | None, str], int],
+) -> dict[int | None, dict[tuple[str, tuple[int, int]], float]]:
+    """Every percentile of PERCENTILES per week and over the range (None), in one query.
 
-    Each value column gets its own ROW_NUMBER and COUNT over the group (NULLs sorted last and
-    not counted, so ranks 1..n cover exactly the known values). For a percentile p = a/b the
-    interpolation uses the 0-based positions floor(k) and ceil(k), k = p * (n - 1); rank r
-    (1-based) is one of them exactly when 0 < b*r - a*(n - 1) < 2b. Only those rows come back.
+    `known[(week, column)]` is the number of non-NULL values (from the counts query), so the
+    ranks each percentile needs are known up front: percentile_cont(p) over n sorted values
+    interpolates between 0-based positions floor(k) and ceil(k), k = p * (n - 1). Each column
+    gets a ROW_NUMBER per week and one over the range (NULLs last, so ranks 1..n are the
+    known values); the query returns only the rows at the needed ranks: a few per week.
     """
-    partition = [group] if group is not None else [Value(1)]
-    wanted: dict[str, tuple[tuple[int, int], ...]] = {
-        "cycle_time_hours": (P50, P75),
-        "review_time_hours": (P50,),
-    }
-    annotations: dict[str, object] = {"grp": group if group is not None else Value(0)}
-    keep = Q()
-    for column, fractions in wanted.items():
-        rank, count = f"rn_{column}", f"n_{column}"
-        annotations[rank] = Window(
-            RowNumber(),
-            partition_by=partition,
-            order_by=[F(column).asc(nulls_last=True), F("id").asc()],
-        )
-        annotations[count] = Window(Count(column), partition_by=partition)
-        for num, den in fractions:
-            probe = f"k_{column}_{num}_{den}"
-            annotations[probe] = F(rank) * den - (F(count) - 1) * num
-            # A NULL (ranked after the n values) can only pass when n == 0; skipped below.
-            keep |= Q(**{f"{probe}__gt": 0, f"{probe}__lt": 2 * den})
-    # Window annotations must exist before the expressions that reference them.
-    qs = base.annotate(**{k: v for k, v in annotations.items() if not k.startswith("k_")})
-    qs = qs.annotate(**{k: v for k, v in annotations.items() if k.startswith("k_")})
-    columns = ["grp"]
-    for column in wanted:
-        columns += [column, f"rn_{column}", f"n_{column}"]
-    rows = qs.filter(keep).values_list(*columns)
+    needed: dict[tuple[int | None, str], set[int]] = {}
+    for (week, column), n in known.items():
+        if n:
+            needed[(week, column)] = {r for f in PERCENTILES[column] for r in _ranks(n, f)}
+    if not needed:
+        return {}
 
-    # (group, column) -> {rank: value}, then interpolate.
-    picked: dict[tuple[date | None, str], dict[int, float]] = defaultdict(dict)
-    counts: dict[tuple[date | None, str], int] = {}
+    annotations: dict[str, Any] = {"grp": bucket}
+    columns = ["grp"]
+    for column in PERCENTILES:
+        order = [F(column).asc(nulls_last=True), F("id").asc()]
+        annotations[f"v_{column}"] = F(column)
+        annotations[f"rw_{column}"] = Window(RowNumber(), partition_by=[bucket], order_by=order)
+        annotations[f"ra_{column}"] = Window(RowNumber(), order_by=order)
+        columns += [f"v_{column}", f"rw_{column}", f"ra_{column}"]
+    inner = base.annotate(**annotations).values_list(*columns)
+    sql, params = inner.query.sql_with_params()
+
+    connection = connections[inner.db]
+    quote = connection.ops.quote_name
+    tests = []
+    for (week, column), ranks in sorted(
+        needed.items(), key=lambda kv: (kv[0][0] is None, kv[0][0] or 0, kv[0][1])
+    ):
+        in_list = ", ".join(str(r) for r in sorted(ranks))
+        if week is None:
+            tests.append(f"{quote(f'ra_{column}')} IN ({in_list})")
+        else:
+            tests.append(
+                f"({quote('grp')} = {int(week)} AND {quote(f'rw_{column}')} IN ({in_list}))"
+            )
+    outer = (
+        f"SELECT {', '.join(quote(c) for c in columns)} FROM ({sql}) ranked "
+        f"WHERE {' OR '.join(tests)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(outer, params)
+        rows = cursor.fetchall()
+
+    picked: dict[tuple[int | None, str], dict[int, float]] = defaultdict(dict)
     for row in rows:
-        grp = _as_date(row[0]) if group is not None else None
-        for i, column in enumerate(wanted):
-            value, rank, n = row[1 + 3 * i : 4 + 3 * i]
+        week = int(row[0])
+        for i, column in enumerate(PERCENTILES):
+            value, week_rank, range_rank = row[1 + 3 * i : 4 + 3 * i]
             if value is None:
                 continue
-            picked[(grp, column)][rank] = value
-            counts[(grp, column)] = n
-    out: dict[date | None, dict[tuple[str, tuple[int, int]], float]] = defaultdict(dict)
-    for (grp, column), ranks in picked.items():
-        n = counts[(grp, column)]
-        for fraction in wanted[column]:
+            if int(week_rank) in needed.get((week, column), ()):
+                picked[(week, column)][int(week_rank)] = float(value)
+            if int(range_rank) in needed.get((None, column), ()):
+                picked[(None, column)][int(range_rank)] = float(value)
+
+    out: dict[int | None, dict[tuple[str, tuple[int, int]], float]] = defaultdict(dict)
+    for (week, column), ranks in picked.items():
+        n = known[(week, column)]
+        for fraction in PERCENTILES[column]:
             value = _interpolate(ranks, n, fraction)
             if value is not None:
-                out[grp][(column, fraction)] = value
+                out[week][(column, fraction)] = value
     return out
 
 
-def _interpolate(ranks: dict[int, float], n: int, fraction: tuple[int, int]) -> float | None:
-    """percentile_cont(p) from the values at the 1-based ranks around p * (n - 1)."""
+def _ranks(n: int, fraction: tuple[int, int]) -> tuple[int, ...]:
+    """The 1-based ranks percentile_cont(a/b) of n values reads: floor(k)+1 and ceil(k)+1."""
     num, den = fraction
-    k = num * (n - 1) / den
-    lo = math.floor(k)
+    lo, rem = divmod(num * (n - 1), den)
+    return (lo + 1,) if rem == 0 else (lo + 1, lo + 2)
+
+
+def _interpolate(ranks: dict[int, float], n: int, fraction: tuple[int, int]) -> float | None:
+    """percentile_cont(a/b) from the values at the ranks `_ranks` names."""
+    num, den = fraction
+    lo, rem = divmod(num * (n - 1), den)
     low = ranks.get(lo + 1)
     if low is None:
         return None
-    if k == lo:
-        return float(low)
+    if rem == 0:
+        return low
     high = ranks.get(lo + 2)
     if high is None:
         return None
-    return float(low) + (k - lo) * (float(high) - float(low))
-
-
-def _as_date(value: datetime | date | str) -> date:
-    """A TruncWeek result as the Monday's date (aware datetime on both backends)."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).date()
-    if isinstance(value, date):
-        return value
-    return datetime.fromisoformat(value).date()
+    return low + (rem / den) * (high - low)
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:

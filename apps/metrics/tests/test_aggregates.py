@@ -243,7 +243,7 @@ def test_a_team_without_prs_gets_empty_weeks() -> None:
 def test_the_report_takes_a_bounded_number_of_queries(
     acme: Team, django_assert_num_queries
 ) -> None:
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         team_report(three_weeks(acme))
 
 
