@@ -344,9 +344,10 @@ class WeekIndex(Func):
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
         sql, params = compiler.compile(self.source_expressions[0])
-        # strftime('%s') is whole UTC seconds; integer division floors non-negative offsets.
+        # Whole UTC seconds, the fraction cut off first (SQLite's strftime would round .9999995
+        # up into the next second, and so the next week); integer division floors the offset.
         return (
-            f"((CAST(strftime('%%s', {sql}) AS INTEGER) - %s) / {SECONDS_PER_WEEK})",
+            f"((CAST(strftime('%%s', substr({sql}, 1, 19)) AS INTEGER) - %s) / {SECONDS_PER_WEEK})",
             [*params, self.epoch],
         )
 

@@ -346,3 +346,15 @@ def test_prs_saved_by_the_writer_aggregate_to_the_hand_computed_figures() -> Non
     assert total.sizes == {"XS": 1, "S": 2, "M": 0, "L": 1, "XL": 0}
     loads = {r.login: r.reviews for r in report.reviewers}
     assert loads == {"bob": 2, "dependabot[bot]": 1}
+
+
+def test_weeks_split_exactly_at_monday_midnight_utc() -> None:
+    team = Team.objects.create(name="Edges", slug="edges")
+    dev = TeamMember.objects.create(team=team, github_login="dev")
+    monday = datetime(2024, 3, 11, tzinfo=UTC)
+    just_before = monday - timedelta(microseconds=1)
+    for number, merged in enumerate((just_before, monday, monday + timedelta(days=7)), start=1):
+        make_pr(team, number, dev, created=merged - timedelta(hours=number), merged=merged)
+    weeks = weekly_stats(three_weeks(team))
+    assert [w.stats.merged for w in weeks] == [1, 1, 1]
+    assert [w.stats.cycle_p50_hours for w in weeks] == [1.0, 2.0, 3.0]
