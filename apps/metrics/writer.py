@@ -115,6 +115,7 @@ def save_pull_requests(
     page = _dedupe_prs(prs)
     now = timezone.now()
     with transaction.atomic():
+        _take_write_lock_first(team)
         if page:
             members, stats.members_created = _save_members(team, _users_of(page))
             pr_ids = _save_prs(team, page, members, now, stats)
@@ -153,6 +154,24 @@ def save_page(
             setattr(tracked, name, value)
 
     return save_pull_requests(tracked.team, prs, on_commit=store_state)
+
+
+def _take_write_lock_first(team: Team) -> None:
+    """On SQLite, make the transaction's first statement a write, so it waits for the lock.
+
+    A deferred SQLite transaction that reads first and writes later fails at once with
+    "database is locked" when another writer committed meanwhile (its snapshot is stale; the busy
+    timeout does not apply). Writing first takes the write lock up front, waiting up to the busy
+    timeout. (`OPTIONS["transaction_mode"] = "IMMEDIATE"` in settings does the same for every
+    transaction.) PostgreSQL needs nothing: its row-level upserts do not conflict this way.
+    """
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(Team._meta.db_table)} SET id = id WHERE id = %s",
+            [team.pk],
+        )
 
 
 # --- members ----------------------------------------------------------------------------------

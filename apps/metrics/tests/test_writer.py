@@ -456,3 +456,82 @@ def test_a_heavy_pr_with_hundreds_of_children_lands_complete():
     save_pull_requests(team, [make_pr(500, files=files[:10], commits=commits[:5])])
     assert row.files.count() == 10
     assert row.commits.count() == 5
+
+
+def _race_two_writers(team_slug: str) -> dict[str, Any]:
+    """Two threads save overlapping pages three times each, at once; report what was stored."""
+    import threading
+
+    from django.db import connections
+
+    from apps.metrics.models import Team
+
+    team = Team.objects.create(name=team_slug, slug=team_slug)
+    pages = [[make_pr(n) for n in range(1, 16)], [make_pr(n) for n in range(10, 26)]]
+    errors: list[str] = []
+    start = threading.Barrier(2)
+
+    def write(page: list[FetchedPRFull]) -> None:
+        try:
+            start.wait()
+            for _ in range(3):
+                save_pull_requests(team, page)
+        except Exception as exc:  # reported in the result, from the caller's thread
+            errors.append(repr(exc))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write, args=(page,)) for page in pages]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {
+        "errors": errors,
+        "prs": PullRequest.objects.filter(team=team).count(),
+        "reviews": PRReview.objects.filter(pull_request__team=team).count(),
+        "members": TeamMember.objects.filter(team=team).count(),
+    }
+
+
+_RACE_SCRIPT = """
+import json, django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from apps.metrics.tests.test_writer import _race_two_writers
+print(json.dumps(_race_two_writers("race")))
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_writers_saving_overlapping_pages_at_once_leave_one_copy_of_each_row(tmp_path):
+    if connection.vendor == "postgresql":
+        result = _race_two_writers("race")
+    else:
+        # The SQLite test database is shared-cache in-memory, which locks differently from the
+        # file a deployment uses: race on a real file, in a child process.
+        import json
+        import os
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        root = Path(__file__).resolve().parents[3]
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        env.update(
+            SQLITE_PATH=str(tmp_path / "race.sqlite3"), DJANGO_SETTINGS_MODULE="config.settings"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", _RACE_SCRIPT],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert result == {"errors": [], "prs": 25, "reviews": 50, "members": 3}
