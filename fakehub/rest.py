@@ -353,3 +353,261 @@ def link_header(url_base: str, params: dict[str, str], page: int, last_page: int
         links.append(f'<{at(1)}>; rel="first"')
         links.append(f'<{at(min(page - 1, last_page))}>; rel="prev"')
     return ", ".join(links) or None
+
+
+# --- the endpoints peers call (Perceval, tap-github): issue 7 --------------------------------
+
+_FILE_STATUS = {
+    "ADDED": "added",
+    "DELETED": "removed",
+    "MODIFIED": "modified",
+    "RENAMED": "renamed",
+    "COPIED": "copied",
+    "CHANGED": "changed",
+}
+
+
+def pull_full_json(
+    api: str, repo: Repo, pr: dict[str, Any], repo_body: dict[str, Any]
+) -> dict[str, Any]:
+    """A `pull-request` (GET /repos/{o}/{r}/pulls/{n}): the list item plus counts and merge data."""
+    body = pull_json(api, repo, pr, repo_body)
+    merged = pr["state"] == "MERGED"
+    body.update(
+        {
+            "merged": merged,
+            "mergeable": None if pr["state"] != "OPEN" else True,
+            "rebaseable": None if pr["state"] != "OPEN" else True,
+            "mergeable_state": "unknown" if pr["state"] != "OPEN" else "clean",
+            "merged_by": user_json(api, pr["mergedBy"]) if merged and pr["mergedBy"] else None,
+            "comments": pr.get("commentCount", 0),
+            "review_comments": 0,
+            "maintainer_can_modify": False,
+            "commits": len(pr["commits"]),
+            "additions": pr["additions"],
+            "deletions": pr["deletions"],
+            "changed_files": pr["changedFiles"],
+        }
+    )
+    return body
+
+
+def issue_json(api: str, repo: Repo, pr: dict[str, Any]) -> dict[str, Any]:
+    """An item of GET /repos/{o}/{r}/issues for a PR (GitHub lists PRs as issues, with a
+    `pull_request` key)."""
+    number = pr["number"]
+    base = f"{api}/repos/{repo.full_name}"
+    url = f"{base}/issues/{number}"
+    assignees = [user_json(api, {"__typename": "User", **a}) for a in pr.get("assignees") or []]
+    view = pr_view(repo, pr)
+    return {
+        "url": url,
+        "repository_url": base,
+        "labels_url": f"{url}/labels{{/name}}",
+        "comments_url": f"{url}/comments",
+        "events_url": f"{url}/events",
+        "html_url": f"https://github.com/{repo.full_name}/pull/{number}",
+        "id": view["databaseId"],
+        "node_id": view["id"],
+        "number": number,
+        "title": pr["title"],
+        "user": user_json(api, pr["author"]),
+        "labels": [_label_json(api, repo, label) for label in pr.get("labels") or []],
+        "state": "open" if pr["state"] == "OPEN" else "closed",
+        "locked": False,
+        "assignee": assignees[0] if assignees else None,
+        "assignees": assignees,
+        "milestone": _milestone_json(api, repo, pr.get("milestone"), pr["createdAt"]),
+        "comments": pr.get("commentCount", 0),
+        "created_at": pr["createdAt"],
+        "updated_at": pr["updatedAt"],
+        "closed_at": pr["closedAt"],
+        "author_association": "CONTRIBUTOR",
+        "active_lock_reason": None,
+        "draft": pr["isDraft"],
+        "pull_request": {
+            "url": f"{base}/pulls/{number}",
+            "html_url": f"https://github.com/{repo.full_name}/pull/{number}",
+            "diff_url": f"https://github.com/{repo.full_name}/pull/{number}.diff",
+            "patch_url": f"https://github.com/{repo.full_name}/pull/{number}.patch",
+            "merged_at": pr["mergedAt"],
+        },
+        "body": pr["body"] or None,
+        "state_reason": "completed" if pr["state"] == "MERGED" else None,
+    }
+
+
+def commit_json(api: str, repo: Repo, commit: dict[str, Any], parent: str | None) -> dict[str, Any]:
+    """A `commit` of GET /pulls/{n}/commits."""
+    sha = commit["oid"]
+    base = f"{api}/repos/{repo.full_name}"
+    author = commit.get("author") or {}
+    login = author.get("login")
+    git_author = {
+        "name": author.get("name") or "",
+        "email": author.get("email") or "",
+        "date": commit["authoredDate"],
+    }
+    git_committer = {**git_author, "date": commit["committedDate"]}
+    user = user_json(api, {"__typename": "User", "login": login}) if login else None
+    return {
+        "url": f"{base}/commits/{sha}",
+        "sha": sha,
+        "node_id": "C_" + sha[:20],
+        "html_url": f"https://github.com/{repo.full_name}/commit/{sha}",
+        "comments_url": f"{base}/commits/{sha}/comments",
+        "commit": {
+            "url": f"{base}/git/commits/{sha}",
+            "author": git_author,
+            "committer": git_committer,
+            "message": commit["message"],
+            "comment_count": 0,
+            "tree": {
+                "sha": fake_sha("tree:" + sha),
+                "url": f"{base}/git/trees/{fake_sha('tree:' + sha)}",
+            },
+            "verification": {
+                "verified": False,
+                "reason": "unsigned",
+                "payload": None,
+                "signature": None,
+                "verified_at": None,
+            },
+        },
+        "author": user,
+        "committer": user,
+        "parents": []
+        if parent is None
+        else [
+            {
+                "sha": parent,
+                "url": f"{base}/commits/{parent}",
+                "html_url": f"https://github.com/{repo.full_name}/commit/{parent}",
+            }
+        ],
+    }
+
+
+def review_json(api: str, repo: Repo, pr: dict[str, Any], review: dict[str, Any]) -> dict[str, Any]:
+    """A `pull-request-review`."""
+    number = pr["number"]
+    html = f"https://github.com/{repo.full_name}/pull/{number}"
+    pull_url = f"{api}/repos/{repo.full_name}/pulls/{number}"
+    view = pr_view(repo, pr)
+    body = {
+        "id": review["databaseId"],
+        "node_id": f"PRR_{review['databaseId']}",
+        "user": user_json(api, review["author"]),
+        "body": review["body"],
+        "state": review["state"],
+        "html_url": f"{html}#pullrequestreview-{review['databaseId']}",
+        "pull_request_url": pull_url,
+        "_links": {
+            "html": {"href": f"{html}#pullrequestreview-{review['databaseId']}"},
+            "pull_request": {"href": pull_url},
+        },
+        "commit_id": view["headRefOid"],
+        "author_association": "CONTRIBUTOR",
+    }
+    if review.get("submittedAt"):
+        body["submitted_at"] = review["submittedAt"]
+    return body
+
+
+def file_json(api: str, repo: Repo, file: dict[str, Any], head_sha: str) -> dict[str, Any]:
+    """A `diff-entry` of GET /pulls/{n}/files."""
+    path = file["path"]
+    return {
+        "sha": fake_sha(f"blob:{head_sha}:{path}"),
+        "filename": path,
+        "status": _FILE_STATUS.get(file["changeType"], "modified"),
+        "additions": file["additions"],
+        "deletions": file["deletions"],
+        "changes": file["additions"] + file["deletions"],
+        "blob_url": f"https://github.com/{repo.full_name}/blob/{head_sha}/{path}",
+        "raw_url": f"https://github.com/{repo.full_name}/raw/{head_sha}/{path}",
+        "contents_url": f"{api}/repos/{repo.full_name}/contents/{path}?ref={head_sha}",
+    }
+
+
+def issue_comment_json(
+    api: str, repo: Repo, pr: dict[str, Any], comment: dict[str, Any]
+) -> dict[str, Any]:
+    """An issue comment (the PR conversation; datasets carry only their count)."""
+    base = f"{api}/repos/{repo.full_name}"
+    return {
+        "id": comment["databaseId"],
+        "node_id": comment["id"],
+        "url": f"{base}/issues/comments/{comment['databaseId']}",
+        "html_url": f"https://github.com/{repo.full_name}/pull/{pr['number']}#issuecomment-{comment['databaseId']}",
+        "issue_url": f"{base}/issues/{pr['number']}",
+        "body": comment["body"],
+        "user": user_json(api, None),
+        "created_at": comment["createdAt"],
+        "updated_at": comment["createdAt"],
+        "author_association": "NONE",
+    }
+
+
+def public_user_json(api: str, login: str) -> dict[str, Any]:
+    """GET /users/{login}: a public user (or a Bot, by its "[bot]" suffix)."""
+    kind = "Bot" if login.endswith("[bot]") else "User"
+    body = user_json(api, {"__typename": kind, "login": login})
+    body.update(
+        {
+            "name": None,
+            "company": None,
+            "blog": "",
+            "location": None,
+            "email": None,
+            "hireable": None,
+            "bio": None,
+            "twitter_username": None,
+            "public_repos": 0,
+            "public_gists": 0,
+            "followers": 0,
+            "following": 0,
+            "created_at": "2015-01-01T00:00:00Z",
+            "updated_at": "2015-01-01T00:00:00Z",
+        }
+    )
+    return body
+
+
+def combined_status_json(api: str, repo: Repo, pr: dict[str, Any], sha: str) -> dict[str, Any]:
+    """GET /commits/{ref}/status from the PR's status contexts (fakehub's `statusContexts`)."""
+    base = f"{api}/repos/{repo.full_name}"
+    statuses = []
+    for index, status in enumerate(pr.get("statusContexts") or []):
+        created = status.get("createdAt") or pr["updatedAt"]
+        statuses.append(
+            {
+                "id": stable_id(f"status:{sha}:{index}"),
+                "node_id": f"SC_{stable_id(f'status:{sha}:{index}')}",
+                "url": f"{base}/statuses/{sha}",
+                "avatar_url": None,
+                "state": status["state"].lower(),
+                "description": status.get("description"),
+                "target_url": status.get("targetUrl"),
+                "context": status["context"],
+                "created_at": created,
+                "updated_at": created,
+            }
+        )
+    states = {s["state"] for s in statuses}
+    state = (
+        "failure"
+        if states & {"failure", "error"}
+        else "pending"
+        if not statuses or "pending" in states
+        else "success"
+    )
+    return {
+        "state": state,
+        "statuses": statuses,
+        "sha": sha,
+        "total_count": len(statuses),
+        "repository": repository_json(api, repo, full=False),
+        "commit_url": f"{base}/commits/{sha}",
+        "url": f"{base}/commits/{sha}/status",
+    }

@@ -647,7 +647,13 @@ class _Handler(BaseHTTPRequestHandler):
         not_found = (404, {"message": "Not Found", "documentation_url": REST_DOCS}, {})
         if self.command != "GET":
             return not_found
-        match = _REPO_PATH.match(path.rstrip("/") or "/")
+        path = path.rstrip("/") or "/"
+        user = re.fullmatch(r"/users/([A-Za-z0-9][A-Za-z0-9-]*(?:\[bot\])?)(/orgs)?", path)
+        if user:
+            if user.group(2):
+                return self._paginate(api + path, [], params)
+            return 200, rest.public_user_json(api, user.group(1)), {}
+        match = _REPO_PATH.match(path)
         if not match:
             return not_found
         owner, name, rest_path = match.group(1), match.group(2), match.group(3) or ""
@@ -662,7 +668,101 @@ class _Handler(BaseHTTPRequestHandler):
         check_runs = re.fullmatch(r"/commits/([^/]+)/check-runs", rest_path)
         if check_runs:
             return self._check_runs(api, repo, check_runs.group(1), params)
-        return not_found
+        return self._peer_route(api, repo, rest_path, params) or not_found
+
+    def _paginate(
+        self, url: str, items: list[Any], params: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]]:
+        """One page of `items` by per_page (<= 100) and page, with GitHub's Link header."""
+        per_page = min(100, max(1, _int(params.get("per_page"), 30)))
+        page = max(1, _int(params.get("page"), 1))
+        chosen = items[(page - 1) * per_page : page * per_page]
+        headers: dict[str, str] = {}
+        last_page = max(1, -(-len(items) // per_page))
+        link_params = {k: v for k, v in params.items() if k != "page"}
+        if link := rest.link_header(url, link_params, page, last_page):
+            headers["Link"] = link
+        return 200, chosen, headers
+
+    def _peer_route(
+        self, api: str, repo: Any, rest_path: str, params: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]] | None:
+        """The REST endpoints peers call (issue 7): issues, one PR and its parts, statuses."""
+        url = f"{api}/repos/{repo.full_name}{rest_path}"
+        if rest_path == "/pulls/comments":
+            return self._paginate(url, [], params)
+        if rest_path == "/issues":
+            return self._issues(api, repo, url, params)
+        status = re.fullmatch(r"/commits/([^/]+)/status", rest_path)
+        if status:
+            number = repo.last_oids.get(status.group(1))
+            if number is None:
+                return None
+            return 200, rest.combined_status_json(api, repo, repo.prs[number], status.group(1)), {}
+        item = re.fullmatch(r"/(pulls|issues)/(\d+)(/[a-z_]+)?", rest_path)
+        if not item:
+            return None
+        kind, number, part = item.group(1), int(item.group(2)), item.group(3) or ""
+        pr = repo.prs.get(number)
+        if pr is None:
+            return None
+        if kind == "issues":
+            if part == "":
+                return 200, rest.issue_json(api, repo, pr), {}
+            if part == "/comments":
+                comments = pr_view(repo, pr)["comments"]
+                items = [rest.issue_comment_json(api, repo, pr, c) for c in comments[:]]
+                return self._paginate(url, items, params)
+            return None
+        if part == "":
+            body = rest.repository_json(api, repo, full=False)
+            return 200, rest.pull_full_json(api, repo, pr, body), {}
+        if part == "/reviews":
+            items = [rest.review_json(api, repo, pr, r) for r in pr.get("reviews") or []]
+            return self._paginate(url, items, params)
+        if part == "/commits":
+            commits = pr["commits"][:250]  # GitHub lists at most 250 commits here
+            items = [
+                rest.commit_json(api, repo, c, commits[i - 1]["oid"] if i else None)
+                for i, c in enumerate(commits)
+            ]
+            return self._paginate(url, items, params)
+        if part == "/files":
+            head = pr_view(repo, pr)["headRefOid"]
+            items = [rest.file_json(api, repo, f, head) for f in pr["files"][:3000]]
+            return self._paginate(url, items, params)
+        if part == "/comments":
+            return self._paginate(url, [], params)
+        if part == "/requested_reviewers":
+            users = [
+                rest.user_json(api, {"__typename": "User", **r})
+                for r in pr.get("reviewRequests") or []
+            ]
+            return 200, {"users": users, "teams": []}, {}
+        return None
+
+    def _issues(
+        self, api: str, repo: Any, url: str, params: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]]:
+        state = params.get("state", "open")
+        if state not in ("open", "closed", "all"):
+            return _validation_error("state", state)
+        states = {"open": frozenset({"OPEN"}), "closed": frozenset({"CLOSED", "MERGED"})}.get(state)
+        sort = params.get("sort", "created")
+        field = "updatedAt" if sort == "updated" else "createdAt"
+        # GitHub: /issues sorts descending unless told otherwise.
+        descending = params.get("direction", "desc") != "asc"
+        since = params.get("since")
+        with self.hub.store.lock:
+            numbers = repo.rest_order(field, descending, states)
+            prs = [repo.prs[n] for n in numbers]
+        if since:
+            prs = [pr for pr in prs if pr["updatedAt"] >= _normal_since(since)]
+        per_page = min(100, max(1, _int(params.get("per_page"), 30)))
+        page = max(1, _int(params.get("page"), 1))
+        chosen = prs[(page - 1) * per_page : page * per_page]
+        _, _, headers = self._paginate(url, prs, params)
+        return 200, [rest.issue_json(api, repo, pr) for pr in chosen], headers
 
     def _pulls(
         self, api: str, repo: Any, params: dict[str, str]
@@ -869,6 +969,17 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return any(
         candidate.strip().removeprefix("W/").strip('"') == bare for candidate in header.split(",")
     )
+
+
+def _normal_since(since: str) -> str:
+    """An ISO 8601 `since` as GitHub's `YYYY-MM-DDTHH:MM:SSZ` (comparable as text)."""
+    try:
+        parsed = datetime.fromisoformat(since.replace("Z", "+00:00"))
+    except ValueError:
+        return since
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _int(value: str | None, default: int) -> int:

@@ -236,11 +236,14 @@ def test_variables_and_fragments_count_like_literals():
 
 
 def _null_in_nullable_enums(value: Any) -> Any:
-    """OAS 3.0 lets a `nullable` enum be null; openapi-schema-validator wants null listed."""
+    """OAS 3.0 lets a `nullable` enum or oneOf be null; openapi-schema-validator wants null
+    listed (as an enum value, or as one more oneOf branch)."""
     if isinstance(value, dict):
         out = {key: _null_in_nullable_enums(item) for key, item in value.items()}
         if out.get("nullable") is True and isinstance(out.get("enum"), list):
             out["enum"] = [*out["enum"], None]
+        if out.get("nullable") is True and isinstance(out.get("oneOf"), list):
+            out["oneOf"] = [*out["oneOf"], {"enum": [None]}]
         return out
     if isinstance(value, list):
         return [_null_in_nullable_enums(item) for item in value]
