@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from apps.dashboard.synthetic import SyntheticTeam
+from apps.dashboard.views import SORTS
 from apps.metrics.factories import PullRequestFactory, TeamFactory, TeamMemberFactory
 from apps.metrics.models import Team, TrackedRepository
 from apps.metrics.seeding.pr_cache import get_cache_path
@@ -194,3 +195,10 @@ def test_the_team_page_escapes_what_github_sent(client_in: Client) -> None:
     html = client_in.get("/teams/xss/").content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "<img src=x" not in html
+
+
+def test_every_sort_key_of_the_pr_list_works(client_in: Client, acme: SyntheticTeam) -> None:
+    for sort in [*SORTS, *(f"-{key}" for key in SORTS)]:
+        html = client_in.get(f"/teams/acme/prs/?sort={sort}").content.decode()
+        rows = html.count('<tr>\n      <td class="num"><a href="https://github.com/acme/')
+        assert rows == 50, sort

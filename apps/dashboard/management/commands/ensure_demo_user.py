@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"  # noqa: S105 a documented demo-only credential
@@ -25,11 +26,17 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         user_model = get_user_model()
-        user, created = user_model.objects.get_or_create(username=DEMO_USERNAME)
-        # Reset every time: a demo login that silently stopped working is worse than none.
-        user.set_password(DEMO_PASSWORD)
-        user.is_active = True
-        user.save()
+        try:
+            user, created = user_model.objects.get_or_create(username=DEMO_USERNAME)
+            # Reset every time: a demo login that silently stopped working is worse than none.
+            user.set_password(DEMO_PASSWORD)
+            user.is_active = True
+            user.save()
+        except DatabaseError as exc:
+            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise CommandError(
+                f"database error ({first_line}); is it reachable and migrated (manage.py migrate)?"
+            ) from None
         if not options["quiet"]:
             verb = "created" if created else "reset"
             self.stdout.write(
