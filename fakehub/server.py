@@ -337,12 +337,19 @@ class _Handler(BaseHTTPRequestHandler):
         return f"http://{host}" if host else self.hub.url
 
     def _handle(self) -> None:
-        split = urlsplit(self.path)
-        body = self._read_body()
-        if split.path.startswith("/_fakehub/") or split.path == "/_fakehub":
-            self._control(split.path, body)
-            return
-        self._api(split.path, split.query, body)
+        try:
+            split = urlsplit(self.path)
+            body = self._read_body()
+            if split.path.startswith("/_fakehub/") or split.path == "/_fakehub":
+                self._control(split.path, body)
+                return
+            self._api(split.path, split.query, body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception:  # a fakehub bug: answer as GitHub does, never a traceback on stderr
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self._send(500, {"message": "Server Error"})
 
     # --- the API -------------------------------------------------------------------------------
 
