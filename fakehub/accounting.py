@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-__all__ = ["COUNTERS", "Accounting", "RequestLog", "token_hash"]
+__all__ = ["COUNTERS", "Accounting", "Flight", "RequestLog", "token_hash"]
 
 COUNTERS = (
     "requests",
@@ -37,6 +37,25 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
+class Flight:
+    """One request of a token being served; it counts as in flight until `land()` (idempotent).
+
+    `gone` says, without blocking, whether the client has hung up: a request its client
+    abandoned (a timeout, then a retry) is no longer in flight, as GitHub would see it.
+    """
+
+    __slots__ = ("_accounting", "gone", "token")
+
+    def __init__(self, accounting: Accounting, token: str, gone: Callable[[], bool] | None) -> None:
+        self._accounting = accounting
+        self.token = token
+        self.gone = gone
+
+    def land(self) -> None:
+        """The request stops counting as in flight (its answer is about to be sent, or none)."""
+        self._accounting.end(self)
+
+
 class Accounting:
     """Thread-safe counters; knows which tokens are inside a limit window they were told of."""
 
@@ -50,9 +69,11 @@ class Accounting:
         with self._lock:
             self._totals: Counter[str] = Counter()
             self._per_token: dict[str, Counter[str]] = {}
-            self._in_flight: Counter[str] = Counter()
             self._max_in_flight: Counter[str] = Counter()
             self._statuses: Counter[int] = Counter()
+            # Requests being served now stay in flight across a reset: they still are.
+            if not hasattr(self, "_flights"):
+                self._flights: dict[str, set[Flight]] = {}
             if not hasattr(self, "_limited_until"):
                 self._limited_until: dict[tuple[str, str], float] = {}
 
@@ -67,16 +88,29 @@ class Accounting:
         with self._lock:
             self._statuses[status] += 1
 
-    def begin(self, token: str) -> None:
-        """A request of `token` starts being served."""
-        with self._lock:
-            self._in_flight[token] += 1
-            if self._in_flight[token] > self._max_in_flight[token]:
-                self._max_in_flight[token] = self._in_flight[token]
+    def begin(self, token: str, gone: Callable[[], bool] | None = None) -> Flight:
+        """A request of `token` starts being served; `land()` the returned flight when done.
 
-    def end(self, token: str) -> None:
+        The token's other flights whose client has hung up land first: a client that timed
+        out and closed its connection before retrying has one request in flight, not two,
+        even when fakehub has not yet noticed the hang-up on the abandoned request's thread.
+        """
+        flight = Flight(self, token, gone)
         with self._lock:
-            self._in_flight[token] -= 1
+            flights = self._flights.setdefault(token, set())
+            for other in list(flights):
+                if other.gone is not None and other.gone():
+                    flights.discard(other)
+            flights.add(flight)
+            self._max_in_flight[token] = max(self._max_in_flight[token], len(flights))
+        return flight
+
+    def end(self, flight: Flight) -> None:
+        """`flight` is no longer in flight; ending it again does nothing."""
+        with self._lock:
+            flights = self._flights.get(flight.token)
+            if flights is not None:
+                flights.discard(flight)
 
     def note_limited(self, token: str, scope: str, until: float) -> None:
         """The token was answered with a limit; until `until` its requests count as limited.

@@ -7,8 +7,11 @@ matching request (`every`), with a probability drawn from the profile's seeded g
 requests whose path starts with that prefix. Faults:
 
 - `status`: answer `status` (502, 503, 504...) with GitHub's body, no point spent;
-- `slow`: sleep `seconds` before answering (interrupted when the server stops);
-- `drop`: close the connection without a response;
+- `slow`: sleep `seconds` before answering; when the client hangs up meanwhile (its timeout),
+  the request is abandoned, as GitHub would see it: no answer, and no longer in flight;
+  interrupted when the server stops;
+- `drop`: close the connection without a response (the request lands first, so an immediate
+  retry is not counted as a second request in flight);
 - `secondary_limit`: 403 or 429 "You have exceeded a secondary rate limit", with `retry-after`
   when the rule gives `retry_after`;
 - `primary_exhaustion`: once a token has spent `after_points` in its window, the rest of that

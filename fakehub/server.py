@@ -11,6 +11,14 @@ Choices where GitHub varies, documented here once:
   than what remains is refused the same way and spends the rest of the window.
 - An invalid GraphQL document (parse, validation or pagination errors) costs 1 point.
 - REST checks the primary limit before `If-None-Match`: an exhausted token gets 403, not 304.
+
+Accounting of what a client is blamed for:
+- `max_in_flight_per_token`: a request is in flight from its arrival until its answer's first
+  byte is written, or until its connection is dropped, or until its client hangs up (a client
+  whose timeout fired and who retries has one request in flight, not two).
+- `requests_while_limited`: a request arriving after a limit answer to the same token was sent
+  and before that answer's end: `x-ratelimit-reset` for a primary limit (of that resource),
+  `retry-after` or 60 s for a secondary one (every resource).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import hashlib
 import json
 import re
 import secrets
+import select
 import socket
 import threading
 import time
@@ -32,7 +41,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from fakehub import rest
-from fakehub.accounting import SECONDARY_DEFAULT_SECONDS, Accounting, RequestLog, token_hash
+from fakehub.accounting import (
+    SECONDARY_DEFAULT_SECONDS,
+    Accounting,
+    Flight,
+    RequestLog,
+    token_hash,
+)
 from fakehub.datasets import DatasetError, load_dataset_dir
 from fakehub.faults import REQUEST_KINDS, FaultProfile, FaultProfileError, FaultRule, load_profile
 from fakehub.graphql_api import Context, DocumentCache, analyse, build_schema, run
@@ -61,6 +76,9 @@ GRAPHQL_502 = (
     "Something went wrong while executing your query. This may be the result of a timeout, "
     "or it could be a GitHub bug. Please include `{id}` when reporting this issue."
 )
+# How often a sleeping handler (latency, slow fault) looks whether its client hung up.
+WATCH_SECONDS = 0.05
+_PEEK_FLAGS = socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0)
 _SYNTHETIC = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+):(\d+)(?::(\d+))?$")
 _REPO_PATH = re.compile(r"^/repos/([^/]+)/([^/]+)(/.*)?$")
 
@@ -79,6 +97,15 @@ class _Answer(Exception):
     def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         super().__init__(status)
         self.status, self.body, self.headers = status, body, headers or {}
+
+
+class _Hangup(Exception):
+    """Raised inside a handler whose wait ended without an answer to send: the client hung up
+    (status 499) or fakehub is stopping (status 0)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 class _Server(ThreadingHTTPServer):
@@ -266,6 +293,10 @@ def _b64json(part: str) -> Any:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
+    # The current API request while it counts as in flight, and the limit window its answer
+    # tells the client of ((token, scope, until), noted when the answer is sent).
+    _flight: Flight | None = None
+    _limit_note: tuple[str, str, float] | None = None
     server_version = "fakehub"
     sys_version = ""
 
@@ -321,16 +352,63 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload) if status != 304 else 0))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
+        # Before the client can read a byte of the answer: a serial client's next request
+        # (on any connection) must find this one landed and the limit it announces noted.
+        self._answered()
         self.end_headers()
         if status != 304 and payload:
             self.wfile.write(payload)
         return payload
 
+    def _answered(self) -> None:
+        """The current request stops counting as in flight; the limit its answer announces
+        starts counting (`requests_while_limited`)."""
+        note, self._limit_note = self._limit_note, None
+        if note is not None:
+            self.hub.accounting.note_limited(*note)
+        self._land()
+
+    def _land(self) -> None:
+        flight, self._flight = self._flight, None
+        if flight is not None:
+            flight.land()
+
     def _drop(self) -> None:
         """Close the connection without a response (a dropped connection)."""
         self.close_connection = True
+        # Land first: the client sees the hang-up at once and may retry at once.
+        self._land()
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _client_gone(self) -> bool:
+        """Whether the client hung up (EOF or reset on its connection), without blocking.
+
+        Called from other handlers' threads too (Accounting.begin); it only peeks.
+        """
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            if not readable:
+                return False
+            return self.connection.recv(1, _PEEK_FLAGS) == b""
+        except BlockingIOError:
+            return False
+        except (OSError, ValueError):  # reset, or a socket already closed
+            return True
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep `seconds` as a slow GitHub would, watching the connection; _Hangup when the
+        client hangs up (GitHub would see the request abandoned) or fakehub stops."""
+        deadline = time.monotonic() + seconds
+        while True:
+            if self.hub.stopping.is_set():
+                raise _Hangup(0)
+            if self._client_gone():
+                raise _Hangup(499)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self.hub.stopping.wait(min(remaining, WATCH_SECONDS))
 
     def _base_url(self) -> str:
         host = self.headers.get("Host")
@@ -390,11 +468,13 @@ class _Handler(BaseHTTPRequestHandler):
                 )
                 return
             assert tok is not None
-            hub.accounting.begin(tok)
+            self._limit_note = None
+            self._flight = hub.accounting.begin(tok, self._client_gone)
             try:
                 status = self._authorised(tok, resource, kind, path, prefix, query, raw, log)
             finally:
-                hub.accounting.end(tok)
+                self._limit_note = None
+                self._land()
         except (BrokenPipeError, ConnectionResetError):
             status = 499
         finally:
@@ -428,16 +508,18 @@ class _Handler(BaseHTTPRequestHandler):
             if isinstance(payload, dict):
                 log["query"] = payload.get("query")
                 log["variables"] = payload.get("variables")
-        if hub.latency and hub.stopping.wait(hub.latency):
-            self._drop()
-            return 0
         try:
+            if hub.latency:
+                self._wait(hub.latency)
             self._request_faults(tok, resource, path)
             if resource == "graphql":
                 if self.command != "POST":
                     raise _Answer(404, {"message": "Not Found", "documentation_url": REST_DOCS})
                 return self._graphql(tok, raw, log)
             return self._rest(tok, path, prefix, query, log)
+        except _Hangup as hangup:
+            self._drop()
+            return hangup.status
         except _Answer as answer:
             headers = answer.headers
             if not any(name.startswith("x-ratelimit") for name in headers):
@@ -461,8 +543,7 @@ class _Handler(BaseHTTPRequestHandler):
                 continue
             hub.accounting.add(tok, faults_injected=1)
             if rule.fault == "slow":
-                if hub.stopping.wait(rule.seconds):
-                    raise _Answer(0, None)
+                self._wait(rule.seconds)
                 continue
             if rule.fault == "drop":
                 raise _Answer(0, None)
@@ -489,7 +570,7 @@ class _Handler(BaseHTTPRequestHandler):
         if rule.retry_after is not None:
             headers["retry-after"] = str(rule.retry_after)
             wait = rule.retry_after
-        hub.accounting.note_limited(tok, "secondary", hub.clock() + wait)
+        self._limit_note = (tok, "secondary", hub.clock() + wait)
         hub.accounting.add(tok, rate_limited_responses=1)
         request_id = secrets.token_hex(8).upper()
         raise _Answer(
@@ -517,7 +598,8 @@ class _Handler(BaseHTTPRequestHandler):
         """The primary-limit answer: GraphQL 200 RATE_LIMITED, REST 403; remaining 0."""
         hub = self.hub
         budget = hub.limiter.exhaust(tok, resource)
-        hub.accounting.note_limited(tok, resource, budget.reset_at)
+        # The window ends at the reset GitHub announces: a request after it is not limited.
+        self._limit_note = (tok, resource, budget.reset_at)
         hub.accounting.add(tok, rate_limited_responses=1)
         user_id = stable_id("token:" + tok)
         if resource == "graphql":
