@@ -125,3 +125,12 @@ def test_an_eager_task_that_hits_the_rate_limit_reports_when_to_come_back(
     tracked.refresh_from_db()
     assert tracked.status == "rate_limited"
     assert hub.stats()["requests_while_limited"] == 0
+
+
+def test_beat_runs_sync_all_every_sync_interval(settings):
+    from config.celery import app
+
+    app.finalize()
+    entry = app.conf.beat_schedule["sync all tracked repositories"]
+    assert entry["task"] == "apps.metrics.tasks.sync_all_repositories_task"
+    assert entry["schedule"] == float(settings.SYNC_INTERVAL_SECONDS)
