@@ -51,6 +51,8 @@ MAX_PAGE_SIZE = 25  # FETCH_PRS_BULK_QUERY's page: about 2 points with full nest
 DEFAULT_OVERLAP = timedelta(seconds=60)
 # Consecutive good pages before a shrunken page size doubles again.
 GROW_AFTER = 2
+# Good pages after which a failed size is tried again.
+FORGET_FAILURE_AFTER = 10
 # The REST fallback for check runs keeps this many core requests in reserve.
 REST_RESERVE = 10
 REST_WARN_BELOW = 100
@@ -320,7 +322,9 @@ class GitHubGraphQLFetcher:
         size = max(1, min(page_size or self.max_page_size, self.max_page_size))
         remaining = max_prs if max_prs else None
         after = cursor if mode == FULL else None
-        good_streak = 0
+        good_streak = 0  # good pages since the size last changed
+        failed_at: int | None = None  # the smallest size that recently failed: grow below it
+        since_failure = 0
         extra = 1 + min(max(0, known_overlap), MAX_OVERLAP_ROOM) if mode == INCREMENTAL else 0
         while True:
             want = size if remaining is None else max(1, min(size, remaining))
@@ -344,11 +348,13 @@ class GitHubGraphQLFetcher:
                         # Not a size problem (or nothing left to shrink): the full retry policy.
                         result = self._fetch_page_with_retries(owner, name, first, after, order)
                         break
+                    failed_at = want if failed_at is None else min(failed_at, want)
+                    self._back_off(shrunk)
                     want = max(1, want // 2)
                     size = want
                     first = want + extra
                     shrunk += 1
-                    good_streak = 0
+                    good_streak = since_failure = 0
                     self.counters.shrinks += 1
             nodes = list(result.nodes or [])
             if not nodes and result.has_next_page:
@@ -376,9 +382,15 @@ class GitHubGraphQLFetcher:
             for pr in prs:
                 high_water = _max_dt(high_water, pr.updated_at)
             good_streak += 1
+            since_failure += 1
+            if failed_at is not None and since_failure >= FORGET_FAILURE_AFTER:
+                failed_at = None  # the heavy stretch may be over: allow full growth again
             next_size = size
             if size < self.max_page_size and good_streak >= GROW_AFTER:
-                next_size = min(self.max_page_size, size * 2)
+                # Double, but only half-way back towards a size that failed (a binary search
+                # for the largest page GitHub answers), never above the maximum.
+                target = size * 2 if failed_at is None else (size + failed_at) // 2
+                next_size = max(size, min(self.max_page_size, target))
                 good_streak = 0
             self.counters.pages += 1
             self.counters.prs += len(prs)
@@ -401,6 +413,14 @@ class GitHubGraphQLFetcher:
                 return
             after = result.end_cursor
             size = next_size
+
+    def _back_off(self, retry_number: int) -> None:
+        """Wait (through the client's clock) before re-sending a page that failed: GitHub asks
+        for exponential backoff, and a timed-out query may still be running on its side."""
+        retry = getattr(self.client, "retry", None)
+        clock = getattr(self.client, "clock", None)
+        if retry is not None and clock is not None:
+            clock.sleep(retry.backoff(retry_number))
 
     def _fetch_page_with_retries(
         self, owner: str, name: str, first: int, after: str | None, order: str

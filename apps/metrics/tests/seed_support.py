@@ -43,6 +43,7 @@ def make_client(
     on_limit: str = "wait",
     timeout: float = 30.0,
     token: str | Sequence[str] = TOKEN,
+    listener: Any = None,
 ) -> GitHubGraphQLClient:
     return GitHubGraphQLClient(
         token,
@@ -51,6 +52,7 @@ def make_client(
         retry=retry or fast_retry(),
         clock=clock or InstantClock(),
         on_limit=on_limit,  # type: ignore[arg-type]
+        listener=listener,
     )
 
 
