@@ -28,9 +28,12 @@ and a 300-PR latency run.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import shutil
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,6 +168,37 @@ def seed_args(ws: Workspace) -> list[str]:
     ]
 
 
+OPERATION = re.compile(r"\b(?:query|mutation)\s+(\w+)")
+
+
+def operations(hub: FakehubServer) -> dict[str, int]:
+    """Requests since the last mark, by GraphQL operation name or REST path (fakehub's log)."""
+    path = getattr(hub, "request_log", None)
+    counts: Counter[str] = Counter()
+    if path is None or not path.exists():
+        return {}
+    with path.open(encoding="utf-8") as handle:
+        handle.seek(getattr(hub, "log_mark", 0))
+        for line in handle:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            query = entry.get("query") or ""
+            match = OPERATION.search(query) if query else None
+            if match:
+                key = f"{match.group(1)} ({entry.get('cost', 0)} pt)"
+            else:
+                key = f"{entry.get('method', 'GET')} {str(entry.get('path', '?')).split('?')[0]} -> {entry.get('status')}"
+            counts[key] += 1
+    return dict(counts.most_common())
+
+
+def mark_log(hub: FakehubServer) -> None:
+    path = getattr(hub, "request_log", None)
+    hub.log_mark = path.stat().st_size if path is not None and path.exists() else 0  # type: ignore[attr-defined]
+
+
 def measured(
     hub: FakehubServer,
     ws: Workspace,
@@ -177,6 +211,7 @@ def measured(
 ) -> Row:
     """Run one command against fakehub with fresh stats; the row carries what it spent."""
     hub.reset_stats()
+    mark_log(hub)
     child = manage(ws, hub.url, *args, timeout=timeout)
     stats = hub.stats()
     row = Row(
@@ -191,6 +226,7 @@ def measured(
     ).with_stats(stats)
     row.extra["repo_size"] = ws.dataset.prs
     row.extra["requests_while_limited"] = stats.get("requests_while_limited")
+    row.extra["operations"] = operations(hub)
     if not child.ok:
         why = "timed out" if child.timed_out else f"exit {child.returncode}"
         row.note = f"{why}: {child.tail(3)}"
@@ -308,7 +344,12 @@ def reruns(
     return rows
 
 
-def sync_rounds(hub: FakehubServer, datasets: Sequence[Dataset], ks: Sequence[int]) -> list[Row]:
+def sync_rounds(
+    hub: FakehubServer,
+    datasets: Sequence[Dataset],
+    ks: Sequence[int],
+    cold_only: Sequence[Dataset] = (),
+) -> list[Row]:
     """Production sync: a cold round, an unchanged round, then rounds after k PRs were edited."""
     if not (has_command("track_repository") and has_command("sync_repositories")):
         return [
@@ -322,7 +363,7 @@ def sync_rounds(hub: FakehubServer, datasets: Sequence[Dataset], ks: Sequence[in
             )
         ]
     rows: list[Row] = []
-    for round_no, dataset in enumerate(datasets, start=1):
+    for round_no, dataset in enumerate([*cold_only, *datasets], start=1):
         ws = Workspace(dataset, tag="-sync")
         prepare(ws, hub.url)
         tracked = manage(
@@ -345,6 +386,8 @@ def sync_rounds(hub: FakehubServer, datasets: Sequence[Dataset], ks: Sequence[in
             measured(hub, ws, "sync: cold round", ["sync_repositories"], bench="sync", timeout=3600)
         )
         rows[-1].extra["stored_prs"] = stored_prs(ws)
+        if dataset in cold_only:
+            continue
         rows.append(
             measured(hub, ws, "sync: unchanged round", ["sync_repositories"], bench="sync", prs=0)
         )
@@ -424,13 +467,17 @@ def run(quick: bool = False) -> list[Row]:
     log(
         f"starting fakehub with {len(datasets)} repositories ({sum(d.prs for d in datasets):,} PRs)"
     )
+    request_log = OUT_DIR / "seed-requests.jsonl"
+    request_log.unlink(missing_ok=True)
+    args += ["--request-log", str(request_log)]
     with FakehubServer(args, log_path=OUT_DIR / "fakehub-seed.log", ready_timeout=900) as hub:
+        hub.request_log = request_log  # type: ignore[attr-defined]
         # Far above anything a bench spends: the figures are about cost, not about waiting.
         hub.set_limits(graphql_points=10_000_000, core_requests=10_000_000)
         seeded, spaces = full_seeds(hub, datasets)
         rows += seeded
         rows += reruns(hub, spaces, [small, large], ks)
-        rows += sync_rounds(hub, [small, large], ks)
+        rows += sync_rounds(hub, [small, large], ks, cold_only=[synthetic(2000)])
     rows += latency_run(300 if quick else 1000)
     return rows
 
