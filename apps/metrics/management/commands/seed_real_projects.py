@@ -80,11 +80,12 @@ class _Progress:
         self.wait_reason = ""
         self._tasks: dict[str, Any] = {}
         self._pages: dict[str, int] = {}
+        self._prs: dict[str, int] = {}
         self._current: str | None = None
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(bar_width=24),
-            TextColumn("{task.completed:>5.0f} PRs"),
+            TextColumn("{task.fields[prs]:>5} PRs"),
             TextColumn("{task.fields[pages]:>3} pages"),
             TextColumn("{task.fields[status]}"),
             TimeElapsedColumn(),
@@ -107,7 +108,7 @@ class _Progress:
         if repo not in self._tasks:
             self._pages[repo] = 0
             self._tasks[repo] = self.progress.add_task(
-                repo, total=None, pages=0, status="checking for changes"
+                repo, total=None, pages=0, prs=0, status="checking for changes"
             )
         if resumed:
             self._set(repo, status=f"resuming {mode} walk")
@@ -120,7 +121,10 @@ class _Progress:
         total = None
         if page.mode == "full" and page.total_count:
             total = page.total_count
-        self.progress.update(task, advance=len(page.prs), pages=self._pages[repo])
+        self._prs[repo] = self._prs.get(repo, 0) + len(page.prs)
+        self.progress.update(
+            task, advance=len(page.prs), pages=self._pages[repo], prs=self._prs[repo]
+        )
         if total is not None:
             self.progress.update(task, total=total)
         self._set(repo, status=self._budget_text())
@@ -140,10 +144,8 @@ class _Progress:
             status = "stopped: resumable"
         else:
             status = "failed: resumable"
-        shown = next((t.completed for t in self.progress.tasks if t.id == task), 0)
-        done = int(max(shown, result.prs if result.source == "cache" else 0))
         if result.completed:
-            self.progress.update(task, total=max(done, 1), completed=max(done, 1) if done else 1)
+            self.progress.update(task, total=1, completed=1, prs=result.prs)
         self._set(result.repo, status=status)
 
     def message(self, text: str) -> None:
