@@ -2,8 +2,10 @@
 
 `Coordinator` is the protocol; `LocalCoordinator` keeps the promises inside one process
 (threading locks and dicts); `coordination_redis.RedisCoordinator` keeps them across processes.
-Tokens are known here only by `token_key(token)`: the first 16 hex characters of their sha256,
-so a token itself is never stored, logged or shown.
+Tokens are known here only by a key: `token_key(token)` (the first 16 hex characters of its
+sha256) for a PAT or a pool member, or a TokenSource's stable `key` for what GitHub budgets as
+one (a GitHub App installation, whichever process's installation token is in use). Either way a
+token itself is never stored, logged or shown.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """RedisCoordinator: the Coordinator promises (one request at a time per token, one shared view
 of each token's budget) kept across processes and machines through one Redis server.
 
-Keys (all under `prefix`, all named by `token_key`, never by the token itself):
+Keys (all under `prefix`, all named by a coordination key -- a PAT's `token_key` or an App
+installation's stable key, a hex digest either way -- never by the token itself):
 
 - `{prefix}:lock:{token_key}`: the per-token lock. It has a TTL, so a worker killed while
   holding it blocks the others for at most `lock_ttl` seconds, never forever.
@@ -26,8 +27,8 @@ from apps.integrations.services.clock import Clock, SystemClock
 
 logger = logging.getLogger(__name__)
 
-# A token_key is a hex digest (sha256, first 16 chars by default). Refusing anything else keeps
-# a token from ever being written into a Redis key by mistake.
+# A coordination key is a hex digest (sha256, first 16 chars by default). Refusing anything
+# else keeps a token from ever being written into a Redis key by mistake.
 _TOKEN_KEY = re.compile(r"^[0-9a-f]{8,64}$")
 
 # Release only our own lock (a stale holder whose TTL ran out must not free the next holder's).
@@ -81,7 +82,7 @@ class RedisCoordinator:
 
     def _key(self, kind: str, token_key: str, resource: str | None = None) -> str:
         if not _TOKEN_KEY.match(token_key):
-            raise ValueError("token_key must be a hex digest of the token, never the token")
+            raise ValueError("token_key must be a hex digest, never the token itself")
         base = f"{self._prefix}:{kind}:{token_key}"
         return f"{base}:{resource}" if resource else base
 

@@ -6,6 +6,8 @@ pool), the primary-limit check (wait for the reset, or raise `RateLimited` with
 one HTTP exchange in `transport.py`, the budget read back from headers and `rateLimit`, and on
 failure the RetryPolicy (backoff with full jitter for transient errors, GitHub's hints for
 limits). Every wait goes through the Clock, so tests switch waiting off with `InstantClock`.
+Lock and budget go by the key of what GitHub budgets: each pool member's `token_key`, else the
+source's stable `key` (one GitHub App installation is one budget, whichever worker's token).
 With `on_limit="stop"` a spent primary budget raises `RateLimited` (reset_at tells when to
 re-queue) instead of waiting; secondary limits are still waited out (bounded by the policy).
 
@@ -360,7 +362,7 @@ class RequestInfo:
     path: str
     status: int | None  # None: no HTTP answer (timeout, dropped connection)
     cost: int
-    token_key: str
+    token_key: str  # the coordination key (a PAT's token_key, or the App installation's)
     repo: str | None = None
     error: str | None = None
 
@@ -760,6 +762,18 @@ class GitHubGraphQLClient:
             return self.tokens.token_for(resource, cost)
         return self.tokens.token()
 
+    def _coordination_key(self, token: str) -> str:
+        """The name the lock and the budget of `token` go by: what GitHub budgets.
+
+        A pool's members are separate budgets, so each goes by its own `token_key`. A single-
+        token source goes by its stable `key`: a PAT's `token_key`, or an App installation's key
+        -- every worker process buys its own installation token, yet GitHub counts one budget
+        per installation, so keying by the token string would split lock and budget per process.
+        """
+        if isinstance(self.tokens, TokenPool):
+            return token_key(token)
+        return self.tokens.key
+
     def _send(
         self,
         *,
@@ -783,7 +797,7 @@ class GitHubGraphQLClient:
         rejected: set[str] = set()
         while True:
             token = self._next_token(resource, estimate)
-            key = token_key(token)
+            key = self._coordination_key(token)
             self._await_budget(key, resource, estimate, repo)
             error: GitHubError | None = None
             answer: HTTPAnswer | None = None
@@ -832,7 +846,9 @@ class GitHubGraphQLClient:
                     raise error
                 continue
             if isinstance(error, BadCredentials):
-                rejected.add(key)
+                # By token string, not coordination key: a renewed App token shares its
+                # installation's key but is a new token, worth one more try.
+                rejected.add(token_key(token))
                 self.tokens.invalidate(token)
                 try:
                     replacement = self._next_token(resource, estimate)

@@ -2,8 +2,10 @@
 
 `TokenSource` is the protocol the client uses: `token()` gives the token for the next request
 (a source may refresh it), `invalidate(token)` reports a token GitHub rejected (401), and `key`
-names the current token by `token_key` (never the token itself). `GitHubAppInstallation` lives
-in `github_app.py`.
+names what GitHub budgets, never the token itself: a PAT's `token_key`, a pool's current member's,
+or an App installation's stable key (the same in every process, whatever token it was sold). The
+client locks and books budgets on a single-token source's `key`, and on each pool member's
+`token_key`. `GitHubAppInstallation` lives in `github_app.py`.
 
 A `TokenPool` picks, for each request, the token with the most remaining budget for the
 resource (graphql or core) as recorded in the Coordinator, switches when one runs dry, and only
@@ -38,7 +40,11 @@ class TokenSource(Protocol):
 
     @property
     def key(self) -> str:
-        """`token_key` of the current token: safe to log and store."""
+        """The coordination key of what GitHub budgets (never the token): safe to log and store.
+
+        Stable across token refreshes and processes for one budget; for a pool, the current
+        member's `token_key`.
+        """
         ...
 
 

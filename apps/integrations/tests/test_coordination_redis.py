@@ -1,11 +1,10 @@
-"""RedisCoordinator against a real Redis (REDIS_TEST_URL, default DB 15, flushed per test)."""
+"""RedisCoordinator against a real Redis (the `redis_url` fixture of conftest.py)."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
 import time
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -14,27 +13,11 @@ from apps.integrations.services.coordination_redis import RedisCoordinator
 
 pytestmark = pytest.mark.redis
 
-REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
 KEY = "0123456789abcdef"
 _KEEP_MAX = """
 local peak = tonumber(redis.call('get', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > peak then redis.call('set', KEYS[1], ARGV[1]) end
 """
-
-
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    """A flushed Redis test DB; fails when REDIS_TEST_URL is set (CI) but unreachable."""
-    conn = redis.Redis.from_url(REDIS_TEST_URL)
-    try:
-        conn.ping()
-    except redis.ConnectionError:
-        if "REDIS_TEST_URL" in os.environ:
-            pytest.fail(f"Redis at {REDIS_TEST_URL} is unreachable")
-        pytest.skip("no Redis on 127.0.0.1:6379 (set REDIS_TEST_URL to require it)")
-    conn.flushdb()
-    yield REDIS_TEST_URL
-    conn.flushdb()
 
 
 def _hold_lock_and_count(url: str, rounds: int) -> None:

@@ -8,9 +8,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from apps.integrations.services.clock import InstantClock
-from apps.integrations.services.errors import BadCredentials
+from apps.integrations.services.coordination import Coordinator, LocalCoordinator, token_key
+from apps.integrations.services.coordination_redis import RedisCoordinator
+from apps.integrations.services.errors import BadCredentials, RateLimited
 from apps.integrations.services.github_app import GitHubAppInstallation
-from apps.integrations.services.github_graphql import GitHubGraphQLClient
+from apps.integrations.services.github_graphql import GitHubGraphQLClient, RequestInfo
 
 
 def _pem(key) -> bytes:
@@ -134,3 +136,88 @@ def test_the_token_never_shows_in_repr_or_in_the_coordination_key(hub, app_key):
     assert token not in repr(source)
     assert token not in source.key
     assert source.key == make_source(hub, app_key).key  # stable across tokens and processes
+
+
+# ---- two workers, one installation: one lock, one budget ---------------------------------------
+
+
+class _Keys:
+    """ClientListener collecting the coordination key of every request."""
+
+    def __init__(self) -> None:
+        self.keys: set[str] = set()
+
+    def on_request(self, info: RequestInfo) -> None:
+        self.keys.add(info.token_key)
+
+
+@pytest.fixture(params=["local", "redis"])
+def shared_coordinator(request) -> Coordinator:
+    """What the workers of one deployment share: an in-process or a Redis coordinator."""
+    if request.param == "local":
+        return LocalCoordinator()
+    return RedisCoordinator(request.getfixturevalue("redis_url"), prefix="apptest")
+
+
+def test_two_workers_of_one_installation_share_one_budget_view(
+    fakehub_factory, app_key, shared_coordinator
+):
+    # fakehub budgets per token string; GitHub budgets per installation. Two points: the first
+    # worker spends them, the second must know it without asking (on_limit="stop" raises).
+    hub = fakehub_factory(
+        app_public_key=_public(app_key), synthetic=[("acme/rocket", 3)], graphql_points=2
+    )
+    first_source, second_source = make_source(hub, app_key), make_source(hub, app_key)
+    heard = _Keys()
+    first = GitHubGraphQLClient(
+        first_source, base_url=hub.url, coordinator=shared_coordinator, listener=heard
+    )
+    second = GitHubGraphQLClient(
+        second_source, base_url=hub.url, coordinator=shared_coordinator, on_limit="stop"
+    )
+    first.fetch_repo_metadata("acme", "rocket")
+    first.fetch_repo_metadata("acme", "rocket")
+
+    assert first_source.token() != second_source.token()  # one token per worker process
+    remaining, _reset = shared_coordinator.budget(second_source.key, "graphql")
+    assert remaining == 0
+    assert heard.keys == {first_source.key}
+    # Nothing is booked under a token: the budget is the installation's.
+    assert shared_coordinator.budget(token_key(first_source.token()), "graphql") is None
+    with pytest.raises(RateLimited):
+        second.fetch_repo_metadata("acme", "rocket")
+    assert hub.stats()["graphql_requests"] == 2
+    assert second.stats.requests == 0
+
+
+@pytest.mark.redis
+def test_two_workers_of_one_installation_take_turns_on_one_lock(
+    fakehub_factory, app_key, redis_url
+):
+    hub = fakehub_factory(app_public_key=_public(app_key), synthetic=[("acme/rocket", 3)])
+    source = make_source(hub, app_key)
+    holder = RedisCoordinator(redis_url, prefix="apptest")
+    waiter = RedisCoordinator(redis_url, prefix="apptest", lock_wait=0.2)
+    second = GitHubGraphQLClient(make_source(hub, app_key), base_url=hub.url, coordinator=waiter)
+    # The first worker is mid-request: the second, with a token of its own, must wait its turn.
+    with holder.token_lock(source.key), pytest.raises(TimeoutError):
+        second.fetch_repo_metadata("acme", "rocket")
+    assert hub.stats()["graphql_requests"] == 0
+    assert second.fetch_repo_metadata("acme", "rocket").name_with_owner == "acme/rocket"
+
+
+def test_pool_members_keep_a_lock_and_a_budget_each(fakehub_factory):
+    hub = fakehub_factory(synthetic=[("acme/rocket", 3)])
+    coordinator = LocalCoordinator()
+    heard = _Keys()
+    client = GitHubGraphQLClient(
+        ["ghp_pool_member_one", "ghp_pool_member_two"],
+        base_url=hub.url,
+        coordinator=coordinator,
+        listener=heard,
+    )
+    client.fetch_repo_metadata("acme", "rocket")
+    client.fetch_repo_metadata("acme", "rocket")  # the untried member is the richer one
+    assert heard.keys == {token_key("ghp_pool_member_one"), token_key("ghp_pool_member_two")}
+    for token in ("ghp_pool_member_one", "ghp_pool_member_two"):
+        assert coordinator.budget(token_key(token), "graphql") is not None
