@@ -32,12 +32,7 @@ from django.utils import timezone
 from apps.integrations.services.coordination_redis import RedisCoordinator
 from apps.integrations.services.errors import GitHubError, RateLimited
 from apps.integrations.services.github_app import GitHubAppInstallation
-from apps.integrations.services.github_graphql import (
-    ALL_PR_FRAGMENTS,
-    CONNECTIONS,
-    RATE_LIMIT_FIELDS,
-    GitHubGraphQLClient,
-)
+from apps.integrations.services.github_graphql import GitHubGraphQLClient
 from apps.integrations.services.tokens import StaticToken, TokenPool, TokenSource
 from apps.metrics.models import PRCheckRun, PullRequest, TrackedRepository
 from apps.metrics.seeding.fetched import FetchedPRFull
@@ -237,53 +232,21 @@ def pending_ci_numbers(
     return list(numbers)
 
 
-def _repoll_query(count: int) -> str:
-    """A document fetching `count` PRs by node id, one alias each, with the page's fields."""
-    var_defs = ", ".join(f"$id{i}: ID!" for i in range(count))
-    aliases = "\n".join(
-        f"  pr{i}: node(id: $id{i}) {{ ... on PullRequest {{ ...PullRequestFields }} }}"
-        for i in range(count)
-    )
-    return (
-        f"query RepollPRs({var_defs}) {{\n  {RATE_LIMIT_FIELDS}\n{aliases}\n}}\n" + ALL_PR_FRAGMENTS
-    )
-
-
-def _overflows(node: dict[str, Any]) -> bool:
-    """True when a nested connection of `node` has more than its first page."""
-    for spec in CONNECTIONS:
-        connection = spec.get(node)
-        if connection and (connection.get("pageInfo") or {}).get("hasNextPage"):
-            return True
-    return False
-
-
 def fetch_prs_by_number(
     client: GitHubGraphQLClient, repo: str, numbers: list[int], node_ids: dict[int, str]
 ) -> list[dict[str, Any]]:
-    """Complete PR nodes for `numbers`: one aliased request for those with a node id, and the
-    single-PR query for the rest (no node id, errors attached, or a connection to complete)."""
+    """Complete PR nodes for `numbers`: by node id in one `nodes(ids:)` request (plus the
+    follow-ups of overflowing connections), the single-PR query for those without a node id or
+    whose id no longer resolves."""
     owner, name = split_repo(repo)
-    by_id = [(n, node_ids[n]) for n in numbers if node_ids.get(n)]
-    nodes: list[dict[str, Any]] = []
-    alone = [n for n in numbers if not node_ids.get(n)]
-    if by_id:
-        response = client.execute(
-            _repoll_query(len(by_id)),
-            {f"id{i}": nid for i, (_, nid) in enumerate(by_id)},
-            repo=repo,
-        )
-        broken = {str(p[0]) for e in response.errors if (p := e.get("path"))}
-        for i, (number, _) in enumerate(by_id):
-            node = response.data.get(f"pr{i}")
-            if f"pr{i}" in broken or not isinstance(node, dict) or _overflows(node):
-                alone.append(number)  # never keep a partial node: fetch it whole, alone
-            else:
+    by_id = {node_ids[n]: n for n in numbers if node_ids.get(n)}
+    nodes = client.fetch_prs_by_node_ids(list(by_id), batch=max(1, len(by_id)), repo=repo)
+    got = {by_id[node["id"]] for node in nodes if node.get("id") in by_id}
+    for number in numbers:
+        if number not in got:
+            node = client.fetch_single_pr(owner, name, number)
+            if node is not None:
                 nodes.append(node)
-    for number in alone:
-        node = client.fetch_single_pr(owner, name, number)
-        if node is not None:
-            nodes.append(node)
     return nodes
 
 
@@ -305,12 +268,12 @@ def repoll_pending_ci(
             team_id=tracked.team_id, github_repo=tracked.full_name, github_pr_id__in=numbers
         ).values_list("github_pr_id", "github_node_id")
     )
-    fetcher = GitHubGraphQLFetcher(client, use_cache=False)
     done = 0
     for start in range(0, len(numbers), REPOLL_BATCH):
         batch = numbers[start : start + REPOLL_BATCH]
         nodes = fetch_prs_by_number(client, tracked.full_name, batch, node_ids)
-        prs: list[FetchedPRFull] = [fetcher._map_pr(node, tracked.full_name) for node in nodes]
+        # Rows are keyed by the name the team tracks, whatever case GitHub answers in.
+        prs = [FetchedPRFull.from_api(node, repo_full_name=tracked.full_name) for node in nodes]
         stats = stats + save_pull_requests(tracked.team, prs)
         done += len(prs)
         if on_batch is not None:

@@ -16,7 +16,8 @@ labels, ...) that overflows its first page is filled by follow-up queries that a
 by node id (`node(id:)` with one alias per PR), batching all overflowing connections of all PRs
 of a page into as few requests as possible, looping until nothing overflows. A PR node that came
 back with an error path (partial data) is re-fetched alone; an `errors` answer is never taken as
-empty data.
+empty data. `fetch_prs_by_node_ids` (the CI re-poll) asks `nodes(ids:)` for PRs it already
+knows and completes them the same way.
 
 Adaptive page size (the fetcher's job) -- the design chosen: `fetch_pr_page(..., retry=False)`
 switches transient retries off for the page request itself, so the first 502/503/504
@@ -60,6 +61,7 @@ from .transport import DEFAULT_TIMEOUT, HTTPAnswer, Transport, raise_for_status
 
 __all__ = [
     "FETCH_PRS_BULK_QUERY",
+    "FETCH_PRS_BY_NODE_IDS_QUERY",
     "FETCH_PRS_UPDATED_QUERY",
     "FETCH_REPO_METADATA_QUERY",
     "FETCH_SINGLE_PR_QUERY",
@@ -232,6 +234,17 @@ FETCH_SINGLE_PR_QUERY = (
     "    nameWithOwner pushedAt\n"
     "    pullRequest(number: $number) { ...PullRequestFields }\n"
     "  }\n}\n" + ALL_PR_FRAGMENTS
+)
+
+# PRs by node id (the CI re-poll): `nodes(ids:)` takes up to 100 ids; a node id no longer
+# resolving comes back null with a NOT_FOUND error at ["nodes", i] (docs.github.com:
+# graphql/reference/queries#nodes).
+MAX_NODE_IDS = 100
+FETCH_PRS_BY_NODE_IDS_QUERY = (
+    "query FetchPRsByNodeIds($ids: [ID!]!) {\n"
+    f"  {RATE_LIMIT_FIELDS}\n"
+    "  nodes(ids: $ids) { ... on PullRequest { ...PullRequestFields } }\n"
+    "}\n" + ALL_PR_FRAGMENTS
 )
 
 # The cheap change check: 1 point.
@@ -616,6 +629,25 @@ class GitHubGraphQLClient:
         node, _cost, _requests = self._fetch_single(owner, name, number)
         return node
 
+    def fetch_prs_by_node_ids(
+        self, node_ids: Sequence[str], batch: int = 10, *, repo: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Complete PR nodes for `node_ids`, in their order: one `nodes(ids:)` request per `batch`
+        ids, then the follow-ups filling overflowing connections of all of them together.
+
+        Ids that no longer resolve, or name something other than a PR, are left out (compare
+        the result's `id`s). A node with errors attached is asked for again, never returned
+        partial. `repo` only names the repository in errors and listener events.
+        """
+        if not 1 <= batch <= MAX_NODE_IDS:
+            raise ValueError(f"batch must be between 1 and {MAX_NODE_IDS}, not {batch}")
+        ids = list(dict.fromkeys(i for i in node_ids if i))
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), batch):
+            found.update(self._fetch_nodes(ids[start : start + batch], repo))
+        self._complete(list(found.values()), repo)
+        return [found[i] for i in ids if i in found]
+
     def probe_pulls(self, owner: str, name: str, etag: str | None) -> RestResponse:
         """Has any PR changed? `GET pulls?sort=updated` with If-None-Match: a 304 costs nothing."""
         return self.rest_get(
@@ -676,7 +708,47 @@ class GitHubGraphQLClient:
         more_cost, more_requests = self._complete([node], full)
         return node, cost + more_cost, tries + more_requests
 
-    def _complete(self, nodes: Sequence[dict[str, Any]], repo: str) -> tuple[int, int]:
+    def _fetch_nodes(self, ids: Sequence[str], repo: str | None) -> dict[str, dict[str, Any]]:
+        """{node id: PR node as answered} for `ids` (one request; more only for broken nodes)."""
+        pending = list(ids)
+        out: dict[str, dict[str, Any]] = {}
+        tries = 0
+        while pending:
+            tries += 1
+            response = self.execute(FETCH_PRS_BY_NODE_IDS_QUERY, {"ids": pending}, repo=repo)
+            raw = response.data.get("nodes")
+            usable = (
+                isinstance(raw, list)
+                and len(raw) == len(pending)
+                and all(_under(e, ("nodes",)) for e in response.errors)
+            )
+            if usable:
+                assert isinstance(raw, list)
+                again: list[str] = []
+                for i, (node_id, node) in enumerate(zip(pending, raw, strict=True)):
+                    at_i = [e for e in response.errors if e["path"][1] == i]
+                    if node is None and all(e.get("type") == "NOT_FOUND" for e in at_i):
+                        continue  # gone (or never was): nothing to return
+                    if at_i:
+                        again.append(node_id)  # partial: asked for again, alone with the rest
+                    elif isinstance(node, dict) and node.get("id"):
+                        out[node_id] = node
+                    # else: a node of another type (`{}` under the PullRequest fragment)
+                pending = again
+                if not pending:
+                    break
+            if tries >= self.retry.attempts:
+                raise GraphQLFailed(
+                    response.errors or [{"message": "nodes missing from the answer"}],
+                    retryable=True,
+                    repo=repo,
+                    detail=f"{len(pending)} PR node(s) kept coming back with errors",
+                )
+            self._count_retry()
+            self._wait(self.retry.backoff(tries - 1), f"{repo or 'PR nodes'}: answered with errors")
+        return out
+
+    def _complete(self, nodes: Sequence[dict[str, Any]], repo: str | None) -> tuple[int, int]:
         """Fill every overflowing nested connection of `nodes` in place; (points, requests)."""
         pending: dict[str, tuple[dict[str, Any], dict[str, str | None]]] = {}
         for node in nodes:
@@ -731,7 +803,7 @@ class GitHubGraphQLClient:
         return cost, requests
 
     def _execute_complete(
-        self, query: str, variables: Mapping[str, Any], repo: str, size: int
+        self, query: str, variables: Mapping[str, Any], repo: str | None, size: int
     ) -> GraphQLResponse:
         """A follow-up request; any error is retried (its data is never partially merged)."""
         tries = 0

@@ -123,6 +123,46 @@ def test_a_heavy_pr_is_completed_with_exactly_one_follow_up(fakehub_factory):
     assert len({c.sha for c in pr.commits}) == 130
 
 
+def test_prs_asked_for_by_node_id_come_back_complete_in_their_order(fakehub_factory):
+    hub = fakehub_factory(synthetic=[(REPO, 500)])
+    client = _client(hub)
+    numbers = [500, *range(1, 12)]  # the heavy PR among eleven light ones
+    singles = {n: client.fetch_single_pr("acme", "rocket", n) for n in numbers}
+    ids = [singles[n]["id"] for n in numbers]
+    hub.reset_stats()
+    nodes = client.fetch_prs_by_node_ids([*ids, "PR_gone", ids[3]], batch=5)
+    # 13 distinct ids in ceil(13 / 5) = 3 requests, then 1 follow-up for #500's overflowing
+    # files, commits and reviews; an id that resolves to nothing is left out.
+    assert hub.stats()["graphql_requests"] == 4
+    assert [n["number"] for n in nodes] == numbers
+    for node in nodes:
+        _assert_complete(node)
+        assert FetchedPRFull.from_api(node, REPO) == FetchedPRFull.from_api(
+            singles[node["number"]], REPO
+        )
+    heavy = FetchedPRFull.from_api(nodes[0], REPO)
+    assert (len(heavy.files), len(heavy.commits), len(heavy.reviews)) == (180, 130, 60)
+
+
+def test_a_pr_node_answered_with_errors_is_asked_for_again_never_returned_partial(hub, clock):
+    client = _client(hub, clock)
+    clean = {n: client.fetch_single_pr("acme", "rocket", n) for n in (3, 4, 5)}
+    hub.faults({"rules": [{"fault": "partial_errors", "every": 2}]})
+    client.fetch_repo_metadata("acme", "rocket")  # the rule's 1st match; its 2nd fires
+    hub.reset_stats()
+    nodes = client.fetch_prs_by_node_ids([node["id"] for node in clean.values()])
+    stats = hub.stats()
+    assert stats["faults_injected"] == 1 and stats["graphql_requests"] == 2
+    assert [FetchedPRFull.from_api(n, REPO) for n in nodes] == [
+        FetchedPRFull.from_api(node, REPO) for node in clean.values()
+    ]
+
+
+def test_a_node_id_batch_beyond_githubs_hundred_is_refused(hub):
+    with pytest.raises(ValueError, match="batch must be between 1 and 100"):
+        _client(hub).fetch_prs_by_node_ids(["PR_x"], batch=101)
+
+
 def test_a_pr_with_300_files_lands_with_300_files(hub):
     files = [
         {"path": f"src/f{i:03}.py", "additions": i, "deletions": 1, "changeType": "MODIFIED"}

@@ -12,6 +12,7 @@ from apps.integrations.services import github_graphql
 from apps.integrations.services.github_graphql import (
     CONNECTIONS,
     FETCH_PRS_BULK_QUERY,
+    FETCH_PRS_BY_NODE_IDS_QUERY,
     FETCH_PRS_UPDATED_QUERY,
     FETCH_REPO_METADATA_QUERY,
     FETCH_SINGLE_PR_QUERY,
@@ -54,8 +55,9 @@ def _follow_up_documents() -> list[str]:
         FETCH_PRS_UPDATED_QUERY,
         FETCH_SINGLE_PR_QUERY,
         FETCH_REPO_METADATA_QUERY,
+        FETCH_PRS_BY_NODE_IDS_QUERY,
     ],
-    ids=["bulk", "updated", "single", "metadata"],
+    ids=["bulk", "updated", "single", "metadata", "by-node-ids"],
 )
 def test_each_fetch_query_is_valid_against_githubs_schema(github_schema, document):
     assert validate(github_schema, parse(document)) == []
@@ -74,6 +76,7 @@ def test_every_query_asks_for_the_rate_limit():
         FETCH_PRS_UPDATED_QUERY,
         FETCH_SINGLE_PR_QUERY,
         FETCH_REPO_METADATA_QUERY,
+        FETCH_PRS_BY_NODE_IDS_QUERY,
         *_follow_up_documents(),
     ]:
         assert "rateLimit { cost remaining resetAt limit used }" in document

@@ -154,6 +154,25 @@ def test_re_polled_prs_come_in_batches_not_one_request_each(fakehub_factory, tea
     assert hub.stats()["graphql_requests"] == 2
 
 
+def test_a_re_polled_pr_without_a_stored_node_id_is_fetched_by_number(fakehub_factory, team):
+    hub = fakehub_factory(synthetic=[("acme/rocket", 6)])
+    tracked = track(team)
+    for number in (2, 5):
+        hub.upsert_pr("acme/rocket", {"number": number, "title": f"busy {number}"})
+        hub.set_check_suites("acme/rocket", number, _suite("IN_PROGRESS", None))
+    sync_repository(tracked, client_for(hub), repoll=False)
+    PullRequest.objects.filter(github_pr_id=5).update(github_node_id="")
+    for number in (2, 5):
+        hub.set_check_suites("acme/rocket", number, _suite("COMPLETED", "SUCCESS"))
+    hub.reset_stats()
+    result = sync_repository(tracked, client_for(hub))
+    assert result.repolled == 2
+    # #2 by node id, #5 by number: two GraphQL requests after the free probe.
+    assert hub.stats()["graphql_requests"] == 2
+    assert pending_ci_numbers(tracked) == []
+    assert PullRequest.objects.get(github_pr_id=5).github_node_id
+
+
 def test_a_rate_limited_sync_keeps_its_pages_and_the_next_one_resumes(fakehub_factory, team):
     hub = fakehub_factory(synthetic=[("acme/rocket", 120)], graphql_points=6, reset_seconds=3600)
     tracked = track(team)
