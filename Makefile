@@ -7,7 +7,7 @@ PYTEST  := $(VENV)/bin/pytest
 STAMP   := $(VENV)/.installed
 PYTHON  ?= python3
 
-.PHONY: install demo test test-sqlite test-postgres check format bench system-deps clean
+.PHONY: install demo serve test test-sqlite test-postgres check format bench system-deps clean
 
 install: $(STAMP)
 
@@ -23,6 +23,10 @@ system-deps:
 
 demo: install
 	$(PY) scripts/demo.py
+
+# The dashboard on the demo database (after `make demo`): log in as demo / demo.
+serve: install
+	SQLITE_PATH=demo.sqlite3 $(PY) manage.py runserver 127.0.0.1:8000
 
 test: install system-deps
 	$(PYTEST)

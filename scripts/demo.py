@@ -4,7 +4,9 @@
 2. migrates a demo SQLite database (demo.sqlite3 at the repository root, rebuilt each run);
 3. runs `seed_real_projects --project antiwork` twice: the first run fetches every PR, the
    second finds nothing changed (one `304` per repository, 0 GraphQL points);
-4. prints the team's PR metrics and what fakehub counted; stops fakehub; exits 0.
+4. changes two PRs in fakehub and seeds again: only those are fetched (incremental);
+5. prints the team's PR metrics, what fakehub counted, and how to open the dashboard;
+   stops fakehub; exits 0.
 """
 
 from __future__ import annotations
@@ -77,6 +79,17 @@ def reset_stats(url: str) -> None:
     urllib.request.urlopen(request, timeout=10).close()
 
 
+def touch_pr(url: str, repo: str, node: dict[str, object]) -> None:
+    """Change one PR in fakehub, as a push or a label on GitHub would (updatedAt moves)."""
+    request = urllib.request.Request(
+        f"{url}/_fakehub/repos/{repo}/pulls",
+        data=json.dumps(node).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(request, timeout=10).close()
+
+
 def print_stats(url: str, title: str) -> None:
     stats = fakehub_stats(url)
     say(
@@ -116,8 +129,22 @@ def main() -> int:
         say("\n-- PR metrics: python manage.py pr_metrics --team antiwork --weeks 4 --")
         manage(env, "pr_metrics", "--team", "antiwork", "--weeks", "4")
 
-        # --- dashboard: the dashboard's demo lines go here (URL, demo login) ---
-        # --- end dashboard ---
+        reset_stats(url)
+        say(
+            "\n-- seed 3: two PRs change on GitHub (a new title, a new label): only they are fetched --"
+        )
+        touch_pr(url, "antiwork/gumroad", {"number": 7, "title": "Demo: retitled while we watched"})
+        touch_pr(url, "antiwork/flexile", {"number": 12, "labels": [{"name": "demo"}]})
+        manage(env, "seed_real_projects", "--project", "antiwork")
+        print_stats(url, "third seed")
+
+        say("\n-- dashboard --")
+        manage(env, "ensure_demo_user", "--quiet")
+        say(
+            "Start it with:  make serve   (or SQLITE_PATH=demo.sqlite3 .venv/bin/python manage.py runserver)"
+        )
+        say("then open http://127.0.0.1:8000/teams/antiwork/ and log in as demo / demo")
+        say("(a demo-only account on the demo database; the data is synthetic).")
     except (RuntimeError, OSError) as exc:
         say(f"demo failed: {exc}")
         return 1
