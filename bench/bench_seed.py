@@ -329,8 +329,9 @@ def reruns(
         log(f"re-runs: {dataset.label}")
         rows.append(measured(hub, ws, "unchanged re-run", seed_args(ws), prs=0))
         # The first incremental run after a seed re-reads every PR updated within the fetcher's
-        # overlap (60 s) of the newest one; synthetic open PRs are all updated at fakehub's start,
-        # so that re-read grows with the repository. It is measured and shown on its own; the
+        # overlap (60 s) of the newest one; a few percent of synthetic PRs (the newest, their life
+        # clamped at fakehub's start) share that start as `updatedAt`, so that re-read grows with
+        # the repository. It is measured and shown on its own; the
         # k-rounds after it show what a steady incremental round costs.
         settle(hub)
         touch(hub, dataset, 1, round_no * 1000, push=True)
