@@ -1,7 +1,8 @@
 """Generate deterministic synthetic repositories in fakehub's dataset format (docs/DATASETS.md).
 
 What git histories cannot give, this does: open, closed and draft PRs, reviews of every state,
-labels, milestones, check suites, bots and deleted users. Output depends only on
+review rounds (changes requested, new commits, a re-review), labels, milestones, check suites,
+bots and deleted users. Output depends only on
 (full_name, prs, seed) and `now`; every date lies in the 90 days before `now`.
 """
 
@@ -198,6 +199,13 @@ _CHANGE_TYPES = ["MODIFIED", "ADDED", "DELETED", "RENAMED", "COPIED", "CHANGED"]
 _CHANGE_WEIGHTS = [70, 12, 6, 6, 2, 4]
 _REVIEW_STATES = ["COMMENTED", "APPROVED", "CHANGES_REQUESTED", "DISMISSED"]
 _REVIEW_WEIGHTS = [40, 35, 17, 8]
+# Share of human PRs with at least one review that go through review rounds (the dashboard's
+# "changes requested -> new commits -> re-review", apps/metrics/pr_metrics.py), and of those, the
+# share with two rounds rather than one.
+_ROUND_SHARE = 0.3
+_TWO_ROUNDS_SHARE = 0.3
+# A PR with rounds lives at least this long (or until now): reviews and pushes take hours.
+_ROUND_MIN_LIFE = 4 * 3600
 # A suite's conclusion: the first of these found among its runs, else SUCCESS (or the lone kind).
 _SUITE_PRIORITY = ["ACTION_REQUIRED", "TIMED_OUT", "CANCELLED", "FAILURE"]
 
@@ -335,18 +343,36 @@ class _Generator:
         if bot and not heavy:
             n_commits, n_files = 1, min(n_files, 2)
 
+        # Review rounds: a change request, 1-3 commits pushed after it, then a re-review; twice
+        # for some PRs. Their PRs get enough reviews and commits to play it out.
+        pushes: list[int] = []
+        if not bot and n_reviews and rng.random() < _ROUND_SHARE:
+            rounds = 2 if rng.random() < _TWO_ROUNDS_SHARE else 1
+            pushes = [1 + rng.randrange(3) for _ in range(rounds)]
+            if not heavy:  # heavy PRs keep their exact sizes, which already suffice
+                n_reviews = max(n_reviews, rounds + 1)
+                n_commits = max(n_commits, 1 + sum(pushes))
+
         # Time: every event of the PR falls in [created, created + life], life <= now - created.
         horizon = self.now - created
         if state == "OPEN":
             life = int(horizon * rng.random())
         else:
             life = min(horizon, int(rng.expovariate(1.0 / (3 * _DAY))))
+        if pushes:
+            life = max(life, min(horizon, _ROUND_MIN_LIFE))
         points = sorted(
             created + int(rng.random() * life) for _ in range(n_commits + n_reviews + 1)
         )
         end = created + life
+        # Without rounds every commit precedes every review; `forced` pins review states by index.
         commit_times = points[:n_commits]
         review_times = points[n_commits : n_commits + n_reviews]
+        forced: dict[int, str] = {}
+        if pushes:
+            planned = self.round_layout(points[:-1], n_commits, n_reviews, pushes, state)
+            if planned is not None:  # None: the dates were too close to be strictly ordered
+                commit_times, review_times, forced = planned
         closed_at = points[-1] if state != "OPEN" else None
         updated_at = end
 
@@ -373,7 +399,7 @@ class _Generator:
 
         commits = self.commits(commit_times, author, person, bot, title, additions, deletions)
         last_commit = commit_times[-1]
-        reviews = self.reviews(review_times, author, state)
+        reviews = self.reviews(review_times, author, state, forced)
 
         merged_by = None
         if state == "MERGED":
@@ -519,8 +545,49 @@ class _Generator:
             )
         return commits
 
+    def round_layout(
+        self, times: list[int], n_commits: int, n_reviews: int, pushes: list[int], state: str
+    ) -> tuple[list[int], list[int], dict[int, str]] | None:
+        """Interleave sorted `times` into commits and reviews that play out len(pushes) rounds.
+
+        Phase 0 is the first commits then reviews ending in CHANGES_REQUESTED; phase i >= 1 is
+        pushes[i-1] commits, then reviews opening with a re-review (which requests changes again
+        when it also ends a phase before the last). Returns (commit times, review times, review
+        states by review index), or None when a change request, the push after it and the
+        re-review cannot be strictly ordered (equal seconds): pr_metrics counts strict order only.
+        """
+        rng = self.rng
+        rounds = len(pushes)
+        cuts = sorted(rng.sample(range(1, n_reviews), rounds))
+        review_counts = [b - a for a, b in zip([0, *cuts], [*cuts, n_reviews], strict=True)]
+        commit_counts = [n_commits - sum(pushes), *pushes]
+        commit_times: list[int] = []
+        review_times: list[int] = []
+        forced: dict[int, str] = {}
+        position = 0
+        for phase in range(rounds + 1):
+            first_commit = times[position]
+            commit_times.extend(times[position : position + commit_counts[phase]])
+            position += commit_counts[phase]
+            if phase:
+                # The change request < the first new commit < the re-review, to the second.
+                if not review_times[-1] < first_commit < times[position]:
+                    return None
+                last = len(review_times) == n_reviews - 1
+                approve = (state == "MERGED" and last) or rng.random() < 0.65
+                forced[len(review_times)] = "APPROVED" if approve else "COMMENTED"
+            review_times.extend(times[position : position + review_counts[phase]])
+            position += review_counts[phase]
+            if phase < rounds:
+                forced[len(review_times) - 1] = "CHANGES_REQUESTED"
+        return commit_times, review_times, forced
+
     def reviews(
-        self, times: list[int], author: dict[str, Any] | None, state: str
+        self,
+        times: list[int],
+        author: dict[str, Any] | None,
+        state: str,
+        forced: dict[int, str],
     ) -> list[dict[str, Any]]:
         rng = self.rng
         author_login = author["login"] if author and author["__typename"] == "User" else None
@@ -529,8 +596,13 @@ class _Generator:
         reviews = []
         for index, submitted in enumerate(times):
             roll = rng.random()
-            if roll < 0.05 and author_login:
-                who: dict[str, Any] | None = self.user(author_login)  # the author answering
+            if index in forced:
+                # A round's change request and re-review come from the PR's first reviewer, a
+                # person other than the author, so pr_metrics counts them as qualifying.
+                who: dict[str, Any] | None = self.user(reviewers[0])
+                review_state = forced[index]
+            elif roll < 0.05 and author_login:
+                who = self.user(author_login)  # the author answering
                 review_state = "COMMENTED"
             elif roll < 0.09:
                 who = {"__typename": "Bot", "login": _REVIEW_BOTS[rng.randrange(len(_REVIEW_BOTS))]}

@@ -136,10 +136,13 @@ def test_dates_are_ordered_within_the_ninety_days_before_now(prs: list[dict[str,
         assert WINDOW_START_ISO <= created <= updated <= NOW_ISO
         commit_dates = [c[key] for c in pr["commits"] for key in ("authoredDate", "committedDate")]
         review_dates = [review["submittedAt"] for review in pr["reviews"]]
-        assert all(created <= date for date in commit_dates)
-        assert max(commit_dates) <= min(review_dates, default=updated)
         end = pr["closedAt"] or updated
-        assert max(review_dates, default=created) <= end <= updated
+        assert all(created <= date <= end for date in commit_dates)
+        assert all(created <= date <= end for date in review_dates)
+        assert end <= updated
+        committed = [commit["committedDate"] for commit in pr["commits"]]
+        submitted = [review["submittedAt"] for review in pr["reviews"]]
+        assert committed == sorted(committed) and submitted == sorted(submitted)
         if pr["state"] == "MERGED":
             assert pr["mergedAt"] == pr["closedAt"]
         for run in all_runs(pr):
@@ -147,6 +150,85 @@ def test_dates_are_ordered_within_the_ninety_days_before_now(prs: list[dict[str,
                 assert run[key] is None or pr["commits"][-1]["committedDate"] <= run[key] <= NOW_ISO
             if run["completedAt"]:
                 assert run["startedAt"] <= run["completedAt"] <= (pr["closedAt"] or NOW_ISO)
+
+
+def qualifying_reviews(pr: dict[str, Any]) -> list[dict[str, Any]]:
+    """The reviews pr_metrics counts: by a person other than the PR's author, in time order."""
+    author = pr["author"]["login"] if pr["author"] else None
+    return [
+        review
+        for review in pr["reviews"]
+        if review["author"]
+        and review["author"]["__typename"] == "User"
+        and review["author"]["login"] != author
+    ]
+
+
+def review_rounds(pr: dict[str, Any]) -> int:
+    """Changes requested -> a commit strictly after it -> a qualifying review strictly after that."""
+    reviews = qualifying_reviews(pr)
+    commits = sorted(commit["committedDate"] for commit in pr["commits"])
+    rounds, start = 0, 0
+    while True:
+        asked = [
+            i for i in range(start, len(reviews)) if reviews[i]["state"] == "CHANGES_REQUESTED"
+        ]
+        if not asked:
+            return rounds
+        pushed = [date for date in commits if date > reviews[asked[0]]["submittedAt"]]
+        if not pushed:
+            return rounds
+        again = [
+            i for i in range(asked[0] + 1, len(reviews)) if reviews[i]["submittedAt"] > pushed[0]
+        ]
+        if not again:
+            return rounds
+        rounds, start = rounds + 1, again[0]
+
+
+def test_about_a_third_of_reviewed_prs_go_through_one_or_two_review_rounds(
+    prs: list[dict[str, Any]],
+) -> None:
+    reviewed = [pr for pr in prs if qualifying_reviews(pr)]
+    rounds = Counter(review_rounds(pr) for pr in reviewed)
+    assert set(rounds) == {0, 1, 2}
+    assert 0.22 <= (rounds[1] + rounds[2]) / len(reviewed) <= 0.38, rounds
+    assert rounds[1] > rounds[2] > 0
+    _, larger = generate_repository("antiwork/gumroad", 1000, seed=1, now=NOW)
+    reviewed = [pr for pr in larger if qualifying_reviews(pr)]
+    share = sum(review_rounds(pr) > 0 for pr in reviewed) / len(reviewed)
+    assert 0.25 <= share <= 0.35
+
+
+def test_a_round_is_a_change_request_then_new_commits_then_a_later_review(
+    prs: list[dict[str, Any]],
+) -> None:
+    for pr in (pr for pr in prs if review_rounds(pr)):
+        reviews = qualifying_reviews(pr)
+        asked = next(r for r in reviews if r["state"] == "CHANGES_REQUESTED")
+        after = [c for c in pr["commits"] if c["committedDate"] > asked["submittedAt"]]
+        assert 1 <= len(after) <= 6
+        assert any(r["submittedAt"] > after[0]["committedDate"] for r in reviews)
+    rereviews = [
+        next(
+            r
+            for r in qualifying_reviews(pr)
+            if r["submittedAt"] > pr["commits"][-1]["committedDate"]
+        )
+        for pr in prs
+        if review_rounds(pr)
+    ]
+    assert Counter(r["state"] for r in rereviews).most_common(1)[0][0] == "APPROVED"
+
+
+def test_prs_without_rounds_are_reviewed_after_their_last_commit(
+    prs: list[dict[str, Any]],
+) -> None:
+    plain = [pr for pr in prs if not review_rounds(pr) and pr["reviews"]]
+    assert len(plain) > len(prs) / 3
+    for pr in plain:
+        last_commit = pr["commits"][-1]["committedDate"]
+        assert all(review["submittedAt"] >= last_commit for review in pr["reviews"])
 
 
 def test_states_are_spread_as_github_repositories_are(prs: list[dict[str, Any]]) -> None:
