@@ -570,11 +570,17 @@ def render(rows: list[dict[str, Any]], meta: dict[str, Any], charts: list[str]) 
         parts += [
             "## Side by side: Perceval and tap-github on the same fakehub data",
             "",
-            "Perceval 1.6.1 (`perceval github --category pull_request --enterprise-url URL`) and"
-            " MeltanoLabs tap-github 1.30.1 (`api_url_base`, no token, PR streams selected), each from its"
-            " own venv under `bench/peers/`. Our row is the cold full seed above (it also writes the"
-            ' database; the peers only print JSON). "Hours of one token" is the budget a real 5,000/h'
-            " token would need (REST requests / 5,000; for us GraphQL points / 5,000).",
+            "Perceval 1.6.1 (`perceval github OWNER REPO --category pull_request --enterprise-url URL -t"
+            " TOKEN --no-archive --json-line`; it adds `/api/v3`) and MeltanoLabs tap-github 1.30.1"
+            " (`api_url_base` = fakehub, `auth_token`, only its PR streams selected: `pull_requests`,"
+            " `pull_request_commits`, `reviews`, `review_comments`), each from its own venv under"
+            " `bench/peers/`. tap-github validates a token with a hard-coded"
+            " `GET https://api.github.com/rate_limit`; the bench starts it through a launcher that sends"
+            " that one URL to fakehub instead (the `GET /rate_limit` lines below), nothing else is"
+            " changed. fakehub's REST budget is raised for these runs (Perceval stops at 10 remaining"
+            " instead of waiting). Our row is the cold full seed above (it also writes the database; the"
+            ' peers only print JSON). "Hours of one token" is the budget a real 5,000/h token would need'
+            " (REST requests / 5,000; for us GraphQL points / 5,000).",
             "",
             table(
                 [
@@ -610,11 +616,13 @@ def render(rows: list[dict[str, Any]], meta: dict[str, Any], charts: list[str]) 
         parts += ["## Charts", ""]
         parts += [f"![{Path(c).stem}](bench/{Path(c).name})" for c in charts]
         parts.append("")
+    took = sum(meta.get("durations", {}).values())
+    total_minutes = f"this run: {took / 60:.0f} min" if took else "a few minutes"
     parts += [
         "## Reproduce",
         "",
         "```",
-        "make bench                                  # everything (about 15 minutes on 2 cores)",
+        f"make bench                                  # everything ({total_minutes})",
         ".venv/bin/python bench/run_all.py --quick   # a few minutes",
         ".venv/bin/python bench/run_all.py --only write   # one bench, re-rendered with the others' last results",
         "```",
