@@ -19,6 +19,10 @@ Accounting of what a client is blamed for:
 - `requests_while_limited`: a request arriving after a limit answer to the same token was sent
   and before that answer's end: `x-ratelimit-reset` for a primary limit (of that resource),
   `retry-after` or 60 s for a secondary one (every resource).
+- Every count (`statuses` and the counters) and the request-log line of a request are recorded
+  before the first byte of its answer is written (or its connection dropped): a client reading
+  `/_fakehub/stats` right after an answer finds it counted. A client hanging up while the
+  answer's bytes are written is therefore not seen (its status stays the one answered).
 """
 
 from __future__ import annotations
@@ -297,6 +301,8 @@ class _Handler(BaseHTTPRequestHandler):
     # tells the client of ((token, scope, until), noted when the answer is sent).
     _flight: Flight | None = None
     _limit_note: tuple[str, str, float] | None = None
+    # The current API request's request-log entry until its status is recorded (_settle).
+    _record: dict[str, Any] | None = None
     server_version = "fakehub"
     sys_version = ""
 
@@ -354,29 +360,46 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         # Before the client can read a byte of the answer: a serial client's next request
         # (on any connection) must find this one landed and the limit it announces noted.
-        self._answered()
+        self._answered(status)
         self.end_headers()
         if status != 304 and payload:
             self.wfile.write(payload)
         return payload
 
-    def _answered(self) -> None:
-        """The current request stops counting as in flight; the limit its answer announces
-        starts counting (`requests_while_limited`)."""
+    def _answered(self, status: int) -> None:
+        """The answer is about to leave: its status is recorded, the limit it announces starts
+        counting (`requests_while_limited`), and the request stops counting as in flight."""
+        self._settle(status)
         note, self._limit_note = self._limit_note, None
         if note is not None:
             self.hub.accounting.note_limited(*note)
         self._land()
+
+    def _settle(self, status: int) -> None:
+        """Record the current API request's status in the stats and the request log, once.
+
+        Called before any byte of the answer (or the hang-up) reaches the client, so a client
+        reading the stats as soon as it has its answer finds the request counted.
+        """
+        record, self._record = self._record, None
+        if record is None:
+            return
+        self.hub.accounting.status(status)
+        record["status"] = status
+        if self.hub.request_log is not None:
+            self.hub.request_log.write(record)
 
     def _land(self) -> None:
         flight, self._flight = self._flight, None
         if flight is not None:
             flight.land()
 
-    def _drop(self) -> None:
-        """Close the connection without a response (a dropped connection)."""
+    def _drop(self, status: int) -> None:
+        """Close the connection without a response (a dropped connection); `status` is what the
+        stats record: 0 for a drop, 499 for a client that hung up first."""
         self.close_connection = True
-        # Land first: the client sees the hang-up at once and may retry at once.
+        # Record and land first: the client sees the hang-up at once and may retry at once.
+        self._settle(status)
         self._land()
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -453,6 +476,7 @@ class _Handler(BaseHTTPRequestHandler):
         tok = token_hash(token) if token else None
         log["token"] = tok
         status = 500
+        self._record = log
         try:
             app_route = re.fullmatch(r"/app/installations/(\d+)/access_tokens", path)
             if app_route and self.command == "POST":
@@ -476,12 +500,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._limit_note = None
                 self._land()
         except (BrokenPipeError, ConnectionResetError):
-            status = 499
+            status = 499  # recorded here only if the client left before an answer was begun
         finally:
-            hub.accounting.status(status)
-            log["status"] = status
-            if hub.request_log is not None:
-                hub.request_log.write(log)
+            # Requests that ended without _send or _drop (a fakehub bug: its 500 follows).
+            self._settle(status)
 
     def _authorised(
         self,
@@ -518,14 +540,14 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._graphql(tok, raw, log)
             return self._rest(tok, path, prefix, query, log)
         except _Hangup as hangup:
-            self._drop()
+            self._drop(hangup.status)
             return hangup.status
         except _Answer as answer:
             headers = answer.headers
             if not any(name.startswith("x-ratelimit") for name in headers):
                 headers = {**hub.limiter.peek(tok, resource).headers(), **headers}
             if answer.status == 0:
-                self._drop()
+                self._drop(0)
                 return 0
             self._send(answer.status, answer.body, headers)
             return answer.status

@@ -159,3 +159,45 @@ def test_the_command_refuses_bad_flags_in_one_line_with_exit_2(tmp_path):
         assert result.returncode == 2, args
         assert result.stderr.count("\n") == 1, (args, result.stderr)
         assert "Traceback" not in result.stderr
+
+
+def test_stats_read_right_after_each_answer_already_count_it(fakehub_factory, tmp_path):
+    # Everything a test reads is recorded before the first byte of the answer leaves: a client
+    # that reads /_fakehub/stats (or the request log) as soon as it has its answer sees it.
+    log_path = tmp_path / "requests.jsonl"
+    hub = fakehub_factory(
+        synthetic=["acme/rocket:3"],
+        faults={"rules": [{"fault": "drop", "every": 7, "path": "/repos/acme/rocket/pulls"}]},
+        request_log=str(log_path),
+    )
+    expected: dict[str, int] = {}
+    with (
+        httpx.Client(base_url=hub.url, headers={"Authorization": f"token {TOKEN}"}) as http,
+        httpx.Client(base_url=hub.url) as anonymous,
+    ):
+        etag = http.get("/repos/acme/rocket").headers["etag"]
+        expected["200"] = 1
+        for index in range(240):
+            kind = index % 6
+            if kind == 0:
+                status = http.post("/graphql", json={"query": QUERY}).status_code
+            elif kind == 1:
+                status = http.get("/repos/acme/rocket", headers={"If-None-Match": etag}).status_code
+            elif kind == 2:
+                status = anonymous.get("/repos/acme/rocket").status_code
+            elif kind == 3:
+                status = http.get("/repos/acme/missing").status_code
+            elif kind == 4:
+                try:
+                    status = http.get("/repos/acme/rocket/pulls").status_code
+                except httpx.TransportError:
+                    status = 0  # dropped by the fault: no answer at all
+            else:
+                status = http.get("/rate_limit").status_code
+            expected[str(status)] = expected.get(str(status), 0) + 1
+            stats = hub.stats()
+            assert stats["statuses"] == expected, f"request {index}"
+            assert stats["requests"] == index + 2
+            assert len(log_path.read_text().splitlines()) == index + 2
+    assert set(expected) == {"0", "200", "304", "401", "404"}
+    assert stats["not_modified"] == 40 and stats["faults_injected"] == 40 // 7
