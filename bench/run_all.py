@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -603,7 +604,17 @@ def render(rows: list[dict[str, Any]], meta: dict[str, Any], charts: list[str]) 
             endpoints = r["extra"].get("endpoints") or {}
             if endpoints:
                 shown = ", ".join(f"`{k}` {v:,}" for k, v in list(endpoints.items())[:12])
-                parts.append(f"- {r['tool']}, {r['dataset']}: {shown}")
+                got = ""
+                if r["extra"].get("records"):
+                    got = "; emitted " + ", ".join(
+                        f"{v:,} {k}" for k, v in r["extra"]["records"].items()
+                    )
+                elif r["extra"].get("items") is not None:
+                    got = (
+                        f"; emitted {r['extra']['items']:,} PR items,"
+                        f" {r['extra'].get('items_with_reviews', 0):,} with reviews"
+                    )
+                parts.append(f"- {r['tool']}, {r['dataset']}: {shown}{got}")
         parts += ["", "### What each one collects per PR", ""]
         aspects = list(next(iter(COVERAGE.values())).keys())
         parts += [
@@ -812,7 +823,7 @@ def draw_charts(rows: list[dict[str, Any]], out_dir: Path) -> list[str]:
     return written
 
 
-def charts(rows: list[dict[str, Any]]) -> list[str]:
+def charts(rows: list[dict[str, Any]], chart_dir: Path = CHART_DIR) -> list[str]:
     """Draw the charts from the charts venv (created on first use); [] if that is impossible."""
     sys.path.insert(0, str(REPO_ROOT))
     from bench.common import PEERS_DIR, BenchError, ensure_venv, write_json
@@ -826,7 +837,8 @@ def charts(rows: list[dict[str, Any]]) -> list[str]:
     write_json(rows_file, rows)
     listing = OUT / "charts.json"
     listing.unlink(missing_ok=True)
-    for old in CHART_DIR.glob("*.png"):
+    chart_dir.mkdir(parents=True, exist_ok=True)
+    for old in chart_dir.glob("*.png"):
         old.unlink()
     done = subprocess.run(
         [
@@ -834,7 +846,7 @@ def charts(rows: list[dict[str, Any]]) -> list[str]:
             str(Path(__file__).resolve()),
             "--draw-charts",
             str(rows_file),
-            str(CHART_DIR),
+            str(chart_dir),
             str(listing),
         ],
         cwd=REPO_ROOT,
@@ -857,6 +869,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--render-only", action="store_true", help="run nothing; render the last results"
     )
+    parser.add_argument("--doc", type=Path, default=DOC, help="the page to write")
+    parser.add_argument("--charts-dir", type=Path, default=CHART_DIR, help="where its PNGs go")
     parser.add_argument(
         "--draw-charts", nargs=3, metavar=("ROWS", "DIR", "LISTING"), help=argparse.SUPPRESS
     )
@@ -894,12 +908,16 @@ def main(argv: list[str] | None = None) -> int:
         print("run_all: no results to render (run without --render-only first)", file=sys.stderr)
         return 1
     print_table(rows)
-    drawn = charts(rows)
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(render(rows, meta, drawn), encoding="utf-8")
-    print(
-        f"\nwrote {DOC.relative_to(REPO_ROOT)} and {len(drawn)} chart(s) in {CHART_DIR.relative_to(REPO_ROOT)}/"
-    )
+    drawn = charts(rows, args.charts_dir.resolve())
+    doc = args.doc.resolve()
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    text = render(rows, meta, drawn)
+    # The page links its charts relative to itself.
+    chart_dir = args.charts_dir.resolve()
+    if chart_dir != CHART_DIR:
+        text = text.replace("](bench/", f"]({os.path.relpath(chart_dir, doc.parent)}/")
+    doc.write_text(text, encoding="utf-8")
+    print(f"\nwrote {doc} and {len(drawn)} chart(s) in {chart_dir}/")
     return 0 if all(r.get("ok") for r in rows) else 1
 
 
