@@ -390,6 +390,16 @@ def findings(rows: list[dict[str, Any]]) -> list[str]:
                 f" while we spend {ours['requests']} requests ({ops(ours)}) on {ours['prs']} PRs. On data with"
                 " reviews the ratio is higher (see the table)."
             )
+    perceval = [r for r in pick(rows, bench="peers", tool="Perceval") if r.get("ok")]
+    if perceval and not any(
+        k.endswith("/pulls/{n}/comments") for r in perceval for k in r["extra"].get("endpoints", {})
+    ):
+        notes.append(
+            "**The peers' counts are a floor.** fakehub's data carries no review comments (git"
+            " histories have none; the synthetic generator makes none), so Perceval never calls"
+            " `GET /pulls/{n}/comments` (nor their reactions and authors) here; on GitHub it does for"
+            " every PR that has review comments."
+        )
     sync_unchanged = [
         r for r in pick(rows, bench="sync", scenario="sync: unchanged round") if r.get("ok")
     ]
