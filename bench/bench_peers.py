@@ -96,7 +96,7 @@ COVERAGE: dict[str, dict[str, str]] = {
         "files changed": "yes (path, status, additions, deletions)",
         "check runs / CI": "yes (the last commit's check runs, in the same query)",
         "requested reviewers": "yes",
-        "review comments": "count only (comments totalCount)",
+        "review comments": "no (the conversation comment count only)",
         "user profiles + orgs": "login, id, name (no orgs)",
     },
 }
