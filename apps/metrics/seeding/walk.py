@@ -12,6 +12,12 @@ re-fetching at most the one page that was in flight.
   watermark minus the overlap: an old cursor in an order that moves is not trusted.
 - The watermark (and the ETag of the change check that started the walk) move only when the
   walk completes, in the transaction of its last page.
+- Pipelined: while page N is written (main thread: rows + checkpoint), page N+1 is fetched and
+  mapped by one background thread. That thread is the only one talking to GitHub during the walk,
+  so one token still has one request in flight; the database is only touched from the caller's
+  thread (Django connections are per thread). A fetch error surfaces when its page is taken, after
+  the pages before it were written. A kill can therefore lose the page being written and the one
+  in flight: at most two pages are fetched again, one when the kill lands outside a write.
 
 Checkpoint JSON (docs/ARCHITECTURE.md), plus keys that make a resume exact:
 `{"mode", "cursor", "page_size", "high_water", "started_at", "prs_done",
@@ -21,7 +27,8 @@ Checkpoint JSON (docs/ARCHITECTURE.md), plus keys that make a resume exact:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -114,6 +121,68 @@ class WalkPlan:
         }
 
 
+class PagePrefetcher:
+    """Advance a page iterator one page ahead, in one background thread, one fetch at a time.
+
+    `start()` begins fetching the next page; `take()` waits for it and returns it (None at the
+    end), raising whatever the fetch raised. Only one fetch is ever in flight, and the iterator
+    is only advanced by that thread, so GitHub sees the walk's requests one after the other.
+    The thread is a daemon: a process leaving on a second Ctrl-C does not wait for it.
+    """
+
+    def __init__(self, pages: Iterator[PRPage]) -> None:
+        self._pages = pages
+        self._thread: threading.Thread | None = None
+        self._page: PRPage | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def in_flight(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("a page is already being fetched")
+        self._page, self._error = None, None
+        self._thread = threading.Thread(target=self._fetch, name="walk-prefetch", daemon=True)
+        self._thread.start()
+
+    def _fetch(self) -> None:
+        try:
+            self._page = next(self._pages)
+        except StopIteration:
+            self._page = None
+        except BaseException as exc:  # handed to the consumer, raised where the page is taken
+            self._error = exc
+
+    def take(self) -> PRPage | None:
+        """The page being fetched (None when the walk has no more); re-raises its error."""
+        thread = self._thread
+        if thread is None:
+            raise RuntimeError("no page is being fetched")
+        thread.join()
+        self._thread = None
+        page, error = self._page, self._error
+        self._page, self._error = None, None
+        if error is not None:
+            raise error
+        return page
+
+    def close(self, *, wait: bool = True) -> None:
+        """Drop a page still being fetched (after waiting for its request to end, unless
+        `wait` is False) and close the iterator."""
+        thread = self._thread
+        if thread is not None:
+            if not wait:
+                return  # the daemon thread ends with its request; the iterator is left to it
+            thread.join()
+            self._thread = None
+            self._page, self._error = None, None
+        close = getattr(self._pages, "close", None)
+        if close is not None:
+            close()
+
+
 def open_walk(tracked: TrackedRepository) -> WalkPlan | None:
     """The plan of `tracked`'s interrupted walk, or None when no walk is open."""
     cp = tracked.checkpoint
@@ -175,10 +244,12 @@ def walk_repository(
     """Walk `tracked`'s PR pages per `plan`, saving each page with its checkpoint; resumable.
 
     `before_save(plan, page)` runs before a page's transaction (the seeding cache appends the
-    page there); `on_page(page, stats)` after it (progress). `should_stop()` is asked after
-    every saved page: True stops the walk there, resumable (`interrupted`). Errors propagate
-    after the repository's status and last error are recorded; the checkpoint of the last
-    saved page stays, so the next walk resumes.
+    page there); `on_page(page, stats)` after it (progress). `should_stop()` is asked once per
+    page that is not the last, when it arrives: True saves that page and stops the walk there,
+    resumable (`interrupted`), without asking for another page. Errors propagate after the
+    repository's status and last error are recorded; the checkpoint of the last saved page
+    stays, so the next walk resumes. Every callback runs in the caller's thread; the next page
+    is fetched meanwhile in a background thread (see the module docstring).
     """
     overlap = fetcher.overlap if overlap is None else overlap
     result = WalkResult(
@@ -211,12 +282,23 @@ def walk_repository(
         high_water=plan.high_water,
         known_overlap=known,
     )
+    prefetch = PagePrefetcher(pages)
+    interrupted_hard = False
     try:
         if remaining == 0:
-            pages = iter(())
             _complete(tracked, plan, None, [])
             result.completed = True
-        for page in pages:
+        else:
+            prefetch.start()
+        while prefetch.in_flight:
+            page = prefetch.take()  # a fetch error surfaces here, after the pages before it
+            if page is None:
+                break
+            # Asked once per page, when it arrives: True saves this page and ends the walk. The
+            # next page is only asked for when the walk goes on, so a stop wastes no request.
+            stop = not page.done and should_stop()
+            if not page.done and not stop:
+                prefetch.start()  # page N+1 travels while page N is written
             if before_save is not None:
                 before_save(plan, page)
             prs_done += len(page.prs)
@@ -239,12 +321,19 @@ def walk_repository(
             if page.done:
                 result.completed = True
                 break
-            if should_stop():
+            if stop:
                 result.interrupted = True
                 break
     except (GitHubError, DatabaseError) as exc:
         _record_failure(tracked, exc)
         raise
+    except (KeyboardInterrupt, SystemExit):
+        interrupted_hard = True
+        raise
+    finally:
+        # A page fetched ahead but not written (an error while writing) is dropped; its request
+        # ends before the walk returns, so the caller's next request is never sent beside it.
+        prefetch.close(wait=not interrupted_hard)
     return result
 
 

@@ -20,8 +20,15 @@ import pytest
 
 from apps.integrations.services.clock import InstantClock
 from apps.integrations.services.errors import RateLimited
-from apps.metrics.models import TrackedRepository
-from apps.metrics.tests.seed_support import make_client, seed, snapshot, snapshot_sqlite
+from apps.metrics.models import PullRequest, Team, TrackedRepository
+from apps.metrics.seeding.walk import new_walk, open_walk, walk_repository
+from apps.metrics.tests.seed_support import (
+    make_client,
+    make_fetcher,
+    seed,
+    snapshot,
+    snapshot_sqlite,
+)
 from fakehub.control import FakeHubControl
 from fakehub.testing import start_fakehub_process
 
@@ -116,6 +123,136 @@ def test_an_interrupted_incremental_walk_restarts_from_the_top_and_ends_exact(fa
     seed(make_client(fakehub.url), [REPO], team_slug="t", cache_dir=tmp_path)
     seed(make_client(fakehub.url), [REPO], team_slug="clean", cache_dir=tmp_path / "clean")
     assert snapshot("t") == snapshot("clean")
+
+
+# --- the pipelined walk: page N+1 is fetched while page N is written --------------------------
+
+
+class HardStop(Exception):
+    """What a test raises inside a write to stand in for a crash at that point."""
+
+
+def _tracked(slug: str) -> TrackedRepository:
+    team, _ = Team.objects.get_or_create(slug=slug, defaults={"name": slug})
+    return TrackedRepository.objects.get_or_create(team=team, full_name=REPO)[0]
+
+
+def _walk(url: str, slug: str, **options):
+    tracked = _tracked(slug)
+    plan = open_walk(tracked) or new_walk(tracked, None, full=True)
+    fetcher = make_fetcher(options.pop("client", None) or make_client(url), None)
+    return walk_repository(fetcher, tracked, plan, **options), tracked
+
+
+def _wait_for(hub, graphql_requests: int) -> None:
+    """Wait until fakehub has answered this many GraphQL requests (bounded, never timed)."""
+    deadline = time.monotonic() + 60
+    while hub.stats()["graphql_requests"] < graphql_requests:
+        assert time.monotonic() < deadline, "the next page was never asked for"
+        time.sleep(0.005)
+
+
+@pytest.mark.django_db
+def test_the_next_page_is_fetched_while_a_page_is_written_with_one_request_in_flight(
+    fakehub_factory,
+):
+    hub = fakehub_factory(synthetic=[(REPO, 110, 3)], latency_ms=20)
+    fetched_while_writing: list[int] = []
+
+    def before_save(plan, page) -> None:
+        if not page.done:
+            # Page N is not written yet; page N+1's answer arrives all the same.
+            _wait_for(hub, result_pages[0] + 2)
+            fetched_while_writing.append(page.prs[0].number)
+        result_pages[0] += 1
+
+    result_pages = [0]
+    walked, _ = _walk(hub.url, "piped", before_save=before_save)
+    _walk(hub.url, "plain")
+
+    stats = hub.stats()
+    assert walked.completed and walked.pages == 5 and len(fetched_while_writing) == 4
+    assert stats["max_in_flight_per_token"] == 1
+    assert stats["graphql_requests"] == 2 * walked.pages  # no page asked for twice
+    assert snapshot("piped") == snapshot("plain")
+
+
+@pytest.mark.django_db
+def test_a_crash_while_the_next_page_is_in_flight_resumes_exactly(fakehub_factory):
+    hub = fakehub_factory(synthetic=[(REPO, 110, 5)], latency_ms=5)
+    _walk(hub.url, "clean")
+    clean_requests = hub.stats()["graphql_requests"]
+    hub.reset_stats()
+    pages = [0]
+
+    def crash_on_second_page(plan, page) -> None:
+        pages[0] += 1
+        if pages[0] == 2:
+            _wait_for(hub, 3)  # page 3 is on its way: the crash drops it with page 2
+            raise HardStop
+
+    with pytest.raises(HardStop):
+        _walk(hub.url, "crashed", before_save=crash_on_second_page)
+    tracked = TrackedRepository.objects.get(team__slug="crashed")
+    assert tracked.checkpoint["prs_done"] == 25
+    assert PullRequest.objects.filter(team__slug="crashed").count() == 25
+    # Nothing is left running behind the failed walk: its prefetch ended before it returned.
+    assert hub.stats()["graphql_requests"] == 3
+
+    resumed, _ = _walk(hub.url, "crashed")
+    assert resumed.completed and resumed.resumed
+    assert snapshot("crashed") == snapshot("clean")
+    # Page 2 (being written) and page 3 (in flight) are the only pages fetched twice.
+    assert hub.stats()["graphql_requests"] == clean_requests + 2
+    assert hub.stats()["max_in_flight_per_token"] == 1
+
+
+@pytest.mark.django_db
+def test_a_stop_asked_while_the_next_page_is_in_flight_saves_it_and_wastes_no_request(
+    fakehub_factory,
+):
+    hub = fakehub_factory(synthetic=[(REPO, 110, 6)], latency_ms=5)
+    _walk(hub.url, "clean")
+    clean_requests = hub.stats()["graphql_requests"]
+    hub.reset_stats()
+    stop = [False]
+
+    def ctrl_c_during_the_first_write(plan, page) -> None:
+        _wait_for(hub, 2)  # page 2 is on its way when the stop is asked for
+        stop[0] = True
+
+    first, tracked = _walk(
+        hub.url,
+        "stopped",
+        before_save=ctrl_c_during_the_first_write,
+        should_stop=lambda: stop[0],
+    )
+    assert first.interrupted and not first.completed and first.pages == 2
+    tracked.refresh_from_db()
+    assert tracked.checkpoint["prs_done"] == 50
+    assert hub.stats()["graphql_requests"] == 2  # the page in flight was written, no third asked
+
+    second, _ = _walk(hub.url, "stopped")
+    assert second.completed
+    assert snapshot("stopped") == snapshot("clean")
+    assert hub.stats()["graphql_requests"] == clean_requests
+
+
+@pytest.mark.django_db
+def test_a_rate_limit_met_by_the_prefetch_keeps_every_page_written_before_it(fakehub_factory):
+    clock = InstantClock()
+    hub = fakehub_factory(synthetic=[(REPO, 110, 8)], clock=clock.now, reset_seconds=30)
+    hub.faults({"rules": [{"fault": "primary_exhaustion", "after_points": 5}]})
+    client = make_client(hub.url, clock=clock, on_limit="stop")
+
+    with pytest.raises(RateLimited):
+        _walk(hub.url, "limited", client=client)
+
+    tracked = TrackedRepository.objects.get(team__slug="limited")
+    assert tracked.status == TrackedRepository.Status.RATE_LIMITED
+    written = PullRequest.objects.filter(team__slug="limited").count()
+    assert written > 0 and tracked.checkpoint["prs_done"] == written
+    assert hub.stats()["requests_while_limited"] == 0
 
 
 # --- the real command, killed -------------------------------------------------------------------
@@ -221,7 +358,9 @@ def test_a_seed_killed_with_sigkill_at_random_points_resumes_and_ends_exact(slow
     assert kills >= 3
     assert snapshot_sqlite(db, "k") == snapshot_sqlite(clean_db, "k")
     refetched = slow_hub.stats()["graphql_requests"] - clean_pages
-    assert refetched <= kills  # at most the one page in flight per kill
+    # The walk fetches page N+1 while page N is written: a kill loses the page in flight, and
+    # also the page being written when it lands inside a write. Never more than those two.
+    assert refetched <= 2 * kills
     assert slow_hub.stats()["max_in_flight_per_token"] == 1
 
 
