@@ -1,7 +1,9 @@
 """GitHubGraphQLFetcher: GitHub's PR pages in, `FetchedPRFull` values out; change checks; cache.
 
 Fetchers never write rows: `iter_pr_pages()` and `fetch_prs_with_details()` only read GitHub (and
-the seeding cache). Saving is the writer's job (apps/metrics/writer.py), driven page by page by
+the seeding cache). `iter_pr_pages()` is the streaming path (a page at a time: what the seed
+command uses, through the walk); `fetch_prs_with_details()` is the seed design's list-returning
+API and holds the repository's PRs by nature. Saving is the writer's job (apps/metrics/writer.py), driven page by page by
 the walk (apps/metrics/seeding/walk.py).
 
 What the fetcher does to be cheap and polite (docs.github.com: rest/guides/best-practices-for-
@@ -25,7 +27,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -187,7 +189,7 @@ class GitHubGraphQLFetcher:
             pushed_at=cache.repo_pushed_at if cache else None,
         )
         if cache is not None and not check.changed:
-            return _since(cache.prs, since)
+            return _since(cache.iter_prs(), since)
 
         started = datetime.now(UTC)
         if cache is not None:
@@ -199,7 +201,7 @@ class GitHubGraphQLFetcher:
 
         known = 0
         if mode == INCREMENTAL and stop_at is not None:
-            known = sum(1 for pr in cache.prs if pr.updated_at >= stop_at)
+            known = cache.count_updated_since(stop_at)
         fetched: list[FetchedPRFull] = []
         last: PRPage | None = None
         for page in self.iter_pr_pages(
@@ -213,15 +215,18 @@ class GitHubGraphQLFetcher:
         ):
             fetched.extend(page.prs)
             last = page
-        cache.merge(fetched)
         cache.fetched_at = started
         cache.etag = check.etag
         if last is not None:
             cache.page_size = last.next_page_size
             cache.repo_pushed_at = last.pushed_at or check.pushed_at or cache.repo_pushed_at
             cache.watermark = check.top_updated_at or _max_dt(cache.watermark, last.high_water)
-        self.save_cache(cache)
-        return _since(cache.prs, since)
+        if self.use_cache:
+            # The cached PRs stream from the old file into the new one; only `fetched` is held.
+            cache.save_merged(self.cache_dir, fetched)
+        else:
+            cache.merge(fetched)
+        return _since(cache.iter_prs(), since)
 
     def fetch_repo_metadata(self, repo: str) -> Any:
         """The repository's metadata (`pushedAt` ...), about 1 point: the seed's change check."""
@@ -517,7 +522,7 @@ def _max_dt(a: datetime | None, b: datetime | None) -> datetime | None:
     return max(a, b)
 
 
-def _since(prs: list[FetchedPRFull], since: datetime | None) -> list[FetchedPRFull]:
+def _since(prs: Iterable[FetchedPRFull], since: datetime | None) -> list[FetchedPRFull]:
     return [pr for pr in prs if since is None or pr.created_at >= since]
 
 

@@ -1,4 +1,4 @@
-"""PRCache: the seeding cache, one JSON file per repository in `.seeding_cache/`.
+"""PRCache: the seeding cache, one file per repository in `.seeding_cache/`, read and written as a stream.
 
 A cache file holds the fetched PRs of one repository (`FetchedPRFull.to_dict()`), what was asked
 for (`max_prs`, `days_back`), and what tells us whether GitHub changed since: the ETag of the
@@ -6,14 +6,26 @@ REST pulls probe (a `304` to `If-None-Match` costs no rate-limit point), the rep
 `pushedAt` (the seed's original change check) and the watermark (the newest PR `updatedAt`
 GitHub reported when the fetch started; the next incremental fetch starts just below it).
 
-Files are written atomically (a temporary file in the same folder, then `os.replace`), so a
-crash never leaves half a file. Older files without `repo_pushed_at`, `etag` or `watermark` still
-load. A corrupt file is reported in one warning line, ignored, and replaced by the next save.
-A token never reaches a cache file: nothing here is given one.
+The file is JSON Lines (format 3), so memory is bounded by a PR, not by the repository:
 
-While a walk is open, each fetched page is also appended to `<file>.partial` (JSON lines). When
-the walk completes, those pages are merged into the cache; a walk killed half-way resumes with
-its partial pages intact (see apps/metrics/seeding/walk.py).
+    {"format": 3, "repo": ..., "fetched_at": ..., "etag": ..., ...}    header: everything but PRs
+    {"number": 61, ...}                                                 one PR per line, newest
+    {"number": 60, ...}                                                 created first
+    {"end": true, "prs": 2}                                             trailer: the PR count
+
+`load()` reads the header and checks the trailer (a cut-off file is corrupt) without reading a
+single PR; `iter_prs()` streams them; `prs` still gives the whole list (read on first use) for
+callers that want one. Files are written atomically (a temporary file in the same folder, then
+`os.replace`), so a crash never leaves half a file, and an incremental update streams the old
+file into the new one, replacing or adding only the changed PRs (memory: the changed PRs).
+Older single-JSON-document files (formats 1 and 2, with or without `repo_pushed_at`, `etag`,
+`watermark`) still load, whole, and are rewritten as JSON Lines on the next save. A corrupt file
+is reported in one warning line, ignored, and replaced by the next save. A token never reaches a
+cache file: nothing here is given one.
+
+While a walk is open, each fetched page is also appended to `<file>.partial` (one JSON line per
+page). When the walk completes, those pages are folded into the cache by `save_with_partial()`;
+a walk killed half-way resumes with its partial pages intact (see apps/metrics/seeding/walk.py).
 """
 
 from __future__ import annotations
@@ -23,19 +35,27 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, NamedTuple
 
 from apps.metrics.seeding.fetched import FetchedPRFull
 
 logger = logging.getLogger(__name__)
 
-CACHE_FORMAT = 2  # 1: the seed's files (no etag, watermark, page_size, params)
+# 1: the seed's files (one JSON document, no etag, watermark, page_size, params);
+# 2: one JSON document with those; 3: JSON Lines (header, one PR per line, trailer).
+CACHE_FORMAT = 3
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_TRAILER_PROBE = 4096  # bytes read from the end of a file to find its trailer line
+_DECODE_ERRORS = (ValueError, KeyError, TypeError, AttributeError)
+
+
+class CacheCorrupt(ValueError):
+    """A cache file turned out unreadable while its PRs were streamed (one line, names the file)."""
 
 
 def get_cache_path(repo: str, cache_dir: str | os.PathLike[str]) -> Path:
@@ -61,6 +81,74 @@ def _dt(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _dumps(value: Any) -> str:
+    # ensure_ascii (the default) keeps every record on one line whatever its text holds.
+    return json.dumps(value, separators=(",", ":"))
+
+
+class _Entry(NamedTuple):
+    """One cached PR as its JSON line, with what ordering and merging need."""
+
+    key: tuple[datetime, int]  # (created_at, number): the file is sorted on it, descending
+    updated_at: datetime
+    line: str
+
+    @property
+    def number(self) -> int:
+        return self.key[1]
+
+    @classmethod
+    def of_record(cls, record: dict[str, Any], line: str | None = None) -> _Entry:
+        created = _parse_dt(record["created_at"])
+        updated = _parse_dt(record["updated_at"])
+        if created is None or updated is None:
+            raise ValueError("a cached PR without created_at / updated_at")
+        return cls((created, int(record["number"])), updated, line or _dumps(record))
+
+
+class _Source(NamedTuple):
+    """Where a loaded cache's PRs are: a JSON Lines file as it was when it was loaded."""
+
+    path: Path
+    identity: tuple[int, int, int, int]  # (device, inode, size, mtime ns)
+    offset: int  # the first PR line
+    count: int  # PRs, from the trailer
+
+
+def _identity(handle: IO[bytes]) -> tuple[int, int, int, int]:
+    st = os.fstat(handle.fileno())
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class _AtomicLines:
+    """A cache file being written: header, PR lines, trailer, then `os.replace` over the old one."""
+
+    def __init__(self, path: Path, header: dict[str, Any]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        self.path = path
+        self.tmp = Path(tmp)
+        self.count = 0
+        self.handle = os.fdopen(fd, "w", encoding="utf-8")
+        self.handle.write(_dumps(header) + "\n")
+
+    def add(self, line: str) -> None:
+        self.handle.write(line)
+        self.handle.write("\n")
+        self.count += 1
+
+    def commit(self) -> None:
+        self.handle.write(_dumps({"end": True, "prs": self.count}) + "\n")
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        self.handle.close()
+        self.tmp.unlink(missing_ok=True)
+
+
 def _atomic_write_text(path: Path, text: str) -> None:
     """Write `text` to `path` so a reader sees the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -76,13 +164,44 @@ def _atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+def _merged(old: Iterable[_Entry], changed: dict[int, _Entry]) -> Iterator[_Entry]:
+    """`old` (newest created first) with `changed` replacing PRs by number or added in order.
+
+    Newer data wins: a changed PR older (by `updatedAt`) than the cached one is dropped. Memory:
+    the changed PRs only; `old` is streamed.
+    """
+    pending = sorted(changed.values(), key=lambda e: e.key, reverse=True)
+    settled: set[int] = set()  # changed PRs already written, or beaten by the cached copy
+    i = 0
+    for entry in old:
+        while i < len(pending) and pending[i].key > entry.key:
+            if pending[i].number not in settled:
+                settled.add(pending[i].number)
+                yield pending[i]
+            i += 1
+        new = changed.get(entry.number)
+        if new is None:
+            yield entry
+        elif new.number in settled or new.updated_at >= entry.updated_at:
+            continue  # written already, or written at its place further on
+        else:
+            settled.add(entry.number)
+            yield entry
+    for entry in pending[i:]:
+        if entry.number not in settled:
+            yield entry
+
+
 @dataclass
 class PRCache:
-    """The cached PRs of one repository and what decides whether they are still current."""
+    """The cached PRs of one repository and what decides whether they are still current.
+
+    `prs` is the whole list (read from the file on first use); `iter_prs()` streams them.
+    """
 
     repo: str
     fetched_at: datetime
-    prs: list[FetchedPRFull] = field(default_factory=list)
+    prs: list[FetchedPRFull] = field(default_factory=list, repr=False)
     repo_pushed_at: datetime | None = None
     etag: str | None = None
     watermark: datetime | None = None
@@ -90,6 +209,89 @@ class PRCache:
     max_prs: int | None = None
     days_back: int | None = None
     format: int = CACHE_FORMAT
+
+    # `prs` is a property (installed below the class): a loaded cache keeps only where its PRs
+    # are (`_source`) until someone asks for the list.
+
+    def _get_prs(self) -> list[FetchedPRFull]:
+        held = self.__dict__.get("_prs")
+        if held is None:
+            held = list(self.iter_prs())
+            self.__dict__["_prs"] = held
+        return held
+
+    def _set_prs(self, value: Iterable[FetchedPRFull]) -> None:
+        self.__dict__["_prs"] = list(value)
+        self.__dict__["_source"] = None
+
+    @property
+    def pr_count(self) -> int:
+        """How many PRs the cache holds, without reading them."""
+        held = self.__dict__.get("_prs")
+        if held is not None:
+            return len(held)
+        source: _Source | None = self.__dict__.get("_source")
+        return source.count if source is not None else 0
+
+    def iter_prs(self) -> Iterator[FetchedPRFull]:
+        """The cached PRs, newest created first, one at a time (a loaded file is streamed).
+
+        Raises CacheCorrupt when the file's PR lines turn out unreadable (or it was replaced).
+        """
+        held = self.__dict__.get("_prs")
+        if held is not None:
+            yield from held
+            return
+        for _, record in self._iter_file():
+            try:
+                yield FetchedPRFull.from_dict(record)
+            except _DECODE_ERRORS as exc:
+                raise self._corrupt(type(exc).__name__) from None
+
+    def _entries(self) -> Iterator[_Entry]:
+        held = self.__dict__.get("_prs")
+        if held is not None:
+            for pr in held:
+                yield _Entry.of_record(pr.to_dict())
+            return
+        for line, record in self._iter_file():
+            try:
+                yield _Entry.of_record(record, line)
+            except _DECODE_ERRORS as exc:
+                raise self._corrupt(type(exc).__name__) from None
+
+    def _iter_file(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(line, record) of each PR line of the loaded file; checks it is still that file."""
+        source: _Source | None = self.__dict__.get("_source")
+        if source is None:
+            return
+        try:
+            handle = source.path.open("rb")
+        except OSError as exc:
+            raise self._corrupt(exc.strerror or type(exc).__name__) from None
+        with handle:
+            if _identity(handle) != source.identity:
+                raise self._corrupt("replaced since it was read")
+            handle.seek(source.offset)
+            for index in range(source.count):
+                raw = handle.readline()
+                try:
+                    line = raw.decode("utf-8").rstrip("\n")
+                    record = json.loads(line)
+                    if not isinstance(record, dict) or "number" not in record:
+                        raise ValueError("not a PR")
+                except ValueError:
+                    raise self._corrupt(f"PR line {index + 1}") from None
+                yield line, record
+
+    def _corrupt(self, reason: str) -> CacheCorrupt:
+        source: _Source | None = self.__dict__.get("_source")
+        where = source.path if source is not None else self.repo
+        return CacheCorrupt(f"seeding cache {where} is corrupt ({reason}); it will be replaced")
+
+    def count_updated_since(self, since: datetime) -> int:
+        """How many cached PRs were updated at or after `since` (streamed)."""
+        return sum(1 for entry in self._entries() if entry.updated_at >= since)
 
     # --- validity ---------------------------------------------------------------------------
 
@@ -122,8 +324,11 @@ class PRCache:
     # --- merge ------------------------------------------------------------------------------
 
     def merge(self, prs: Iterable[FetchedPRFull]) -> None:
-        """Replace cached PRs by number with `prs` (newer data wins), keep newest-created first."""
-        by_number = {pr.number: pr for pr in self.prs}
+        """Replace cached PRs by number with `prs` (newer data wins), keep newest-created first.
+
+        In memory (the whole list); `save_merged()` does the same on the file, streaming.
+        """
+        by_number = {pr.number: pr for pr in self.iter_prs()}
         for pr in prs:
             old = by_number.get(pr.number)
             if old is None or pr.updated_at >= old.updated_at:
@@ -132,7 +337,8 @@ class PRCache:
 
     # --- JSON -------------------------------------------------------------------------------
 
-    def to_dict(self) -> dict[str, Any]:
+    def header(self) -> dict[str, Any]:
+        """Everything but the PRs: the first line of the file."""
         return {
             "format": CACHE_FORMAT,
             "repo": self.repo,
@@ -143,12 +349,15 @@ class PRCache:
             "page_size": self.page_size,
             "max_prs": self.max_prs,
             "days_back": self.days_back,
-            "prs": [pr.to_dict() for pr in self.prs],
         }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole cache as one JSON value (formats 1-2 shape; reads every PR)."""
+        return {**self.header(), "prs": [pr.to_dict() for pr in self.iter_prs()]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PRCache:
-        """Build from a file's JSON; keys missing from older files take their defaults."""
+        """Build from a header or a whole old file; keys missing from older files take defaults."""
         return cls(
             repo=str(data["repo"]),
             fetched_at=_parse_dt(data["fetched_at"]) or datetime.now(UTC),
@@ -165,25 +374,103 @@ class PRCache:
     # --- files ------------------------------------------------------------------------------
 
     def save(self, cache_dir: str | os.PathLike[str]) -> Path:
-        """Write this cache atomically to its file in `cache_dir`; return the path."""
+        """Write this cache atomically to its file in `cache_dir` (streaming); return the path."""
+        return self._write(cache_dir, self._entries(), same_prs=True)
+
+    def save_merged(
+        self, cache_dir: str | os.PathLike[str], changed: Iterable[FetchedPRFull]
+    ) -> Path:
+        """Write this cache with `changed` merged in by number (newer data wins), streaming.
+
+        The cached PRs are streamed from the old file into the new one; only `changed` is held.
+        """
+        by_number: dict[int, _Entry] = {}
+        for pr in changed:
+            entry = _Entry.of_record(pr.to_dict())
+            old = by_number.get(entry.number)
+            if old is None or entry.updated_at >= old.updated_at:
+                by_number[entry.number] = entry
+        return self._write(cache_dir, _merged(self._entries(), by_number))
+
+    def save_with_partial(self, cache_dir: str | os.PathLike[str], walk_id: str) -> bool:
+        """Fold walk `walk_id`'s partial pages into this cache and write it; False when missing.
+
+        An empty cache (a full walk) takes the pages in walk order (newest created first),
+        streamed; otherwise the walk's PRs (the changed ones) are merged into the cached ones.
+        A PR fetched twice (a page re-fetched after a resume) keeps its newest copy.
+        """
+        partial = partial_path(get_cache_path(self.repo, cache_dir))
+        winners = _partial_winners(partial, walk_id)
+        if winners is None:
+            return False
+        if self.pr_count == 0:
+            entries: Iterator[_Entry] = (
+                _Entry.of_record(record)
+                for seq, record in _iter_partial(partial, walk_id)
+                if winners.get(int(record["number"])) == seq
+            )
+        else:
+            changed = {
+                int(record["number"]): _Entry.of_record(record)
+                for seq, record in _iter_partial(partial, walk_id)
+                if winners.get(int(record["number"])) == seq
+            }
+            entries = _merged(self._entries(), changed)
+        try:
+            self._write(cache_dir, entries)
+        except _PartialInvalid:
+            return False
+        return True
+
+    def _write(
+        self,
+        cache_dir: str | os.PathLike[str],
+        entries: Iterable[_Entry],
+        *,
+        same_prs: bool = False,
+    ) -> Path:
+        """Stream `entries` into this cache's file (atomically); the file then backs `prs`."""
         path = get_cache_path(self.repo, cache_dir)
-        _atomic_write_text(path, json.dumps(self.to_dict(), separators=(",", ":")))
+        out = _AtomicLines(path, self.header())
+        try:
+            for entry in entries:
+                out.add(entry.line)
+            out.commit()
+        except BaseException:
+            out.abort()
+            raise
+        self.format = CACHE_FORMAT
+        if not same_prs or self.__dict__.get("_prs") is None:
+            # The file is the truth now: its PRs are read from it when asked.
+            with path.open("rb") as handle:
+                handle.readline()
+                offset = handle.tell()
+                identity = _identity(handle)
+            self.__dict__["_prs"] = None
+            self.__dict__["_source"] = _Source(path, identity, offset, out.count)
         return path
 
     @classmethod
     def load(cls, repo: str, cache_dir: str | os.PathLike[str]) -> PRCache | None:
-        """Read the cache of `repo`; None when absent, or corrupt (one warning line, ignored)."""
+        """Read the cache of `repo`; None when absent, or corrupt (one warning line, ignored).
+
+        A JSON Lines file is not read beyond its header and trailer: its PRs stream on demand.
+        """
         path = get_cache_path(repo, cache_dir)
         try:
-            text = path.read_text(encoding="utf-8")
+            handle = path.open("rb")
         except FileNotFoundError:
             return None
         except OSError as exc:
             logger.warning("seeding cache %s unreadable (%s); ignoring it", path, exc.strerror)
             return None
         try:
-            cache = cls.from_dict(json.loads(text))
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            with handle:
+                cache = cls._read(handle, path)
+        except OSError as exc:
+            logger.warning("seeding cache %s unreadable (%s); ignoring it", path, exc.strerror)
+            return None
+        except _DECODE_ERRORS as exc:
             reason = type(exc).__name__
             logger.warning(
                 "seeding cache %s is corrupt (%s); ignoring it, it will be replaced", path, reason
@@ -194,12 +481,44 @@ class PRCache:
             return None
         return cache
 
+    @classmethod
+    def _read(cls, handle: IO[bytes], path: Path) -> PRCache:
+        first = handle.readline()
+        try:
+            header = json.loads(first)
+        except ValueError:
+            header = None  # an old file written over several lines, or a corrupt one
+        if isinstance(header, dict) and int(header.get("format") or 0) >= 3:
+            offset = handle.tell()
+            identity = _identity(handle)
+            handle.seek(max(offset, identity[2] - _TRAILER_PROBE))
+            tail = handle.read().rstrip(b"\n").rsplit(b"\n", 1)[-1]
+            trailer = json.loads(tail)
+            if not isinstance(trailer, dict) or trailer.get("end") is not True:
+                raise ValueError("no trailer: the file was cut short")
+            count = int(trailer["prs"])
+            if count < 0:
+                raise ValueError("a negative PR count")
+            cache = cls.from_dict({k: v for k, v in header.items() if k != "prs"})
+            cache.__dict__["_prs"] = None
+            cache.__dict__["_source"] = _Source(path, identity, offset, count)
+            return cache
+        # Formats 1 and 2: one JSON document, read whole (rewritten as lines on the next save).
+        handle.seek(0)
+        data = json.loads(handle.read())
+        if not isinstance(data, dict):
+            raise TypeError("not a JSON object")
+        return cls.from_dict(data)
+
     @staticmethod
     def delete(repo: str, cache_dir: str | os.PathLike[str]) -> None:
         """Remove the cache of `repo` and its partial pages, if any."""
         path = get_cache_path(repo, cache_dir)
         path.unlink(missing_ok=True)
         partial_path(path).unlink(missing_ok=True)
+
+
+PRCache.prs = property(PRCache._get_prs, PRCache._set_prs)  # type: ignore[assignment,method-assign]
 
 
 # --- partial pages of an open walk -----------------------------------------------------------
@@ -224,11 +543,71 @@ def append_partial(
     the database's checkpoint has passed.
     """
     path = partial_path(get_cache_path(repo, cache_dir))
-    line = json.dumps({"walk": walk_id, "prs": [pr.to_dict() for pr in prs]}, separators=(",", ":"))
+    line = _dumps({"walk": walk_id, "prs": [pr.to_dict() for pr in prs]})
     with path.open("a", encoding="utf-8") as handle:
         handle.write(line + "\n")
         handle.flush()
         os.fsync(handle.fileno())
+
+
+class _PartialInvalid(Exception):
+    """The partial pages are missing, of another walk, or broken before their last line."""
+
+
+def _iter_partial(path: Path, walk_id: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(sequence, record) of each PR of walk `walk_id`'s partial pages, a page at a time.
+
+    A last line cut short by a kill is ignored (its page was not committed either). Raises
+    _PartialInvalid when the pages are missing or belong to another walk.
+    """
+    try:
+        handle = path.open("rb")
+    except OSError:
+        raise _PartialInvalid from None
+    with handle:
+        try:
+            header = json.loads(handle.readline())
+        except ValueError:
+            raise _PartialInvalid from None
+        if not isinstance(header, dict) or header.get("walk") != walk_id:
+            raise _PartialInvalid
+        seq = 0
+        line = handle.readline()
+        while line:
+            following = handle.readline()
+            try:
+                record = json.loads(line)
+                if record.get("walk") != walk_id:
+                    raise _PartialInvalid
+                items = record["prs"]
+                if not isinstance(items, list) or not all(
+                    isinstance(item, dict) and "number" in item for item in items
+                ):
+                    raise TypeError("not a page of PRs")
+            except _DECODE_ERRORS:
+                if not following:
+                    return  # torn last write
+                raise _PartialInvalid from None
+            for item in items:
+                yield seq, item
+                seq += 1
+            line = following
+
+
+def _partial_winners(path: Path, walk_id: str) -> dict[int, int] | None:
+    """PR number -> sequence of its copy to keep (newest `updatedAt`, later on ties); None when
+    the partial pages are missing or of another walk. Holds two integers per PR, no PR."""
+    best: dict[int, tuple[datetime, int]] = {}
+    try:
+        for seq, record in _iter_partial(path, walk_id):
+            updated = _parse_dt(record.get("updated_at")) or datetime.min.replace(tzinfo=UTC)
+            number = int(record["number"])
+            old = best.get(number)
+            if old is None or updated >= old[0]:
+                best[number] = (updated, seq)
+    except (_PartialInvalid, *_DECODE_ERRORS):
+        return None
+    return {number: seq for number, (_, seq) in best.items()}
 
 
 def read_partial(
@@ -236,33 +615,14 @@ def read_partial(
 ) -> list[FetchedPRFull] | None:
     """The PRs of walk `walk_id`'s partial pages; None when they are missing or of another walk.
 
-    A last line cut short by a kill is ignored (its page was not committed either).
+    A last line cut short by a kill is ignored (its page was not committed either). Holds every
+    PR of the walk: `PRCache.save_with_partial()` is the streaming way to use them.
     """
     path = partial_path(get_cache_path(repo, cache_dir))
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
+        return [FetchedPRFull.from_dict(item) for _, item in _iter_partial(path, walk_id)]
+    except (_PartialInvalid, *_DECODE_ERRORS):
         return None
-    if not lines:
-        return None
-    try:
-        header = json.loads(lines[0])
-    except ValueError:
-        return None
-    if not isinstance(header, dict) or header.get("walk") != walk_id:
-        return None
-    prs: list[FetchedPRFull] = []
-    for number, line in enumerate(lines[1:], start=2):
-        try:
-            record = json.loads(line)
-            if record.get("walk") != walk_id:
-                return None
-            prs.extend(FetchedPRFull.from_dict(item) for item in record["prs"])
-        except (ValueError, KeyError, TypeError, AttributeError):
-            if number == len(lines):
-                break  # torn last write
-            return None
-    return prs
 
 
 def drop_partial(repo: str, cache_dir: str | os.PathLike[str]) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from django.db import transaction
+from django.db import reset_queries, transaction
 
 from apps.integrations.services.errors import NotFound
 from apps.metrics.models import PullRequest, Team, TrackedRepository
@@ -31,7 +31,7 @@ from apps.metrics.seeding.github_graphql_fetcher import (
     GitHubGraphQLFetcher,
     PRPage,
 )
-from apps.metrics.seeding.pr_cache import PRCache
+from apps.metrics.seeding.pr_cache import CacheCorrupt, PRCache
 from apps.metrics.seeding.real_projects import RealProject
 from apps.metrics.seeding.walk import WalkPlan, new_walk, open_walk, walk_repository
 from apps.metrics.writer import SaveStats, save_page, save_pull_request, save_pull_requests
@@ -244,8 +244,9 @@ class RealProjectSeeder:
             tracked = None
         tracked = tracked or self._tracked(repo)
 
+        if cache is not None and not self._sync_db_with_cache(tracked, cache, result):
+            cache = None  # corrupt: a full walk rebuilds it
         if cache is not None:
-            self._sync_db_with_cache(tracked, cache, result)
             if not check.changed:
                 result.source = result.source or "unchanged"
                 result.completed = True
@@ -286,6 +287,9 @@ class RealProjectSeeder:
                 pr_cache.append_partial(repo, cache_dir, plan.walk_id, page.prs)
 
         def on_page(page: PRPage, stats: SaveStats) -> None:
+            # With DEBUG on, Django keeps every query's SQL (up to 9,000): a page's bulk inserts
+            # are large, so that log would grow with the repository. A page is all we keep.
+            reset_queries()
             if self.progress is not None:
                 self.progress.page(repo, page, stats)
 
@@ -306,9 +310,13 @@ class RealProjectSeeder:
             self._store_cache(repo, tracked, plan)
 
     def _store_cache(self, repo: str, tracked: TrackedRepository, plan: WalkPlan) -> None:
-        """Fold a completed walk's pages into the cache file (or drop it when they are missing)."""
+        """Fold a completed walk's pages into the cache file (or drop it when they are missing).
+
+        Streamed: a full walk's pages are copied in walk order; an incremental walk's PRs (the
+        changed ones) are merged into the old file as it is copied. No more than the changed
+        PRs is held.
+        """
         fetcher = self.fetcher
-        pages = pr_cache.read_partial(repo, fetcher.cache_dir, plan.walk_id)
         base: PRCache | None = None
         if plan.mode == FULL:
             base = PRCache(
@@ -319,23 +327,31 @@ class RealProjectSeeder:
             )
         else:
             base = PRCache.load(repo, fetcher.cache_dir)
-        if pages is None or base is None:
+        stored = False
+        if base is not None:
+            base.fetched_at = plan.started_at
+            base.etag = tracked.etag or None
+            base.watermark = tracked.watermark
+            base.page_size = tracked.page_size
+            base.repo_pushed_at = tracked.pushed_at or base.repo_pushed_at
+            try:
+                stored = base.save_with_partial(fetcher.cache_dir, plan.walk_id)
+            except CacheCorrupt as exc:
+                self._say(str(exc))
+        if not stored:
             self._say(f"{repo}: cache not updated (its pages of this walk are missing); dropped")
             fetcher.drop_cache(repo)
             return
-        base.merge(pages)
-        base.fetched_at = plan.started_at
-        base.etag = tracked.etag or None
-        base.watermark = tracked.watermark
-        base.page_size = tracked.page_size
-        base.repo_pushed_at = tracked.pushed_at or base.repo_pushed_at
-        fetcher.save_cache(base)
         pr_cache.drop_partial(repo, fetcher.cache_dir)
 
     def _sync_db_with_cache(
         self, tracked: TrackedRepository, cache: PRCache, result: RepoSeedResult
-    ) -> None:
-        """Write the cached PRs when the database does not hold them yet (new DB, --clear)."""
+    ) -> bool:
+        """Write the cached PRs when the database does not hold them yet (new DB, --clear).
+
+        False when the cache turned out corrupt while it was read (said in one line, dropped):
+        the caller then walks as if there were no cache.
+        """
         watermark = cache.since_watermark
         in_sync = (
             tracked.checkpoint is None
@@ -344,16 +360,33 @@ class RealProjectSeeder:
             and tracked.watermark == watermark
         )
         if in_sync:
-            return
+            return True
+        try:
+            return self._write_cache_to_db(tracked, cache, result)
+        except CacheCorrupt as exc:
+            self._say(str(exc))
+            self.fetcher.drop_cache(tracked.full_name)
+            result.source = ""
+            return False
+
+    def _write_cache_to_db(
+        self, tracked: TrackedRepository, cache: PRCache, result: RepoSeedResult
+    ) -> bool:
+        """Write the cached PRs, streamed, then close the repository's state in sync with them."""
+        watermark = cache.since_watermark
         result.source = "cache"
-        prs = list(cache.prs)
-        chunks = [prs[i : i + CACHE_WRITE_CHUNK] for i in range(0, len(prs), CACHE_WRITE_CHUNK)]
-        for chunk in chunks[:-1]:
-            result.stats = result.stats + save_pull_requests(tracked.team, chunk)
-        last = chunks[-1] if chunks else []
+        # Streamed, a chunk at a time; the last chunk closes the state in its own transaction.
+        chunk: list[FetchedPRFull] = []
+        for pr in cache.iter_prs():
+            if len(chunk) == CACHE_WRITE_CHUNK:
+                result.stats = result.stats + save_pull_requests(tracked.team, chunk)
+                result.prs += len(chunk)
+                chunk = []
+                reset_queries()
+            chunk.append(pr)
         result.stats = result.stats + save_page(
             tracked,
-            last,
+            chunk,
             None,
             etag=cache.etag or "",
             watermark=watermark,
@@ -363,7 +396,9 @@ class RealProjectSeeder:
             status=TrackedRepository.Status.OK,
             last_error="",
         )
-        result.prs += len(prs)
+        result.prs += len(chunk)
+        reset_queries()
+        return True
 
     # --- helpers ----------------------------------------------------------------------------
 
