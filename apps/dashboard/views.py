@@ -28,6 +28,7 @@ from apps.metrics.models import PullRequest, Team, TeamMember, TrackedRepository
 from apps.metrics.seeding.pr_cache import get_cache_path
 
 WEEK_CHOICES = (4, 8, 12, 26, 52)
+DEFAULT_WEEKS = 12
 PAGE_SIZE = 50
 
 
@@ -38,7 +39,7 @@ class TeamFilterForm(forms.Form):
         choices=[(w, f"last {w} weeks") for w in WEEK_CHOICES],
         coerce=int,
         required=False,
-        empty_value=12,
+        empty_value=DEFAULT_WEEKS,
     )
     start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -65,7 +66,9 @@ class TeamFilterForm(forms.Form):
         repo, member = data.get("repo") or None, data.get("member") or None
         if data.get("start") and data.get("end"):
             return MetricsFilter.between(team, data["start"], data["end"], repo=repo, member=member)
-        return MetricsFilter.last_weeks(team, data.get("weeks") or 12, repo=repo, member=member)
+        return MetricsFilter.last_weeks(
+            team, data.get("weeks") or DEFAULT_WEEKS, repo=repo, member=member
+        )
 
 
 @login_required
@@ -255,12 +258,12 @@ def _filter_form(request: HttpRequest, team: Team) -> TeamFilterForm:
         .order_by("github_login")
         .values_list("github_login", flat=True)
     )
-    data = request.GET if request.GET else None
-    form = TeamFilterForm(data, repos=repos, members=members)
-    if data is None:
-        # Unbound: render the defaults, and treat them as valid input.
-        form = TeamFilterForm({"weeks": "12"}, repos=repos, members=members)
-    return form
+    # Without a range in the URL (none at all, or only a repo/member/sort), the default range
+    # applies, so the form shows the weeks the data really covers.
+    data = request.GET.copy()
+    if not data.get("weeks") and not data.get("start") and not data.get("end"):
+        data["weeks"] = str(DEFAULT_WEEKS)
+    return TeamFilterForm(data, repos=repos, members=members)
 
 
 def _query_string(form: TeamFilterForm, **extra: str) -> str:

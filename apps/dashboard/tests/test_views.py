@@ -202,3 +202,12 @@ def test_every_sort_key_of_the_pr_list_works(client_in: Client, acme: SyntheticT
         html = client_in.get(f"/teams/acme/prs/?sort={sort}").content.decode()
         rows = html.count('<tr>\n      <td class="num"><a href="https://github.com/acme/')
         assert rows == 50, sort
+
+
+@pytest.mark.parametrize("query", ["", "?sort=-cycle", "?repo=acme/api"])
+def test_a_url_without_a_range_shows_the_default_twelve_weeks(
+    client_in: Client, acme: SyntheticTeam, query: str
+) -> None:
+    html = client_in.get(f"/teams/acme/{query}").content.decode()
+    selected = re.search(r'<option value="(\d+)" selected>', html)
+    assert selected is not None and selected.group(1) == "12", html[:2000]
