@@ -1,10 +1,14 @@
-"""PRCache: one file per repository, written atomically, old files load, corrupt ones are replaced."""
+"""PRCache: one file per repository, streamed (JSON Lines), written atomically, old files load,
+corrupt ones are replaced."""
 
 from __future__ import annotations
 
 import json
 import logging
+import tracemalloc
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from apps.metrics.seeding import pr_cache
 from apps.metrics.seeding.fetched import (
@@ -15,7 +19,7 @@ from apps.metrics.seeding.fetched import (
     FetchedReview,
     FetchedUser,
 )
-from apps.metrics.seeding.pr_cache import PRCache, get_cache_path
+from apps.metrics.seeding.pr_cache import CacheCorrupt, PRCache, get_cache_path
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -161,3 +165,146 @@ def test_no_token_ever_reaches_the_cache_file(tmp_path):
     make_cache().save(tmp_path)
     text = get_cache_path("acme/rocket", tmp_path).read_text()
     assert "token" not in text.lower() and "ghp_" not in text
+
+
+# --- streaming: JSON Lines ----------------------------------------------------------------------
+
+
+def numbers(cache: PRCache) -> list[int]:
+    return [pr.number for pr in cache.iter_prs()]
+
+
+def test_the_file_is_a_header_line_then_one_pr_per_line_then_a_trailer(tmp_path):
+    make_cache(prs=[make_pr(2), make_pr(1)]).save(tmp_path)
+
+    lines = get_cache_path("acme/rocket", tmp_path).read_text().splitlines()
+
+    header, *prs, trailer = (json.loads(line) for line in lines)
+    assert header["format"] == 3 and header["repo"] == "acme/rocket" and "prs" not in header
+    assert header["etag"] == 'W/"abc"' and header["page_size"] == 12
+    assert [FetchedPRFull.from_dict(item) for item in prs] == [make_pr(2), make_pr(1)]
+    assert trailer == {"end": True, "prs": 2}
+
+
+def test_loading_reads_no_pr_until_they_are_streamed(tmp_path):
+    make_cache(prs=[make_pr(3), make_pr(2), make_pr(1)]).save(tmp_path)
+    path = get_cache_path("acme/rocket", tmp_path)
+    lines = path.read_text().splitlines()
+    lines[3] = '{"number": 1, "title": "bro'  # the last PR line damaged, header and trailer intact
+    path.write_text("\n".join(lines) + "\n")
+
+    loaded = PRCache.load("acme/rocket", tmp_path)
+
+    assert loaded is not None and loaded.pr_count == 3  # the damage is not seen yet
+    streamed = loaded.iter_prs()
+    assert [next(streamed).number, next(streamed).number] == [3, 2]
+    with pytest.raises(CacheCorrupt, match="corrupt"):
+        next(streamed)
+
+
+def test_a_file_cut_short_is_corrupt_and_ignored(tmp_path, caplog):
+    make_cache().save(tmp_path)
+    path = get_cache_path("acme/rocket", tmp_path)
+    text = path.read_text()
+    path.write_text(text[: text.rindex('{"end"') - 40])  # a copy that stopped half-way
+
+    with caplog.at_level(logging.WARNING):
+        assert PRCache.load("acme/rocket", tmp_path) is None
+
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "corrupt" in warnings[0]
+
+
+def test_a_loaded_cache_replaced_on_disk_refuses_to_stream_the_other_file(tmp_path):
+    make_cache(prs=[make_pr(1)]).save(tmp_path)
+    loaded = PRCache.load("acme/rocket", tmp_path)
+    make_cache(prs=[make_pr(7)]).save(tmp_path)
+
+    with pytest.raises(CacheCorrupt, match="replaced"):
+        list(loaded.iter_prs())
+
+
+def test_an_old_single_document_file_with_pushed_at_loads_and_is_rewritten_as_lines(tmp_path):
+    path = get_cache_path("acme/rocket", tmp_path)
+    old = make_cache(prs=[make_pr(2), make_pr(1)]).to_dict()
+    old["format"] = 2
+    path.write_text(json.dumps(old, indent=2))  # formats 1-2: one document, any layout
+
+    loaded = PRCache.load("acme/rocket", tmp_path)
+    assert loaded is not None and loaded.format == 2
+    assert loaded.repo_pushed_at == T0 and loaded.prs == [make_pr(2), make_pr(1)]
+
+    loaded.save_merged(tmp_path, [make_pr(3)])
+
+    assert json.loads(path.read_text().splitlines()[0])["format"] == 3
+    assert numbers(PRCache.load("acme/rocket", tmp_path)) == [3, 2, 1]
+
+
+def test_save_merged_replaces_and_adds_by_number_in_creation_order(tmp_path):
+    make_cache(prs=[make_pr(5), make_pr(3), make_pr(1)]).save(tmp_path)
+    cache = PRCache.load("acme/rocket", tmp_path)
+    renamed = make_pr(3, updated=T0 + timedelta(days=9), title="renamed")
+    stale = make_pr(5, updated=T0, title="stale")
+
+    cache.save_merged(tmp_path, [make_pr(4), renamed, stale, make_pr(6), make_pr(2)])
+
+    reloaded = PRCache.load("acme/rocket", tmp_path)
+    titles = {pr.number: pr.title for pr in reloaded.iter_prs()}
+    assert numbers(reloaded) == [6, 5, 4, 3, 2, 1] and reloaded.pr_count == 6
+    assert titles[3] == "renamed" and titles[5] == "PR 5"
+    assert cache.prs == reloaded.prs  # the saved object now reads the new file
+
+
+def test_a_full_walks_pages_become_the_cache_keeping_the_newest_copy_of_a_refetched_page(
+    tmp_path,
+):
+    pr_cache.start_partial("acme/rocket", tmp_path, "full:1")
+    pr_cache.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(6), make_pr(5)])
+    pr_cache.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(4), make_pr(3)])
+    # Killed after writing that page, before its commit: the resume fetches it again.
+    again = [make_pr(4, updated=T0 + timedelta(days=3), title="edited meanwhile"), make_pr(3)]
+    pr_cache.append_partial("acme/rocket", tmp_path, "full:1", again)
+    pr_cache.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(2), make_pr(1)])
+    cache = make_cache(prs=[])
+
+    assert cache.save_with_partial(tmp_path, "full:1")
+
+    loaded = PRCache.load("acme/rocket", tmp_path)
+    assert numbers(loaded) == [6, 5, 4, 3, 2, 1]
+    assert next(pr for pr in loaded.iter_prs() if pr.number == 4).title == "edited meanwhile"
+    assert not make_cache(prs=[]).save_with_partial(tmp_path, "full:2")  # another walk's pages
+
+
+def test_an_incremental_walks_pages_merge_into_the_cached_prs(tmp_path):
+    make_cache(prs=[make_pr(3), make_pr(2), make_pr(1)]).save(tmp_path)
+    pr_cache.start_partial("acme/rocket", tmp_path, "incremental:1")
+    edited = make_pr(2, updated=T0 + timedelta(days=4), title="edited")
+    pr_cache.append_partial("acme/rocket", tmp_path, "incremental:1", [edited, make_pr(4)])
+    cache = PRCache.load("acme/rocket", tmp_path)
+
+    assert cache.save_with_partial(tmp_path, "incremental:1")
+
+    loaded = PRCache.load("acme/rocket", tmp_path)
+    assert numbers(loaded) == [4, 3, 2, 1]
+    assert [pr.title for pr in loaded.iter_prs()][2] == "edited"
+
+
+def test_an_incremental_save_holds_the_changed_prs_not_the_whole_cache(tmp_path):
+    many = [make_pr(n) for n in range(1500, 0, -1)]
+    make_cache(prs=many).save(tmp_path)
+    del many
+    size = get_cache_path("acme/rocket", tmp_path).stat().st_size
+    edited = make_pr(700, updated=T0 + timedelta(days=200), title="edited")
+
+    tracemalloc.start()
+    try:
+        cache = PRCache.load("acme/rocket", tmp_path)
+        cache.save_merged(tmp_path, [edited, make_pr(1501)])
+        streamed = sum(1 for _ in PRCache.load("acme/rocket", tmp_path).iter_prs())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert streamed == 1501
+    # Holding the PRs would take several times the file's size; a stream takes a few lines.
+    assert peak < size / 10, (peak, size)

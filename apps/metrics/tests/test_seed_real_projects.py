@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from apps.metrics.models import PullRequest, Team, TrackedRepository
-from apps.metrics.seeding.pr_cache import get_cache_path
+from apps.metrics.seeding.pr_cache import PRCache, get_cache_path
 from apps.metrics.tests.seed_support import snapshot
 from fakehub.control import FakeHubControl
 from fakehub.server import FakeHub
@@ -128,6 +129,65 @@ def test_a_corrupt_cache_file_is_replaced_and_the_seed_completes(antiwork, setti
     warnings = [r.getMessage() for r in caplog.records if "corrupt" in r.getMessage()]
     assert len(warnings) == 1
     assert path.read_text().startswith("{") and '"prs"' in path.read_text()
+
+
+def damage_a_pr_line(path: Path) -> None:
+    """Cut one PR line of a cache file short, leaving its header and trailer intact."""
+    lines = path.read_text().splitlines()
+    lines[5] = lines[5][:40]
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.django_db
+def test_an_unchanged_rerun_reads_no_pr_of_the_cache(antiwork, settings, caplog):
+    seed("--repo", "antiwork/gumroad")
+    damage_a_pr_line(get_cache_path("antiwork/gumroad", settings.SEEDING_CACHE_DIR))
+    antiwork.reset_stats()
+
+    output = seed("--repo", "antiwork/gumroad")
+
+    # Only the header and trailer were read: the damaged line went unnoticed, at no cost.
+    assert "antiwork/gumroad: unchanged" in output and "corrupt" not in output
+    assert not [r for r in caplog.records if "corrupt" in r.getMessage()]
+    assert antiwork.stats()["requests"] == 1
+
+
+@pytest.mark.django_db
+def test_a_cache_damaged_inside_is_dropped_in_one_line_and_fetched_again(antiwork, settings):
+    seed("--repo", "antiwork/gumroad")
+    before = snapshot("antiwork")
+    path = get_cache_path("antiwork/gumroad", settings.SEEDING_CACHE_DIR)
+    damage_a_pr_line(path)
+
+    output = seed("--repo", "antiwork/gumroad", "--clear")
+
+    assert snapshot("antiwork") == before
+    assert output.count("corrupt") == 1
+    rebuilt = PRCache.load("antiwork/gumroad", settings.SEEDING_CACHE_DIR)
+    assert rebuilt is not None and len(list(rebuilt.iter_prs())) == rebuilt.pr_count == 40
+
+
+@pytest.mark.django_db
+def test_an_old_single_document_cache_refills_the_database_and_is_rewritten_as_lines(
+    antiwork, settings
+):
+    seed("--repo", "antiwork/gumroad")
+    before = snapshot("antiwork")
+    path = get_cache_path("antiwork/gumroad", settings.SEEDING_CACHE_DIR)
+    old = PRCache.load("antiwork/gumroad", settings.SEEDING_CACHE_DIR).to_dict()
+    old["format"] = 2
+    path.write_text(json.dumps(old))  # what the seed wrote before the cache was streamed
+    antiwork.reset_stats()
+
+    seed("--repo", "antiwork/gumroad", "--clear")
+
+    assert snapshot("antiwork") == before
+    assert antiwork.stats()["graphql_points"] == 0
+    antiwork.upsert_pr("antiwork/gumroad", {"number": 3, "title": "edited"})
+    seed("--repo", "antiwork/gumroad")
+    rewritten = path.read_text().splitlines()
+    assert json.loads(rewritten[0])["format"] == 3 and len(rewritten) == 42
+    assert PullRequest.objects.get(team__slug="antiwork", github_pr_id=3).title == "edited"
 
 
 @pytest.mark.django_db
