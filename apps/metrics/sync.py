@@ -9,7 +9,11 @@ date the first time, then incremental by `updatedAt` down to the watermark) and 
   a TTL, extended after every page, when REDIS_URL is set; otherwise a conditional UPDATE of
   `status`, taken over when its holder stopped beating for REPO_LOCK_TTL_SECONDS);
 - a re-poll of recent PRs whose check runs were not all completed: a check run finishing does
-  not bump a PR's `updatedAt`, so the incremental walk alone would never see CI finish.
+  not bump a PR's `updatedAt`, so the incremental walk alone would never see CI finish. Each PR
+  backs off on its own: it is due again after as long as it had gone unchanged when last looked
+  at (`synced_at - pr_updated_at`), at least REPOLL_MIN_INTERVAL and at most
+  REPOLL_MAX_INTERVAL, so its re-polls come 5, 10, 20, 40 ... minutes apart and a round with
+  nothing changed and nothing due costs one free 304 and no GraphQL point.
 """
 
 from __future__ import annotations
@@ -49,6 +53,9 @@ REPO_LOCK_TTL_SECONDS = 600
 REPOLL_WINDOW = timedelta(days=3)
 REPOLL_LIMIT = 100
 REPOLL_BATCH = 10
+# Per-PR backoff of the re-poll: the wait doubles from the first to the cap (see ci_repoll_due).
+REPOLL_MIN_INTERVAL = timedelta(minutes=5)
+REPOLL_MAX_INTERVAL = timedelta(hours=2)
 # After a failure, come back after this long (a rate limit comes back at its reset instead).
 FAILURE_RETRY = timedelta(minutes=5)
 
@@ -232,6 +239,45 @@ def pending_ci_numbers(
     return list(numbers)
 
 
+def ci_repoll_due(updated_at: datetime, synced_at: datetime | None, now: datetime) -> bool:
+    """Whether a PR whose CI was still running is due for a re-poll at `now`.
+
+    `synced_at` is when its data was last fetched (by a walk or a re-poll). The wait after that
+    is how long the PR had then gone without an update, clamped to [REPOLL_MIN_INTERVAL,
+    REPOLL_MAX_INTERVAL]: CI that just started is looked at again soon, CI that has been
+    running for hours less and less often (each re-poll doubles the wait until the cap).
+    """
+    looked = max(synced_at or updated_at, updated_at)
+    wait = min(REPOLL_MAX_INTERVAL, max(REPOLL_MIN_INTERVAL, looked - updated_at))
+    return now >= looked + wait
+
+
+def due_ci_numbers(
+    tracked: TrackedRepository,
+    now: datetime,
+    *,
+    exclude: set[int] | frozenset[int] = frozenset(),
+) -> list[int]:
+    """Numbers of recent PRs with CI still running whose re-poll is due at `now` (newest
+    update first, at most REPOLL_LIMIT)."""
+    since = now - REPOLL_WINDOW
+    pending = PRCheckRun.objects.filter(
+        pull_request__team_id=tracked.team_id,
+        pull_request__github_repo=tracked.full_name,
+        pull_request__pr_updated_at__gte=since,
+    ).exclude(status="completed")
+    # Nothing fetched less than the minimum wait ago can be due: leave it in the database.
+    candidates = (
+        PullRequest.objects.filter(pk__in=pending.values("pull_request_id"))
+        .filter(Q(synced_at__isnull=True) | Q(synced_at__lte=now - REPOLL_MIN_INTERVAL))
+        .exclude(github_pr_id__in=exclude)
+        .order_by("-pr_updated_at")
+        .values_list("github_pr_id", "pr_updated_at", "synced_at")
+    )
+    due = [number for number, updated, synced in candidates if ci_repoll_due(updated, synced, now)]
+    return due[:REPOLL_LIMIT]
+
+
 def fetch_prs_by_number(
     client: GitHubGraphQLClient, repo: str, numbers: list[int], node_ids: dict[int, str]
 ) -> list[dict[str, Any]]:
@@ -256,10 +302,17 @@ def repoll_pending_ci(
     *,
     exclude: set[int] | frozenset[int] = frozenset(),
     on_batch: Callable[[], None] | None = None,
+    now: datetime | None = None,
 ) -> tuple[int, SaveStats]:
-    """Re-fetch recent PRs whose CI had not finished (a check run finishing does not bump
-    `updatedAt`, so the incremental walk cannot see it), REPOLL_BATCH a request; save them."""
-    numbers = pending_ci_numbers(tracked, exclude=exclude)
+    """Re-fetch recent PRs whose CI had not finished and whose re-poll is due (a check run
+    finishing does not bump `updatedAt`, so the incremental walk cannot see it), REPOLL_BATCH
+    a request; save them and note when they were looked at (the next wait grows from it).
+
+    `now` defaults to the client's clock (the seam tests move time through).
+    """
+    if now is None:
+        now = datetime.fromtimestamp(client.clock.now(), UTC)
+    numbers = due_ci_numbers(tracked, now, exclude=exclude)
     stats = SaveStats()
     if not numbers:
         return 0, stats
@@ -275,6 +328,12 @@ def repoll_pending_ci(
         # Rows are keyed by the name the team tracks, whatever case GitHub answers in.
         prs = [FetchedPRFull.from_api(node, repo_full_name=tracked.full_name) for node in nodes]
         stats = stats + save_pull_requests(tracked.team, prs)
+        # The writer stamps `synced_at` with the wall clock; the backoff reads the client's.
+        PullRequest.objects.filter(
+            team_id=tracked.team_id,
+            github_repo=tracked.full_name,
+            github_pr_id__in=[pr.number for pr in prs],
+        ).update(synced_at=now)
         done += len(prs)
         if on_batch is not None:
             on_batch()

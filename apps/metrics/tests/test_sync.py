@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.utils import timezone
 
+from apps.integrations.services.clock import InstantClock
 from apps.integrations.services.coordination import LocalCoordinator
 from apps.integrations.services.errors import RateLimited
 from apps.integrations.services.github_app import GitHubAppInstallation
@@ -20,7 +21,10 @@ from apps.integrations.services.github_graphql import GitHubGraphQLClient
 from apps.metrics.models import PRCheckRun, PullRequest, Team, TrackedRepository
 from apps.metrics.sync import (
     REPO_LOCK_TTL_SECONDS,
+    REPOLL_MAX_INTERVAL,
+    REPOLL_MIN_INTERVAL,
     RepositoryBusy,
+    ci_repoll_due,
     pending_ci_numbers,
     repository_lock,
     sync_repository,
@@ -108,19 +112,26 @@ def _suite(status: str, conclusion: str | None) -> list[dict]:
     return [{"app": {"name": "GitHub Actions"}, "conclusion": conclusion, "checkRuns": [run]}]
 
 
+# Past the first re-poll wait of a PR fetched right after its update (fakehub gives each
+# upsert its own second, so the newest may sit a few seconds ahead of the wall clock).
+FIRST_WAIT = REPOLL_MIN_INTERVAL.total_seconds() + 60
+
+
 def test_ci_finishing_after_the_last_update_is_picked_up_by_the_next_sync(fakehub_factory, team):
     hub = fakehub_factory(synthetic=[("acme/rocket", 10)])
     tracked = track(team)
-    sync_repository(tracked, client_for(hub))
+    clock = InstantClock()
+    sync_repository(tracked, client_for(hub, clock=clock))
     hub.upsert_pr("acme/rocket", {"number": 4, "title": "CI running"})
     hub.set_check_suites("acme/rocket", 4, _suite("IN_PROGRESS", None))
-    sync_repository(tracked, client_for(hub))
+    sync_repository(tracked, client_for(hub, clock=clock))
     run = PRCheckRun.objects.get(pull_request__github_pr_id=4, github_check_run_id=990001)
     assert run.status == "in_progress"
     assert 4 in pending_ci_numbers(tracked)
 
     hub.set_check_suites("acme/rocket", 4, _suite("COMPLETED", "SUCCESS"))  # updatedAt unmoved
-    result = sync_repository(tracked, client_for(hub))
+    clock.advance(FIRST_WAIT)
+    result = sync_repository(tracked, client_for(hub, clock=clock))
     run.refresh_from_db()
     assert (run.status, run.conclusion) == ("completed", "success")
     assert result.repolled >= 1
@@ -148,10 +159,67 @@ def test_re_polled_prs_come_in_batches_not_one_request_each(fakehub_factory, tea
         hub.set_check_suites("acme/rocket", number, _suite("IN_PROGRESS", None))
     sync_repository(tracked, client_for(hub), repoll=False)
     hub.reset_stats()
-    result = sync_repository(tracked, client_for(hub))
+    clock = InstantClock()
+    clock.advance(FIRST_WAIT)
+    result = sync_repository(tracked, client_for(hub, clock=clock))
     assert result.repolled == 12
     # The free 304 probe, then 12 PRs in ceil(12 / 10) aliased requests.
     assert hub.stats()["graphql_requests"] == 2
+
+
+def test_an_unchanged_round_with_no_re_poll_due_costs_one_request_and_no_point(
+    fakehub_factory, team
+):
+    hub = fakehub_factory(synthetic=[("acme/rocket", 40)])
+    tracked = track(team)
+    for number in (3, 7, 11):
+        hub.upsert_pr("acme/rocket", {"number": number, "title": f"busy {number}"})
+        hub.set_check_suites("acme/rocket", number, _suite("IN_PROGRESS", None))
+    clock = InstantClock()
+    sync_repository(tracked, client_for(hub, clock=clock))
+    assert sorted(pending_ci_numbers(tracked)) == [3, 7, 11]
+    hub.reset_stats()
+
+    clock.advance(REPOLL_MIN_INTERVAL.total_seconds() - 30)  # the walk fetched them just now
+    result = sync_repository(tracked, client_for(hub, clock=clock))
+
+    stats = hub.stats()
+    assert (result.mode, result.repolled) == ("unchanged", 0)
+    assert (stats["requests"], stats["not_modified"], stats["graphql_points"]) == (1, 1, 0)
+
+
+def test_a_pr_whose_ci_keeps_running_is_re_polled_less_and_less_often(fakehub_factory, team):
+    hub = fakehub_factory(synthetic=[("acme/rocket", 10)])
+    tracked = track(team)
+    clock = InstantClock()  # before the update: the rounds below fall at whole minutes after it
+    hub.upsert_pr("acme/rocket", {"number": 6, "title": "CI stuck"})
+    hub.set_check_suites("acme/rocket", 6, _suite("IN_PROGRESS", None))
+    sync_repository(tracked, client_for(hub, clock=clock))
+    polled_at: list[float] = []
+    # A round every virtual minute for an hour: when is #6 asked for again?
+    for minute in range(1, 61):
+        clock.advance(60)
+        if sync_repository(tracked, client_for(hub, clock=clock)).repolled:
+            polled_at.append(minute)
+
+    # Minutes after the update: the first wait is the minimum, then each re-poll waits as long
+    # as the PR had gone unchanged (the time since its update doubles), until the cap.
+    assert polled_at[0] in (5, 6)
+    assert len(polled_at) == 4  # 60 rounds, 4 re-polls: about 6, 12, 24 and 48 minutes in
+    for earlier, later in zip(polled_at, polled_at[1:], strict=False):
+        # Whole-minute rounds against an update time to the second: one minute either way.
+        assert 2 * earlier - 1 <= later <= 2 * earlier + 1
+
+
+def test_the_re_poll_wait_starts_at_the_minimum_and_stops_growing_at_the_cap():
+    updated = timezone.now()
+    fresh = updated + timedelta(seconds=10)
+    assert not ci_repoll_due(updated, fresh, fresh + REPOLL_MIN_INTERVAL - timedelta(seconds=11))
+    assert ci_repoll_due(updated, fresh, fresh + REPOLL_MIN_INTERVAL)
+    stale = updated + timedelta(days=2)  # fetched long after its last update: the cap applies
+    assert not ci_repoll_due(updated, stale, stale + REPOLL_MAX_INTERVAL - timedelta(seconds=1))
+    assert ci_repoll_due(updated, stale, stale + REPOLL_MAX_INTERVAL)
+    assert ci_repoll_due(updated, None, updated + REPOLL_MIN_INTERVAL)  # never fetched since
 
 
 def test_a_re_polled_pr_without_a_stored_node_id_is_fetched_by_number(fakehub_factory, team):
@@ -165,7 +233,9 @@ def test_a_re_polled_pr_without_a_stored_node_id_is_fetched_by_number(fakehub_fa
     for number in (2, 5):
         hub.set_check_suites("acme/rocket", number, _suite("COMPLETED", "SUCCESS"))
     hub.reset_stats()
-    result = sync_repository(tracked, client_for(hub))
+    clock = InstantClock()
+    clock.advance(FIRST_WAIT)
+    result = sync_repository(tracked, client_for(hub, clock=clock))
     assert result.repolled == 2
     # #2 by node id, #5 by number: two GraphQL requests after the free probe.
     assert hub.stats()["graphql_requests"] == 2

@@ -69,6 +69,42 @@ def test_sync_repositories_syncs_every_tracked_repository_in_one_process(hub):
     assert "acme/rocket: unchanged, 0 PRs saved" in again
 
 
+def test_an_unchanged_round_with_ci_still_running_costs_one_free_request_per_repository(hub):
+    # CI still running on a few PRs of each: the round's walk has just looked at them, so the
+    # next round has nothing to re-poll yet and nothing changed: one 304 each, no point.
+    for repo, numbers in (("acme/rocket", (2, 9)), ("acme/engine", (4,))):
+        for number in numbers:
+            hub.upsert_pr(repo, {"number": number, "title": f"CI running {number}"})
+            hub.set_check_suites(
+                repo,
+                number,
+                [
+                    {
+                        "app": {"name": "CI"},
+                        "checkRuns": [
+                            {
+                                "databaseId": 7000 + number,
+                                "name": "tests",
+                                "status": "IN_PROGRESS",
+                                "conclusion": None,
+                                "startedAt": "2030-01-01T00:00:00Z",
+                                "completedAt": None,
+                            }
+                        ],
+                    }
+                ],
+            )
+    run("track_repository", "acme/rocket", "acme/engine", "--team", "acme", "--create-team")
+    run("sync_repositories")
+    hub.reset_stats()
+
+    out = run("sync_repositories")
+
+    stats = hub.stats()
+    assert "acme/rocket: unchanged" in out and "acme/engine: unchanged" in out
+    assert (stats["requests"], stats["not_modified"], stats["graphql_points"]) == (2, 2, 0)
+
+
 def test_sync_repositories_due_only_skips_repositories_synced_recently(hub):
     run("track_repository", "acme/rocket", "acme/engine", "--team", "acme", "--create-team")
     run("sync_repositories", "--repo", "acme/rocket")
