@@ -27,15 +27,44 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     return value
 
 
-def env_float(name: str, default: float) -> float:
+def env_float(name: str, default: float, *, positive: bool = False) -> float:
     """Return the variable as a float; raise ImproperlyConfigured naming it when it is not one."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+    if positive and not value > 0:
+        raise ImproperlyConfigured(f"{name} must be greater than 0, got {raw!r}")
+    return value
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """Return the variable, upper-cased, when it is one of `choices`; else raise naming it."""
+    raw = os.environ.get(name, "").strip().upper()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
+def database_from_url(name: str, default: str, *, conn_max_age: int) -> dict:
+    """Parse a database URL (dj-database-url); raise ImproperlyConfigured naming the variable."""
+    import dj_database_url
+
+    raw = os.environ.get(name, "").strip() or default
+    try:
+        return dj_database_url.parse(raw, conn_max_age=conn_max_age)
+    except Exception as exc:  # UnknownSchemeError, ValueError: both mean a malformed URL
+        # The URL may carry a password: name the variable and the scheme only.
+        scheme = raw.split("://", 1)[0] if "://" in raw else "no scheme"
+        raise ImproperlyConfigured(
+            f"{name} is not a usable database URL ({scheme}): {type(exc).__name__}; "
+            "expected e.g. postgres://user@host:5432/name"
+        ) from None
 
 
 def env_bool(name: str, default: bool) -> bool:
