@@ -221,12 +221,15 @@ class GitHubGraphQLFetcher:
             cache.page_size = last.next_page_size
             cache.repo_pushed_at = last.pushed_at or check.pushed_at or cache.repo_pushed_at
             cache.watermark = check.top_updated_at or _max_dt(cache.watermark, last.high_water)
-        if self.use_cache:
-            # The cached PRs stream from the old file into the new one; only `fetched` is held.
+        if mode == INCREMENTAL and self.use_cache:
+            # The cached PRs stream from the old file into the new one; only `fetched` is held
+            # until the answer (the whole list, by this API's nature) is read back.
             cache.save_merged(self.cache_dir, fetched)
-        else:
-            cache.merge(fetched)
-        return _since(cache.iter_prs(), since)
+            return _since(cache.iter_prs(), since)
+        cache.merge(fetched)  # a new cache: the fetched PRs are all of it
+        del fetched
+        self.save_cache(cache)
+        return _since(cache.prs, since)
 
     def fetch_repo_metadata(self, repo: str) -> Any:
         """The repository's metadata (`pushedAt` ...), about 1 point: the seed's change check."""
