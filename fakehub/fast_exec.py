@@ -229,6 +229,14 @@ class _Executor:
     def complete(
         self, value: Any, type_: Any, nodes: list[FieldNode], path: tuple[Any, ...], coordinate: str
     ) -> Any:
+        if isinstance(value, GraphQLError):
+            # A resolver's list item may be an error (nodes(ids:) with an unknown id):
+            # graphql-core records it at the item's path and nulls the item.
+            parent, key = path
+            self.errors.append((value, (parent, key, nodes)))
+            if isinstance(type_, GraphQLNonNull):
+                raise _Null
+            return None
         if isinstance(type_, GraphQLNonNull):
             if value is None:
                 parent, key = path

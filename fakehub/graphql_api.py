@@ -273,25 +273,28 @@ def _resolve_pr_repository(source: dict[str, Any], info: Any) -> Any:
 
 
 def _node_by_id(store: Store, node_id: str) -> Any:
+    """The PR view for a global id, or GitHub's NOT_FOUND error for it (returned, not raised)."""
     found = store.pr_by_node_id(node_id)
     if found is None:
-        raise GitHubGraphQLError(
+        return GitHubGraphQLError(
             f"Could not resolve to a node with the global id of '{node_id}'", "NOT_FOUND"
         )
     return pr_view(*found)
 
 
 def _resolve_node(root: Any, info: Any, id: str) -> Any:  # noqa: A002 - GraphQL argument
-    return _node_by_id(info.context.store, id)
+    found = _node_by_id(info.context.store, id)
+    if isinstance(found, GraphQLError):
+        raise found
+    return found
 
 
 def _resolve_nodes(root: Any, info: Any, ids: list[str]) -> list[Any]:
+    # GitHub answers null for each unknown id plus one NOT_FOUND error whose path names the
+    # item (["nodes", i]). An Exception as a list item is how graphql-core (and fast_exec)
+    # null that item and record its error at the item's path.
     store: Store = info.context.store
-    out: list[Any] = []
-    for node_id in ids:
-        found = store.pr_by_node_id(node_id)
-        out.append(pr_view(*found) if found else None)
-    return out
+    return [_node_by_id(store, node_id) for node_id in ids]
 
 
 def _resolve_rate_limit(root: Any, info: Any, **_: Any) -> dict[str, Any]:

@@ -148,7 +148,30 @@ def test_it_answers_an_unknown_repository_with_null_and_not_found(fakehub, api_f
 def test_it_answers_an_unknown_node_id_with_not_found(fakehub, api_for):
     body = api_for(fakehub).graphql('{ node(id: "PR_bogus") { id } }').json()
     assert body["data"] == {"node": None}
-    assert body["errors"][0]["type"] == "NOT_FOUND"
+    assert body["errors"] == [
+        {
+            "type": "NOT_FOUND",
+            "path": ["node"],
+            "locations": [{"line": 1, "column": 3}],
+            "message": "Could not resolve to a node with the global id of 'PR_bogus'",
+        }
+    ]
+
+
+def test_it_answers_each_unknown_id_in_nodes_with_null_and_its_own_not_found(rocket, api_for):
+    api = api_for(rocket)
+    known = api.data(
+        '{ repository(owner: "acme", name: "rocket") { pullRequest(number: 7) { id } } }'
+    )
+    query = """query($ids: [ID!]!) { found: nodes(ids: $ids) { ... on PullRequest { number } } }"""
+    body = api.graphql(
+        query, {"ids": ["nope", known["repository"]["pullRequest"]["id"], "PR_bogus"]}
+    ).json()
+    assert body["data"] == {"found": [None, {"number": 7}, None]}
+    assert [(e["type"], e["path"], e["message"]) for e in body["errors"]] == [
+        ("NOT_FOUND", ["found", 0], "Could not resolve to a node with the global id of 'nope'"),
+        ("NOT_FOUND", ["found", 2], "Could not resolve to a node with the global id of 'PR_bogus'"),
+    ]
 
 
 def test_it_rejects_an_invalid_document_with_validation_errors(rocket, api_for):
