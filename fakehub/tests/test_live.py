@@ -55,9 +55,42 @@ def test_a_review_moves_the_prs_updated_at_but_not_the_repos_pushed_at(hub, api_
     ]
 
 
+def test_a_label_moves_the_prs_updated_at_but_not_the_repos_pushed_at(hub, api_for, clock):
+    api = api_for(hub)
+    pushed = api.data(META)["repository"]["pushedAt"]
+    before = pr_updated_at(api, 4)
+    clock.advance(3600)
+    labels = [*hub.get_pr("acme/rocket", 4).get("labels", []), {"name": "needs-love"}]
+    hub.upsert_pr("acme/rocket", {"number": 4, "labels": labels})
+    assert pr_updated_at(api, 4) > before
+    assert api.data(META)["repository"]["pushedAt"] == pushed
+    names = api.data(
+        '{ repository(owner: "acme", name: "rocket") { pullRequest(number: 4) { '
+        "labels(first: 100) { nodes { name } } } } }"
+    )["repository"]["pullRequest"]["labels"]["nodes"]
+    assert names[-1] == {"name": "needs-love"}
+
+
+def test_a_comment_moves_the_prs_updated_at_but_not_the_repos_pushed_at(hub, api_for, clock):
+    api = api_for(hub)
+    pushed = api.data(META)["repository"]["pushedAt"]
+    before = pr_updated_at(api, 3)
+    count = hub.get_pr("acme/rocket", 3).get("commentCount", 0)
+    clock.advance(3600)
+    hub.upsert_pr("acme/rocket", {"number": 3, "commentCount": count + 1})
+    assert pr_updated_at(api, 3) > before
+    assert api.data(META)["repository"]["pushedAt"] == pushed
+    comments = api.data(
+        '{ repository(owner: "acme", name: "rocket") { pullRequest(number: 3) { '
+        "comments { totalCount } } } }"
+    )["repository"]["pullRequest"]["comments"]
+    assert comments == {"totalCount": count + 1}
+
+
 def test_new_commits_move_both_updated_at_and_pushed_at(hub, api_for, clock):
     api = api_for(hub)
     pushed = api.data(META)["repository"]["pushedAt"]
+    before = pr_updated_at(api, 5)
     clock.advance(3600)
     commit = {
         "oid": "c" * 40,
@@ -71,6 +104,7 @@ def test_new_commits_move_both_updated_at_and_pushed_at(hub, api_for, clock):
     old = hub.get_pr("acme/rocket", 5)
     hub.upsert_pr("acme/rocket", {"number": 5, "commits": [*old["commits"], commit]})
     assert api.data(META)["repository"]["pushedAt"] > pushed
+    assert pr_updated_at(api, 5) > before
     assert hub.get_pr("acme/rocket", 5)["commits"][-1]["oid"] == "c" * 40
 
 
