@@ -16,7 +16,13 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Coordinator", "LocalCoordinator", "default_coordinator", "token_key"]
+__all__ = [
+    "Coordinator",
+    "LocalCoordinator",
+    "SecondaryStreaks",
+    "default_coordinator",
+    "token_key",
+]
 
 
 def token_key(token: str) -> str:
@@ -49,6 +55,24 @@ class Coordinator(Protocol):
         ...
 
 
+@runtime_checkable
+class SecondaryStreaks(Protocol):
+    """Optional: consecutive secondary-limit hits of a token, shared like its budget.
+
+    A worker that re-queues on a secondary limit comes back in a new task, with a new client;
+    the streak kept here lets its next hit back off longer, as GitHub asks. A coordinator
+    without these methods still works: the streak is then counted per request.
+    """
+
+    def note_secondary_hit(self, token_key: str, forget_at: float) -> int:
+        """Count one more hit; return the streak (1 for the first). Forgotten at `forget_at`."""
+        ...
+
+    def clear_secondary_hits(self, token_key: str) -> None:
+        """A request went through: the streak is over."""
+        ...
+
+
 class LocalCoordinator:
     """In-process coordination: a threading lock per token, budgets in dicts."""
 
@@ -57,6 +81,7 @@ class LocalCoordinator:
         self._locks: dict[str, threading.Lock] = {}
         self._budgets: dict[tuple[str, str], tuple[int, float]] = {}
         self._blocks: dict[tuple[str, str], float] = {}
+        self._streaks: dict[str, int] = {}
 
     def _lock_for(self, token_key: str) -> threading.Lock:
         with self._guard:
@@ -89,6 +114,16 @@ class LocalCoordinator:
     def blocked_until(self, token_key: str, resource: str) -> float | None:
         with self._guard:
             return self._blocks.get((token_key, resource))
+
+    def note_secondary_hit(self, token_key: str, forget_at: float) -> int:
+        # In-process, a streak lives as long as the process; a success ends it.
+        with self._guard:
+            self._streaks[token_key] = self._streaks.get(token_key, 0) + 1
+            return self._streaks[token_key]
+
+    def clear_secondary_hits(self, token_key: str) -> None:
+        with self._guard:
+            self._streaks.pop(token_key, None)
 
 
 _defaults: dict[str, LocalCoordinator] = {}

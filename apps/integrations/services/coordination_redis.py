@@ -10,6 +10,10 @@ installation's stable key, a hex digest either way -- never by the token itself)
   when GitHub refills the budget and what we knew about it stops being true.
 - `{prefix}:blocked:{token_key}:{resource}`: epoch seconds until which nobody sends; expires
   then. Only ever moved later, so a short wait never shortens a longer one.
+- `{prefix}:secondary_hits:{token_key}`: consecutive secondary-limit hits (a counter); deleted
+  by the next request that goes through, and expiring anyway, so a dead worker's streak fades.
+
+`prefix` separates what shares one Redis: two GitHubs, or two test runs on one host.
 """
 
 from __future__ import annotations
@@ -143,3 +147,16 @@ class RedisCoordinator:
             return None
         until = float(raw)
         return until if until > self._clock.now() else None
+
+    def note_secondary_hit(self, token_key: str, forget_at: float) -> int:
+        """Count one more consecutive secondary-limit hit of the token; return the streak."""
+        key = self._key("secondary_hits", token_key)
+        pipe = self._redis.pipeline()
+        pipe.incr(key)
+        pipe.pexpireat(key, int(max(forget_at, self._clock.now() + 1.0) * 1000))
+        streak, _ = pipe.execute()
+        return int(streak)
+
+    def clear_secondary_hits(self, token_key: str) -> None:
+        """A request of the token went through: its streak of secondary hits is over."""
+        self._redis.delete(self._key("secondary_hits", token_key))

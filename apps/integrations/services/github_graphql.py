@@ -8,8 +8,13 @@ failure the RetryPolicy (backoff with full jitter for transient errors, GitHub's
 limits). Every wait goes through the Clock, so tests switch waiting off with `InstantClock`.
 Lock and budget go by the key of what GitHub budgets: each pool member's `token_key`, else the
 source's stable `key` (one GitHub App installation is one budget, whichever worker's token).
-With `on_limit="stop"` a spent primary budget raises `RateLimited` (reset_at tells when to
-re-queue) instead of waiting; secondary limits are still waited out (bounded by the policy).
+With `on_limit="stop"` (workers that re-queue) nothing is waited for inside the client: a spent
+primary budget raises `RateLimited` (reset_at tells when to re-queue), a secondary limit -- an
+answer, or a block another process recorded -- raises `SecondaryRateLimited` whose
+`retry_after` is the whole wait the policy chose. With `on_limit="wait"` (seeding) both are
+waited out, secondary limits bounded by the policy's `secondary_attempts`. Consecutive secondary
+hits of a token are counted through the coordinator when it can (`SecondaryStreaks`), so a
+re-queued task that is hit again backs off longer, as GitHub asks.
 
 PR pages come back *complete*: a nested connection (files, commits, reviews, check runs,
 labels, ...) that overflows its first page is filled by follow-up queries that address the PRs
@@ -40,7 +45,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from .clock import Clock, SystemClock
-from .coordination import Coordinator, default_coordinator, token_key
+from .coordination import Coordinator, SecondaryStreaks, default_coordinator, token_key
 from .errors import (
     BadCredentials,
     GitHubError,
@@ -429,6 +434,9 @@ class GitHubGraphQLClient:
         self.stats = ClientStats()
         self._costs = CostEstimates()
         self._stats_lock = threading.Lock()
+        self._streaks: SecondaryStreaks | None = (
+            self.coordinator if isinstance(self.coordinator, SecondaryStreaks) else None
+        )
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -900,12 +908,16 @@ class GitHubGraphQLClient:
             self._notify_request(kind, method, path, answer, key, repo, error)
             if error is None:
                 assert answer is not None
+                self._clear_streak(key)
                 return answer
             error.for_repo(repo)
             if isinstance(error, SecondaryRateLimited):
+                if self.on_limit == "stop":
+                    raise error  # its retry_after is the policy's whole wait: re-queue for it
                 if secondary_hits > policy.secondary_attempts:
                     raise SecondaryRateLimited(
-                        f"GitHub secondary rate limit persisted after {secondary_hits} tries",
+                        f"GitHub secondary rate limit persisted after {secondary_hits} tries "
+                        f"(the last wait {error.retry_after:.0f}s)",
                         retry_after=error.retry_after,
                         resource=error.resource,
                         repo=repo,
@@ -1028,7 +1040,13 @@ class GitHubGraphQLClient:
         now = self.clock.now()
         if isinstance(error, SecondaryRateLimited):
             secondary_hits += 1
-            delay = policy.secondary_delay(error, secondary_hits, now)
+            streak = secondary_hits
+            if self._streaks is not None:
+                # A streak outlives this request (a re-queued task is hit again); it is
+                # forgotten when nothing more is heard of it for the longest wait there is.
+                forget_at = now + policy.secondary_cap + policy.max_retry_after
+                streak = max(streak, self._streaks.note_secondary_hit(key, forget_at))
+            delay = policy.secondary_delay(error, streak, now)
             error.retry_after = delay
             self.coordinator.block_until(key, "secondary", now + delay)
         else:
@@ -1039,6 +1057,11 @@ class GitHubGraphQLClient:
             self.coordinator.block_until(key, error.resource, until)
             self.coordinator.record_budget(key, error.resource, 0, until)
         return secondary_hits, limit_hits
+
+    def _clear_streak(self, key: str) -> None:
+        """A request went through: the token's streak of secondary hits is over."""
+        if self._streaks is not None:
+            self._streaks.clear_secondary_hits(key)
 
     def _free_at(self, key: str, resource: str, cost: int, now: float) -> float:
         """When this token may next send a request of `cost` on `resource` (epoch seconds)."""
@@ -1071,7 +1094,15 @@ class GitHubGraphQLClient:
             if free_at <= now:
                 return
             secondary = (self.coordinator.blocked_until(key, "secondary") or 0) >= free_at
-            if self.on_limit == "stop" and not secondary:
+            if self.on_limit == "stop" and secondary:
+                # Told of by another request or process: re-queue, never sleep in a worker.
+                raise SecondaryRateLimited(
+                    "GitHub secondary rate limit in force",
+                    retry_after=free_at - now,
+                    resource=resource,
+                    repo=repo,
+                )
+            if self.on_limit == "stop":
                 raise RateLimited(
                     f"GitHub {resource} rate limit exhausted",
                     retry_after=free_at - now,

@@ -6,9 +6,21 @@ wrong") are retried with exponential backoff and FULL jitter: the n-th retry wai
 (docs.github.com: rest/guides/best-practices-for-using-the-rest-api#handle-rate-limit-errors-appropriately).
 Never retried: 401, 403 without a limit, 404 / NOT_FOUND, and validation errors.
 
-Secondary rate limits have their own schedule: `retry-after` when given, else until
-`x-ratelimit-reset` when `x-ratelimit-remaining` is 0, else at least `secondary_min_wait`
-(60 s, as GitHub asks) doubling on each further hit, up to `secondary_attempts` tries.
+A request that got no answer at all (timeout, dropped connection: `TransportFailed`) waits at
+least `transport_floor` before it is sent again, whatever the jitter drew: GitHub may still be
+running the abandoned request (a timed-out GraphQL query keeps running on its side for up to its
+own 10 s execution limit), and an immediate retry would be a second concurrent request of the
+token -- what GitHub's best practices ask integrations not to send ("make requests serially")
+and what its secondary limits punish. Half a second covers a request abandoned while GitHub was
+about to answer; a longer tail is covered by the exponential backoff of further retries.
+
+Secondary rate limits have their own schedule (docs.github.com: rest/using-the-rest-api/
+rate-limits-for-the-rest-api#exceeding-the-rate-limit): `retry-after` when given, else until
+`x-ratelimit-reset` when `x-ratelimit-remaining` is 0, else at least `secondary_min_wait` (60 s);
+"if your request continues to fail due to a secondary rate limit, wait for an exponentially
+increasing amount of time between retries, and throw an error after a specific number of
+retries": each further consecutive hit doubles the wait (a `retry-after` hint included, never
+below the hint), up to `secondary_cap`, and `secondary_attempts` hits of one request give up.
 """
 
 from __future__ import annotations
@@ -16,7 +28,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from .errors import GitHubError, RateLimited, SecondaryRateLimited
+from .errors import GitHubError, RateLimited, SecondaryRateLimited, TransportFailed
 
 __all__ = ["NO_RETRY", "RetryPolicy"]
 
@@ -31,6 +43,7 @@ class RetryPolicy:
     secondary_min_wait: float = 60.0  # GitHub: wait at least a minute when it names no time
     secondary_cap: float = 15 * 60.0
     secondary_attempts: int = 5  # tries after which a secondary limit is given up on
+    transport_floor: float = 0.5  # least wait after no answer at all (see the module docstring)
     reset_margin: float = 1.0  # seconds added after a reset time (clock skew, rounding)
     max_retry_after: float = 3600.0 + 60.0  # never trust a hint longer than an hour's window
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
@@ -50,19 +63,26 @@ class RetryPolicy:
         """Delay before the next try of a transient failure: GitHub's hint wins over backoff."""
         if hint is not None and hint > 0:
             return min(hint, self.max_retry_after)
-        return self.backoff(retry_number)
+        delay = self.backoff(retry_number)
+        if isinstance(error, TransportFailed):
+            # Never overlap the abandoned request; the floor never exceeds the policy's cap.
+            delay = max(delay, min(self.transport_floor, self.cap))
+        return delay
 
     def secondary_delay(self, error: SecondaryRateLimited, hit_number: int, now: float) -> float:
         """Wait after the `hit_number`-th consecutive secondary limit (1 for the first).
 
-        GitHub's hint first (retry-after, or the reset when remaining is 0); without one, at
-        least `secondary_min_wait`, doubling on each further hit, plus a little jitter.
+        GitHub's hint first (the reset when remaining is 0, else retry-after, doubling on each
+        further hit but never below the hint); without one, at least `secondary_min_wait`,
+        doubling on each further hit, plus a little jitter. Growth stops at `secondary_cap`.
         """
+        doubling = 2 ** max(0, hit_number - 1)
         if error.hinted and error.reset_at is not None:
             return min(max(0.0, error.reset_at - now) + self.reset_margin, self.max_retry_after)
         if error.hinted:
-            return min(error.retry_after, self.max_retry_after)
-        grown = self.secondary_min_wait * (2 ** max(0, hit_number - 1))
+            hint = min(error.retry_after, self.max_retry_after)
+            return max(hint, min(self.secondary_cap, hint * doubling))
+        grown = self.secondary_min_wait * doubling
         return min(self.secondary_cap, grown) + self.rng.uniform(0.0, self.base)
 
     def without_retries(self) -> RetryPolicy:
@@ -74,6 +94,7 @@ class RetryPolicy:
             secondary_min_wait=self.secondary_min_wait,
             secondary_cap=self.secondary_cap,
             secondary_attempts=self.secondary_attempts,
+            transport_floor=self.transport_floor,
             reset_margin=self.reset_margin,
             max_retry_after=self.max_retry_after,
             rng=self.rng,
