@@ -161,6 +161,18 @@ class GitHubGraphQLFetcher:
         self.max_page_size = max(1, max_page_size)
         self.counters = FetchCounters()
         self._log = log or logger.warning
+        self._rest_budget_shown: set[str] = set()  # repositories whose REST budget was shown
+
+    @property
+    def check_runs_mode(self) -> str:
+        """How this fetcher fills check runs: "graphql" (in the PR query), "rest", or "none".
+
+        It changes what a PR holds, so it is kept with the data (cache header, the seed's
+        completed-walk state) and a seed with another mode does not trust data fetched so.
+        """
+        if not self.fetch_check_runs:
+            return "none"
+        return "rest" if self.rest_check_runs else "graphql"
 
     # --- the seed's API ---------------------------------------------------------------------
 
@@ -197,7 +209,13 @@ class GitHubGraphQLFetcher:
             page_size = cache.page_size
         else:
             mode, stop_at, page_size = FULL, None, self.max_page_size
-            cache = PRCache(repo=repo, fetched_at=started, max_prs=max_prs, days_back=days_back)
+            cache = PRCache(
+                repo=repo,
+                fetched_at=started,
+                max_prs=max_prs,
+                days_back=days_back,
+                check_runs=self.check_runs_mode,
+            )
 
         known = 0
         if mode == INCREMENTAL and stop_at is not None:
@@ -250,10 +268,13 @@ class GitHubGraphQLFetcher:
         cache = PRCache.load(repo, self.cache_dir)
         if cache is None:
             return None
-        if not cache.is_valid(max_prs=max_prs, days_back=days_back):
+        mode = self.check_runs_mode
+        if not cache.is_valid(max_prs=max_prs, days_back=days_back, check_runs=mode):
             self._log(
-                f"{repo}: the cache was fetched with other limits "
-                f"(max_prs={cache.max_prs or 0}, days_back={cache.days_back or 0}); refetching"
+                f"{repo}: the cache was fetched with other options "
+                f"(max_prs={cache.max_prs or 0}, days_back={cache.days_back or 0}, "
+                f"check runs: {cache.check_runs}; now max_prs={max_prs or 0}, "
+                f"days_back={days_back or 0}, check runs: {mode}); refetching"
             )
             return None
         return cache
@@ -385,7 +406,7 @@ class GitHubGraphQLFetcher:
                     break
             if remaining is not None:
                 remaining -= len(prs)
-            if self.rest_check_runs and prs:
+            if self.check_runs_mode == "rest" and prs:
                 prs = self._add_check_runs_to_prs(repo, prs)
             for pr in prs:
                 high_water = _max_dt(high_water, pr.updated_at)
@@ -450,24 +471,38 @@ class GitHubGraphQLFetcher:
 
     # --- REST check runs (optional, serial) --------------------------------------------------
 
-    def _check_rest_rate_limit(self, needed: int = 1) -> int | None:
-        """Core requests remaining, or None when unknown; warns below 100, -1 when too few.
+    def _check_rest_rate_limit(self, needed: int = 1, repo: str | None = None) -> int | None:
+        """Core requests remaining (None when unknown), -1 when too few: then the REST path skips.
 
-        Returns -1 (skip) when fewer than `needed` + a small reserve remain, after saying so.
+        Says what remains in one line the first time per repository, and again whenever it is
+        low (below REST_WARN_BELOW: a warning) or too low (fewer than `needed` + REST_RESERVE:
+        skipped, so the budget is not spent to the last request).
         """
+        where = f"{repo}: " if repo else ""
+        key = repo or ""
+        shown = key in self._rest_budget_shown
+        self._rest_budget_shown.add(key)
         state = (getattr(self.client, "rate_limits", None) or {}).get("core")
         if state is None:
+            if not shown:
+                self._log(f"{where}REST check runs: core requests remaining not known yet")
             return None
         remaining = int(state.remaining)
         reset = datetime.fromtimestamp(state.reset_at, UTC).strftime("%H:%M:%S UTC")
         if remaining < needed + REST_RESERVE:
             self._log(
-                f"REST check runs skipped: {remaining} core requests remain "
+                f"{where}REST check runs skipped: {remaining:,} core requests remain "
                 f"(need {needed} + {REST_RESERVE}); the limit resets at {reset}"
             )
             return -1
         if remaining < REST_WARN_BELOW:
-            self._log(f"REST rate limit low: {remaining} core requests remain until {reset}")
+            self._log(
+                f"{where}REST rate limit low: {remaining:,} core requests remain until {reset}"
+            )
+        elif not shown:
+            self._log(
+                f"{where}REST check runs: {remaining:,} core requests remain (resets {reset})"
+            )
         return remaining
 
     def _add_check_runs_to_prs(self, repo: str, prs: list[FetchedPRFull]) -> list[FetchedPRFull]:
@@ -478,7 +513,7 @@ class GitHubGraphQLFetcher:
         """
         owner, name = split_repo(repo)
         with_head = [pr for pr in prs if pr.commits]
-        if not with_head or self._check_rest_rate_limit(len(with_head)) == -1:
+        if not with_head or self._check_rest_rate_limit(len(with_head), repo) == -1:
             return prs
         out: list[FetchedPRFull] = []
         for pr in prs:

@@ -1,10 +1,11 @@
 """PRCache: the seeding cache, one file per repository in `.seeding_cache/`, read and written as a stream.
 
 A cache file holds the fetched PRs of one repository (`FetchedPRFull.to_dict()`), what was asked
-for (`max_prs`, `days_back`), and what tells us whether GitHub changed since: the ETag of the
-REST pulls probe (a `304` to `If-None-Match` costs no rate-limit point), the repository's
-`pushedAt` (the seed's original change check) and the watermark (the newest PR `updatedAt`
-GitHub reported when the fetch started; the next incremental fetch starts just below it).
+for (`max_prs`, `days_back`, and `check_runs`: how check runs were fetched, "graphql", "rest" or
+"none"), and what tells us whether GitHub changed since: the ETag of the REST pulls probe (a
+`304` to `If-None-Match` costs no rate-limit point), the repository's `pushedAt` (the seed's
+original change check) and the watermark (the newest PR `updatedAt` GitHub reported when the
+fetch started; the next incremental fetch starts just below it).
 
 The file is JSON Lines (format 3), so memory is bounded by a PR, not by the repository:
 
@@ -208,6 +209,9 @@ class PRCache:
     page_size: int = 25
     max_prs: int | None = None
     days_back: int | None = None
+    # How check runs were fetched: "graphql" | "rest" | "none"; None in files written before
+    # it was recorded (unknown: accepted as they are).
+    check_runs: str | None = None
     format: int = CACHE_FORMAT
 
     # `prs` is a property (installed below the class): a loaded cache keeps only where its PRs
@@ -301,15 +305,20 @@ class PRCache:
         *,
         max_prs: int | None = None,
         days_back: int | None = None,
+        check_runs: str | None = None,
     ) -> bool:
         """True when this cache answers the same request and GitHub's `pushedAt` has not moved.
 
         `repo_pushed_at` is the seed's check (from `fetch_repo_metadata`); pass None when the
-        ETag probe decides instead. The limits must match what was fetched (0 = None = no limit).
+        ETag probe decides instead. The limits must match what was fetched (0 = None = no limit),
+        and so must `check_runs` ("graphql" | "rest" | "none") when both it and the file's are
+        known: PRs cached without check runs cannot answer a seed that wants them.
         """
         if _normalise_limit(max_prs) != self.max_prs:
             return False
         if _normalise_limit(days_back) != self.days_back:
+            return False
+        if check_runs is not None and self.check_runs not in (None, check_runs):
             return False
         if repo_pushed_at is not None:
             # An old file without repo_pushed_at cannot prove it is current.
@@ -349,6 +358,7 @@ class PRCache:
             "page_size": self.page_size,
             "max_prs": self.max_prs,
             "days_back": self.days_back,
+            "check_runs": self.check_runs,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -368,6 +378,7 @@ class PRCache:
             page_size=int(data.get("page_size") or 25),
             max_prs=_normalise_limit(data.get("max_prs")),
             days_back=_normalise_limit(data.get("days_back")),
+            check_runs=(str(data["check_runs"]) if data.get("check_runs") else None),
             format=int(data.get("format") or 1),
         )
 

@@ -40,6 +40,14 @@ logger = logging.getLogger(__name__)
 
 CACHE_WRITE_CHUNK = 100  # PRs per transaction when the database is filled from the cache
 
+# TrackedRepository's record of the options ({"max_prs", "days_back", "check_runs"}) its rows
+# were fetched with: the last full walk's, or the cache's it was refilled from. Without it a
+# seed with wider limits (or check runs back on) and --no-cache would trust a 304 about rows
+# the earlier seed never fetched. The field is the lead's migration to add; until it exists
+# the options are only kept (and compared) in the cache header.
+OPTIONS_FIELD = "seed_options"
+_HAS_OPTIONS_FIELD = any(f.name == OPTIONS_FIELD for f in TrackedRepository._meta.concrete_fields)
+
 
 class SeedProgress(Protocol):
     """What a progress display is told (the command draws rich bars; tests pass None)."""
@@ -217,8 +225,12 @@ class RealProjectSeeder:
                 self._reset(tracked)
 
         plan = open_walk(tracked) if tracked is not None else None
-        if plan is not None and plan.mode == FULL and not self._same_limits(plan):
-            self._say(f"{repo}: limits changed since the interrupted seed; starting over")
+        if plan is not None and (
+            (plan.mode == FULL and not self._same_limits(plan)) or not self._options_agree(tracked)
+        ):
+            self._say(
+                f"{repo}: limits or check runs changed since the interrupted seed; starting over"
+            )
             self._reset(tracked)
             plan = None
         if plan is not None:
@@ -257,6 +269,15 @@ class RealProjectSeeder:
                 tracked, check, full=True, max_prs=self.max_prs, days_back=self.days_back
             )
         else:
+            if tracked.watermark is not None and not self._options_agree(tracked):
+                # The rows were fetched with other limits or check runs: a 304 says nothing
+                # about the PRs they left out (or the check runs they lack).
+                self._say(
+                    f"{repo}: the last seed used other options "
+                    f"({_describe(self._stored_options(tracked))}; now "
+                    f"{_describe(self._options())}); fetching again in full"
+                )
+                self._reset(tracked)
             if not check.changed and tracked.watermark is not None:
                 result.source = "unchanged"
                 result.completed = True
@@ -268,6 +289,8 @@ class RealProjectSeeder:
                 max_prs=self.max_prs,
                 days_back=self.days_back,
             )
+        if plan.mode == FULL:
+            self._store_options(tracked, self._options())
         result.source = plan.mode
         self._run_walk(repo, tracked, plan, result)
 
@@ -324,6 +347,7 @@ class RealProjectSeeder:
                 fetched_at=plan.started_at,
                 max_prs=plan.max_prs,
                 days_back=plan.days_back,
+                check_runs=fetcher.check_runs_mode,
             )
         else:
             base = PRCache.load(repo, fetcher.cache_dir)
@@ -358,6 +382,7 @@ class RealProjectSeeder:
             and tracked.last_synced_at is not None
             and (tracked.etag or None) == cache.etag
             and tracked.watermark == watermark
+            and self._options_agree(tracked, _cache_options(cache))
         )
         if in_sync:
             return True
@@ -384,10 +409,12 @@ class RealProjectSeeder:
                 chunk = []
                 reset_queries()
             chunk.append(pr)
+        options = {OPTIONS_FIELD: _cache_options(cache)} if _HAS_OPTIONS_FIELD else {}
         result.stats = result.stats + save_page(
             tracked,
             chunk,
             None,
+            **options,
             etag=cache.etag or "",
             watermark=watermark,
             page_size=cache.page_size,
@@ -416,6 +443,41 @@ class RealProjectSeeder:
     def _same_limits(self, plan: WalkPlan) -> bool:
         return (plan.max_prs or None) == self.max_prs and (plan.days_back or None) == self.days_back
 
+    # --- what the rows were fetched with ---------------------------------------------------
+
+    def _options(self) -> dict[str, Any]:
+        """This seed's options that decide what a repository's rows hold."""
+        return {
+            "max_prs": self.max_prs,
+            "days_back": self.days_back,
+            "check_runs": self.fetcher.check_runs_mode,
+        }
+
+    @staticmethod
+    def _stored_options(tracked: TrackedRepository) -> dict[str, Any]:
+        """The options of the repository's last full walk (or cache refill); {} when unknown."""
+        if not _HAS_OPTIONS_FIELD:
+            return {}
+        stored = getattr(tracked, OPTIONS_FIELD, None)
+        return stored if isinstance(stored, dict) else {}
+
+    def _options_agree(
+        self, tracked: TrackedRepository, options: dict[str, Any] | None = None
+    ) -> bool:
+        """True unless `options` (default: this seed's) and the stored ones differ in a key
+        both know (state written before the options were recorded is taken as it is)."""
+        stored = self._stored_options(tracked)
+        wanted = self._options() if options is None else options
+        return all(stored[key] == wanted[key] for key in stored.keys() & wanted.keys())
+
+    @staticmethod
+    def _store_options(tracked: TrackedRepository, options: dict[str, Any]) -> None:
+        """Record the options a full walk starts with (its rows are fetched with them)."""
+        if not _HAS_OPTIONS_FIELD:
+            return
+        TrackedRepository.objects.filter(pk=tracked.pk).update(**{OPTIONS_FIELD: options})
+        setattr(tracked, OPTIONS_FIELD, options)
+
     def _start(self, repo: str, *, resumed: bool, mode: str | None) -> None:
         if self.progress is not None:
             self.progress.start_repo(repo, resumed=resumed, mode=mode)
@@ -425,6 +487,23 @@ class RealProjectSeeder:
             self.progress.message(text)
         else:
             logger.warning(text)
+
+
+def _cache_options(cache: PRCache) -> dict[str, Any]:
+    """The options a cache file was fetched with (check runs left out when it predates them)."""
+    options: dict[str, Any] = {"max_prs": cache.max_prs, "days_back": cache.days_back}
+    if cache.check_runs is not None:
+        options["check_runs"] = cache.check_runs
+    return options
+
+
+def _describe(options: dict[str, Any]) -> str:
+    if not options:
+        return "unknown"
+    parts = [f"{key}={options[key] or 0}" for key in ("max_prs", "days_back") if key in options]
+    if "check_runs" in options:
+        parts.append(f"check runs: {options['check_runs']}")
+    return ", ".join(parts)
 
 
 __all__ = ["ChangeCheck", "RealProjectSeeder", "RepoSeedResult", "SeedProgress"]

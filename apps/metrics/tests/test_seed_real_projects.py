@@ -13,8 +13,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from apps.metrics.models import PullRequest, Team, TrackedRepository
+from apps.metrics.models import PRCheckRun, PullRequest, Team, TrackedRepository
 from apps.metrics.seeding.pr_cache import PRCache, get_cache_path
+from apps.metrics.seeding.real_project_seeder import _HAS_OPTIONS_FIELD
 from apps.metrics.tests.seed_support import snapshot
 from fakehub.control import FakeHubControl
 from fakehub.server import FakeHub
@@ -106,6 +107,106 @@ def test_no_cache_neither_reads_nor_writes_the_cache(antiwork, settings):
     seed("--project", "antiwork", "--max-prs", "5", "--no-cache")
     # Without the cache the database's ETag still makes an unchanged re-run free.
     assert antiwork.stats()["graphql_points"] == 0
+
+
+# --- options that change what a PR holds: limits, check runs ------------------------------------
+
+# Without the cache, only the database can say what its rows were fetched with.
+needs_options_field = pytest.mark.xfail(
+    not _HAS_OPTIONS_FIELD,
+    reason="TrackedRepository.seed_options (a migration, the lead's) is not there yet",
+    strict=True,
+)
+
+
+def check_runs_of(slug: str = "antiwork") -> int:
+    return PRCheckRun.objects.filter(pull_request__team__slug=slug).count()
+
+
+@pytest.mark.django_db
+def test_a_seed_without_check_runs_does_not_keep_a_later_seed_from_storing_them(antiwork):
+    seed("--repo", "antiwork/gumroad", "--no-check-runs")
+    assert check_runs_of() == 0
+
+    output = seed("--repo", "antiwork/gumroad")
+
+    assert "antiwork/gumroad: unchanged" not in output
+    assert check_runs_of() > 0
+    header = json.loads(get_cache_path("antiwork/gumroad", antiwork_cache()).open().readline())
+    assert header["check_runs"] == "graphql"
+
+
+@pytest.mark.django_db
+def test_clear_does_not_refill_check_runs_from_a_cache_fetched_without_them(antiwork):
+    seed("--repo", "antiwork/gumroad")
+    with_runs = snapshot("antiwork")
+    seed("--repo", "antiwork/gumroad", "--no-check-runs", "--clear")
+    assert check_runs_of() == 0
+
+    seed("--repo", "antiwork/gumroad", "--clear")
+
+    assert snapshot("antiwork")["check_runs"] == with_runs["check_runs"]
+
+
+@pytest.mark.django_db
+def test_rest_check_runs_are_an_option_the_cache_remembers(antiwork):
+    seed("--repo", "antiwork/gumroad", "--max-prs", "3")
+    antiwork.reset_stats()
+
+    output = seed("--repo", "antiwork/gumroad", "--max-prs", "3", "--rest-check-runs")
+
+    assert "antiwork/gumroad: unchanged" not in output
+    assert antiwork.stats()["graphql_requests"] >= 1
+    assert "core requests remain" in output
+    header = json.loads(get_cache_path("antiwork/gumroad", antiwork_cache()).open().readline())
+    assert header["check_runs"] == "rest"
+
+
+@needs_options_field
+@pytest.mark.django_db
+def test_without_the_cache_check_runs_come_back_after_a_seed_without_them(antiwork):
+    seed("--repo", "antiwork/gumroad", "--no-cache", "--no-check-runs")
+
+    output = seed("--repo", "antiwork/gumroad", "--no-cache")
+
+    assert "antiwork/gumroad: unchanged" not in output
+    assert check_runs_of() > 0
+
+
+@needs_options_field
+@pytest.mark.django_db
+def test_without_the_cache_wider_limits_fetch_what_a_narrower_seed_left_out(antiwork):
+    seed("--project", "antiwork", "--no-cache", "--max-prs", "5")
+    assert PullRequest.objects.filter(team__slug="antiwork").count() == 15
+
+    output = seed("--project", "antiwork", "--no-cache")
+
+    assert "unchanged" not in output
+    assert PullRequest.objects.filter(team__slug="antiwork").count() == 130
+    antiwork.reset_stats()
+    seed("--project", "antiwork", "--no-cache")
+    assert antiwork.stats()["graphql_points"] == 0  # the same options again: 304s
+
+
+@pytest.mark.django_db
+def test_an_all_304_run_shows_the_rest_budget_it_knows(antiwork):
+    seed("--project", "antiwork", "--max-prs", "2")
+
+    output = seed("--project", "antiwork", "--max-prs", "2")
+
+    total = output.splitlines()[-1]
+    assert total.startswith("total: 3 repositories")
+    assert "GraphQL points remaining unknown this run (no GraphQL request)" in total
+    core = antiwork.stats()
+    assert "REST " in total and " remaining (resets " in total, total
+    assert "points remaining unknown" not in total.replace("GraphQL points remaining unknown", "")
+    assert core["requests"] >= 3
+
+
+def antiwork_cache() -> Path:
+    from django.conf import settings
+
+    return Path(settings.SEEDING_CACHE_DIR)
 
 
 @pytest.mark.django_db

@@ -430,17 +430,33 @@ class Command(BaseCommand):
                 f"{s.commits} commits, {s.files} files, {s.check_runs} check runs, "
                 f"{s.members_created} members created; {r.requests} requests, {r.points} points"
             )
-        state = (getattr(client, "rate_limits", None) or {}).get("graphql")
-        remaining = "unknown"
-        if state is not None:
-            reset = datetime.fromtimestamp(state.reset_at, UTC).strftime("%H:%M UTC")
-            remaining = f"{state.remaining} (resets {reset})"
         self.stdout.write(
             f"total: {len(results)} repositories, {prs} PRs, {total.reviews} reviews, "
             f"{total.commits} commits, {total.files} files, {total.check_runs} check runs, "
             f"{total.members_created} members created; {requests} requests, "
-            f"{points} points used, points remaining {remaining}"
+            f"{points} points used, {_budget(client)}"
         )
+
+
+def _budget(client: Any) -> str:
+    """What is known of the token's budgets: GraphQL points and REST core requests remaining.
+
+    An all-304 run sends no GraphQL request, so GitHub told us nothing of the points; the REST
+    probe's `x-ratelimit-*` headers still give the core budget.
+    """
+    limits = getattr(client, "rate_limits", None) or {}
+    graphql, core = limits.get("graphql"), limits.get("core")
+    if graphql is not None:
+        text = f"points remaining {graphql.remaining:,} (resets {_hhmm(graphql.reset_at)})"
+    else:
+        text = "GraphQL points remaining unknown this run (no GraphQL request)"
+    if core is not None:
+        text += f"; REST {core.remaining:,} remaining (resets {_hhmm(core.reset_at)})"
+    return text
+
+
+def _hhmm(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%H:%M UTC")
 
 
 def _one_line(exc: BaseException) -> str:
