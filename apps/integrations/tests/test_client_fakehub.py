@@ -7,6 +7,7 @@ so waits take no real time and fakehub judges "too early" on the same virtual ti
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from typing import Any
 
@@ -224,6 +225,26 @@ def test_it_retries_dropped_connections_and_timeouts(hub, clock):
     assert faults >= 2 and client.stats.retries == faults
 
 
+def test_a_request_left_unanswered_is_retried_no_sooner_than_the_transport_floor(hub, clock):
+    # Every second request dropped: each retry is a first retry, drawn from [0, 0.4) s.
+    hub.faults({"rules": [{"fault": "drop", "every": 2}]})
+    waits: list[float] = []
+
+    class Listener:
+        def on_wait(self, seconds: float, reason: str) -> None:
+            if seconds > 0 and "TransportFailed" in reason:
+                waits.append(seconds)
+
+    policy = RetryPolicy(base=0.4, cap=8.0, transport_floor=0.5, rng=random.Random(1))
+    client = _client(hub, clock, retry=policy, listener=Listener())
+    assert len(_walk(client, first=10)) == 60
+    retries = client.stats.retries
+    assert retries >= 3 and hub.stats()["faults_injected"] == retries
+    # on_wait hears each wait's start and then its countdown: the starts are the floor.
+    assert sum(clock.sleeps) == pytest.approx(0.5 * retries)
+    assert max(waits) == 0.5
+
+
 def test_it_gives_up_after_the_policys_attempts_with_a_clear_error(hub, clock):
     hub.faults({"rules": [{"fault": "status", "status": 502}]})
     client = _client(hub, clock, retry=RetryPolicy(attempts=3))
@@ -347,6 +368,70 @@ def test_a_secondary_limit_that_never_lifts_is_given_up_on(hub, clock):
     assert "persisted after 3 tries" in str(caught.value)
     assert "acme/rocket" in str(caught.value)
     assert hub.stats()["requests"] == 3 and hub.stats()["requests_while_limited"] == 0
+
+
+def test_a_secondary_limit_that_persists_is_waited_out_longer_each_time(hub, clock):
+    hub.faults({"rules": [{"fault": "secondary_limit", "retry_after": 5}]})
+    client = _client(hub, clock, retry=RetryPolicy(secondary_attempts=3))
+    with pytest.raises(SecondaryRateLimited) as caught:
+        client.fetch_pr_page("acme", "rocket")
+    # retry-after first, then doubling (GitHub: "an exponentially increasing amount of time").
+    assert client.stats.waited_seconds == 5 + 10 + 20
+    assert "persisted after 4 tries (the last wait 40s)" in str(caught.value)
+    assert hub.stats()["requests"] == 4 and hub.stats()["requests_while_limited"] == 0
+
+
+def test_on_limit_stop_raises_a_secondary_limit_instead_of_sleeping_in_the_worker(hub, clock):
+    hub.faults({"rules": [{"fault": "secondary_limit", "status": 403}]})
+    client = _client(hub, clock, on_limit="stop")
+    with pytest.raises(SecondaryRateLimited) as caught:
+        client.fetch_pr_page("acme", "rocket")
+    assert caught.value.retry_after >= 60  # no retry-after: at least a minute, re-queue for it
+    assert clock.sleeps == [] and hub.stats()["requests"] == 1
+
+    # Still blocked: the next task of this token raises at once and sends nothing.
+    hub.faults({"rules": []})
+    with pytest.raises(SecondaryRateLimited) as again:
+        client.fetch_pr_page("acme", "rocket")
+    assert again.value.retry_after == pytest.approx(caught.value.retry_after)  # no time passed
+    assert "acme/rocket" in str(again.value) and "\n" not in str(again.value)
+    assert hub.stats()["requests"] == 1 and clock.sleeps == []
+
+    clock.advance(caught.value.retry_after)
+    assert len(client.fetch_pr_page("acme", "rocket").nodes) == 25
+    assert hub.stats()["requests_while_limited"] == 0 and clock.sleeps == []
+
+
+def test_a_re_queued_task_hit_again_by_a_secondary_limit_backs_off_longer(hub, clock):
+    """Each task has its own client; the streak of hits lives in the shared coordinator."""
+    coordinator = LocalCoordinator()
+    hub.faults({"rules": [{"fault": "secondary_limit", "retry_after": 7}]})
+    waits = []
+    for _ in range(3):
+        task_client = _client(hub, clock, on_limit="stop", coordinator=coordinator)
+        with pytest.raises(SecondaryRateLimited) as caught:
+            task_client.fetch_pr_page("acme", "rocket")
+        waits.append(caught.value.retry_after)
+        clock.advance(caught.value.retry_after)
+    assert waits == [7, 14, 28]
+
+    # A request that goes through ends the streak: the next hit waits retry-after again.
+    hub.faults({"rules": []})
+    _client(hub, clock, on_limit="stop", coordinator=coordinator).fetch_pr_page("acme", "rocket")
+    hub.faults({"rules": [{"fault": "secondary_limit", "retry_after": 7}]})
+    with pytest.raises(SecondaryRateLimited) as fresh:
+        _client(hub, clock, on_limit="stop", coordinator=coordinator).fetch_pr_page(
+            "acme", "rocket"
+        )
+    assert fresh.value.retry_after == 7
+    assert hub.stats()["requests_while_limited"] == 0
+
+
+def test_seeding_still_waits_out_a_secondary_limit_with_on_limit_wait(hub, clock):
+    hub.faults({"rules": [{"fault": "secondary_limit", "status": 429, "every": 2}]})
+    client = _client(hub, clock, on_limit="wait")
+    assert len(_walk(client)) == 60
+    assert client.stats.waited_seconds >= 60 and hub.stats()["requests_while_limited"] == 0
 
 
 # ---- primary limit --------------------------------------------------------------------------

@@ -86,3 +86,32 @@ def test_without_retries_keeps_everything_but_the_attempts():
     single = policy.without_retries()
     assert single.attempts == 1 and single.base == 2.0 and single.secondary_min_wait == 5.0
     assert not single.should_retry(ServerError(502), 1)
+
+
+def test_a_secondary_limit_hit_again_waits_longer_than_its_retry_after_each_time():
+    # GitHub: wait retry-after; if the request keeps failing, wait exponentially longer.
+    policy = RetryPolicy(secondary_cap=100.0)
+    error = SecondaryRateLimited(retry_after=10)
+    waits = [policy.secondary_delay(error, n, now=0.0) for n in (1, 2, 3, 4, 5)]
+    assert waits == [10, 20, 40, 80, 100]
+
+
+def test_a_retry_after_beyond_the_cap_is_still_waited_in_full():
+    policy = RetryPolicy(secondary_cap=100.0)
+    error = SecondaryRateLimited(retry_after=300)
+    assert [policy.secondary_delay(error, n, now=0.0) for n in (1, 3)] == [300, 300]
+
+
+def test_a_request_left_unanswered_waits_at_least_the_transport_floor_before_its_retry():
+    policy = RetryPolicy(base=1.0, cap=8.0, transport_floor=0.5, rng=random.Random(3))
+    unanswered = [policy.delay_for(TransportFailed("timed out"), 0) for _ in range(200)]
+    answered = [policy.delay_for(ServerError(502), 0) for _ in range(200)]
+    assert min(unanswered) == 0.5 and max(unanswered) <= 1.0
+    # An answered 5xx ended on GitHub's side: full jitter from zero, no floor.
+    assert min(answered) < 0.5
+
+
+def test_the_transport_floor_never_exceeds_the_policys_cap():
+    policy = RetryPolicy(base=0.01, cap=0.2, transport_floor=0.5)
+    assert policy.delay_for(TransportFailed("dropped"), 0) == 0.2
+    assert policy.without_retries().transport_floor == 0.5
