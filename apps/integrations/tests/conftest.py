@@ -1,19 +1,40 @@
-"""Fixtures shared by the client's tests."""
+"""Fixtures shared by the client's tests.
+
+Redis isolation: every test run gets its own key prefix (`prharvest-test-<hex>`), and only keys
+under it are ever deleted, so two suites sharing one Redis (REDIS_TEST_URL, DB 15 by default)
+neither see nor wipe each other's keys.
+"""
 
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 
 import pytest
 import redis
 
 REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
+RUN_PREFIX = f"prharvest-test-{secrets.token_hex(4)}"
+
+
+def delete_prefixed(conn: redis.Redis, prefix: str) -> None:
+    """Delete every key under `prefix` (and only those)."""
+    keys = list(conn.scan_iter(match=f"{prefix}:*", count=500))
+    if keys:
+        conn.delete(*keys)
 
 
 @pytest.fixture
-def redis_url() -> Iterator[str]:
-    """A flushed Redis test DB; fails when REDIS_TEST_URL is set (CI) but unreachable."""
+def redis_prefix() -> str:
+    """A key prefix of this run and this test: nothing else uses its keys."""
+    return f"{RUN_PREFIX}-{secrets.token_hex(3)}"
+
+
+@pytest.fixture
+def redis_url(redis_prefix: str) -> Iterator[str]:
+    """REDIS_TEST_URL, checked reachable; the test's keys (under `redis_prefix`) are removed
+    afterwards. Fails when REDIS_TEST_URL is set (CI) but unreachable."""
     conn = redis.Redis.from_url(REDIS_TEST_URL)
     try:
         conn.ping()
@@ -21,6 +42,7 @@ def redis_url() -> Iterator[str]:
         if "REDIS_TEST_URL" in os.environ:
             pytest.fail(f"Redis at {REDIS_TEST_URL} is unreachable")
         pytest.skip("no Redis on 127.0.0.1:6379 (set REDIS_TEST_URL to require it)")
-    conn.flushdb()
-    yield REDIS_TEST_URL
-    conn.flushdb()
+    try:
+        yield REDIS_TEST_URL
+    finally:
+        delete_prefixed(conn, redis_prefix)

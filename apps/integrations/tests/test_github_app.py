@@ -156,7 +156,8 @@ def shared_coordinator(request) -> Coordinator:
     """What the workers of one deployment share: an in-process or a Redis coordinator."""
     if request.param == "local":
         return LocalCoordinator()
-    return RedisCoordinator(request.getfixturevalue("redis_url"), prefix="apptest")
+    url = request.getfixturevalue("redis_url")
+    return RedisCoordinator(url, prefix=request.getfixturevalue("redis_prefix"))
 
 
 def test_two_workers_of_one_installation_share_one_budget_view(
@@ -192,12 +193,12 @@ def test_two_workers_of_one_installation_share_one_budget_view(
 
 @pytest.mark.redis
 def test_two_workers_of_one_installation_take_turns_on_one_lock(
-    fakehub_factory, app_key, redis_url
+    fakehub_factory, app_key, redis_url, redis_prefix
 ):
     hub = fakehub_factory(app_public_key=_public(app_key), synthetic=[("acme/rocket", 3)])
     source = make_source(hub, app_key)
-    holder = RedisCoordinator(redis_url, prefix="apptest")
-    waiter = RedisCoordinator(redis_url, prefix="apptest", lock_wait=0.2)
+    holder = RedisCoordinator(redis_url, prefix=redis_prefix)
+    waiter = RedisCoordinator(redis_url, prefix=redis_prefix, lock_wait=0.2)
     second = GitHubGraphQLClient(make_source(hub, app_key), base_url=hub.url, coordinator=waiter)
     # The first worker is mid-request: the second, with a token of its own, must wait its turn.
     with holder.token_lock(source.key), pytest.raises(TimeoutError):
