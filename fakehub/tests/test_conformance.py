@@ -1,13 +1,13 @@
 """Conformance with GitHub's published descriptions: the SDL subset, REST bodies, cost formula.
 
-References live in ../shared/github (beside the repository); a missing reference fails.
+References live in ../shared/github (beside the repository, or $PRHARVEST_SHARED_DIR; GitHub's
+GraphQL schema may come from npm instead: fakehub/reference.py); a missing reference fails.
 """
 
 from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,14 +25,16 @@ from graphql import (
 from openapi_schema_validator import OAS30Validator
 
 from fakehub.graphql_api import analyse, build_schema, cost_from_requests
+from fakehub.reference import SHARED_DIR_ENV, shared_dir
+from fakehub.testing import github_schema_or_fail
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "github"
+SHARED = shared_dir() / "github"
 BUILTIN = {"String", "Int", "Float", "Boolean", "ID"}
 
 
 @cache
 def github_schema() -> GraphQLSchema:
-    sdl = (SHARED / "graphql" / "schema.graphql").read_text(encoding="utf-8")
+    sdl = github_schema_or_fail().read_text(encoding="utf-8")
     schema = build_ast_schema(parse(sdl), assume_valid_sdl=True)
     # graphql-core 3.3 reports deprecation mismatches in GitHub's schema; they do not matter here.
     schema._validation_errors = []
@@ -41,7 +43,14 @@ def github_schema() -> GraphQLSchema:
 
 @cache
 def openapi() -> dict[str, Any]:
-    return json.loads((SHARED / "rest" / "openapi-subset.json").read_text(encoding="utf-8"))
+    path = SHARED / "rest" / "openapi-subset.json"
+    if not path.is_file():
+        pytest.fail(
+            f"GitHub's OpenAPI subset is missing: not at {path} "
+            f"(set {SHARED_DIR_ENV} to the shared/ directory)",
+            pytrace=False,
+        )
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def subset_problems(ours: GraphQLSchema, theirs: GraphQLSchema) -> list[str]:

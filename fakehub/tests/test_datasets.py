@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from fakehub.datasets import DatasetError, load_dataset_dir, normalize_pr
+from fakehub.reference import shared_dir
 
 # shared/ sits beside the repository root (a read-only copy in CI): missing data fails the test.
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+SHARED_DATA = shared_dir() / "data"
 
 
 def make_pr(number: int = 1, **changes: Any) -> dict[str, Any]:

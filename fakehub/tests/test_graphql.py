@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from fakehub.reference import shared_dir
 from fakehub.tests.conftest import PR_PAGE
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = shared_dir() / "data"
 
 
 @pytest.fixture

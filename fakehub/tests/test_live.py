@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from fakehub.control import FakeHubControlError
+from fakehub.reference import shared_dir
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = shared_dir() / "data"
 META = '{ repository(owner: "acme", name: "rocket") { pushedAt updatedAt } }'
 
 

@@ -8,15 +8,15 @@ import signal
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import httpx
 
 from fakehub.control import FakeHubControl
+from fakehub.reference import shared_dir
 from fakehub.testing import start_fakehub_process
 from fakehub.tests.conftest import TOKEN
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = shared_dir() / "data"
 QUERY = '{ repository(owner: "acme", name: "rocket") { pushedAt } }'
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import pytest
 from graphql import GraphQLSchema, build_ast_schema, parse, validate
@@ -18,16 +17,13 @@ from apps.integrations.services.github_graphql import (
     FETCH_SINGLE_PR_QUERY,
     build_connections_query,
 )
-
-SHARED = Path(__file__).resolve().parents[3].parent / "shared"
-GITHUB_SCHEMA = SHARED / "github" / "graphql" / "schema.graphql"
+from fakehub.testing import github_schema_or_fail
 
 
 @pytest.fixture(scope="module")
 def github_schema() -> GraphQLSchema:
-    # A missing reference is a failure, never a skip.
-    assert GITHUB_SCHEMA.is_file(), f"GitHub's schema is missing: {GITHUB_SCHEMA}"
-    schema = build_ast_schema(parse(GITHUB_SCHEMA.read_text()), assume_valid_sdl=True)
+    # A missing reference is a failure, never a skip (shared/, else npm: fakehub/reference.py).
+    schema = build_ast_schema(parse(github_schema_or_fail().read_text()), assume_valid_sdl=True)
     # graphql-core 3.3 finds 12 deprecation mismatches in GitHub's own SDL; they do not
     # concern queries, and would make validate() raise.
     schema._validation_errors = []  # type: ignore[attr-defined]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +17,9 @@ from apps.metrics.seeding.fetched import (
     FetchedReview,
     FetchedUser,
 )
+from fakehub.reference import shared_dir
 
-SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "github"
+SHARED = shared_dir() / "github"
 DEVLAKE_PRS = (
     SHARED / "recorded/incubator-devlake/github_graphql/raw_tables/_raw_github_graphql_prs.csv"
 )
