@@ -191,6 +191,50 @@ def test_rest_check_runs_are_skipped_when_too_few_requests_remain(hub, tmp_path)
     assert any("skipped" in line and "remain" in line for line in lines)
 
 
+def test_rest_check_runs_say_once_per_repository_what_core_budget_remains(hub, tmp_path):
+    lines: list[str] = []
+    fetcher = fetcher_for(hub, tmp_path, rest_check_runs=True, log=lines.append)
+
+    prs = fetcher.fetch_prs_with_details(REPO, max_prs=60)  # three pages of REST check runs
+
+    budget = [line for line in lines if "core requests remain" in line]
+    assert budget == [budget[0]] and budget[0].startswith(f"{REPO}: REST check runs: 4,999 ")
+    assert "resets" in budget[0]
+    assert fetcher.counters.check_run_requests == len(prs) == 60
+
+
+def test_rest_check_runs_warn_below_100_core_requests_and_still_fetch(fakehub_factory, tmp_path):
+    hub = fakehub_factory(synthetic=[(REPO, 60, 3)], core_requests=60)
+    lines: list[str] = []
+    fetcher = fetcher_for(hub, tmp_path, rest_check_runs=True, log=lines.append)
+
+    prs = fetcher.fetch_prs_with_details(REPO, max_prs=5)
+
+    # The probe spent one of the 60: 59 remain, enough for 5 PRs but below the warning mark.
+    assert [line for line in lines if "low" in line] == [
+        next(line for line in lines if line.startswith(f"{REPO}: REST rate limit low: 59 "))
+    ]
+    assert fetcher.counters.check_run_requests == 5
+    assert any(pr.check_runs for pr in prs)
+    assert hub.stats()["rest_requests"] == 6
+
+
+def test_rest_check_runs_are_skipped_before_any_request_when_the_budget_cannot_finish(
+    fakehub_factory, tmp_path
+):
+    hub = fakehub_factory(synthetic=[(REPO, 60, 3)], core_requests=14)
+    lines: list[str] = []
+    fetcher = fetcher_for(hub, tmp_path, rest_check_runs=True, log=lines.append)
+
+    prs = fetcher.fetch_prs_with_details(REPO, max_prs=5)
+
+    # 13 remain after the probe: 5 PRs + a reserve of 10 do not fit, so no check-runs request.
+    skipped = [line for line in lines if "skipped" in line]
+    assert len(skipped) == 1 and "13 core requests remain (need 5 + 10)" in skipped[0]
+    assert hub.stats()["rest_requests"] == 1  # the probe only
+    assert len(prs) == 5 and all(pr.check_runs == () for pr in prs)
+
+
 def datetime_of(value):
     from datetime import datetime
 

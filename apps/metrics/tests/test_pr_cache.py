@@ -19,7 +19,9 @@ from apps.metrics.seeding.fetched import (
     FetchedReview,
     FetchedUser,
 )
+from apps.metrics.seeding.github_graphql_fetcher import GitHubGraphQLFetcher
 from apps.metrics.seeding.pr_cache import CacheCorrupt, PRCache, get_cache_path
+from apps.metrics.tests.seed_support import make_client
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -137,6 +139,29 @@ def test_validity_follows_the_limits_and_pushed_at(tmp_path):
     assert not cache.is_valid(T0 + timedelta(seconds=1), max_prs=10)
 
 
+def test_the_check_runs_mode_is_kept_in_the_header_and_decides_validity(tmp_path):
+    make_cache(check_runs="none").save(tmp_path)
+    header = json.loads(get_cache_path("acme/rocket", tmp_path).open().readline())
+    loaded = PRCache.load("acme/rocket", tmp_path)
+
+    assert header["check_runs"] == "none" and loaded is not None
+    assert loaded.is_valid(max_prs=10, check_runs="none")
+    assert not loaded.is_valid(max_prs=10, check_runs="graphql")
+    assert not loaded.is_valid(max_prs=10, check_runs="rest")
+
+
+def test_a_file_written_before_the_check_runs_mode_was_kept_stays_valid(tmp_path):
+    header = make_cache().header()
+    del header["check_runs"]
+    path = get_cache_path("acme/rocket", tmp_path)
+    path.write_text(json.dumps(header) + "\n" + json.dumps({"end": True, "prs": 0}) + "\n")
+
+    loaded = PRCache.load("acme/rocket", tmp_path)
+
+    assert loaded is not None and loaded.check_runs is None
+    assert loaded.is_valid(max_prs=10, check_runs="graphql")
+
+
 def test_merge_replaces_prs_by_number_and_keeps_newer_data():
     cache = make_cache(prs=[make_pr(1), make_pr(2)])
     newer = make_pr(2, updated=T0 + timedelta(days=5), title="renamed")
@@ -161,10 +186,17 @@ def test_partial_pages_survive_a_torn_last_line(tmp_path):
     assert pr_cache.read_partial("acme/rocket", tmp_path, "walk-2") is None
 
 
-def test_no_token_ever_reaches_the_cache_file(tmp_path):
-    make_cache().save(tmp_path)
-    text = get_cache_path("acme/rocket", tmp_path).read_text()
-    assert "token" not in text.lower() and "ghp_" not in text
+def test_no_token_ever_reaches_the_cache_file(fakehub_factory, tmp_path):
+    token = "ghp_CACHETOKENMARKER42"
+    hub = fakehub_factory(synthetic=[("acme/rocket", 30, 1)], tokens=[token])
+    fetcher = GitHubGraphQLFetcher(make_client(hub.url, token=token), cache_dir=tmp_path)
+    fetcher.fetch_prs_with_details("acme/rocket")  # a full fetch: the cache is written
+    hub.upsert_pr("acme/rocket", {"number": 2, "title": "changed"})
+    fetcher.fetch_prs_with_details("acme/rocket")  # an incremental one: the cache is merged
+
+    files = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert files and hub.stats()["per_token"]  # the token was used, and a cache written
+    assert [path.name for path in files if b"CACHETOKENMARKER" in path.read_bytes()] == []
 
 
 # --- streaming: JSON Lines ----------------------------------------------------------------------
