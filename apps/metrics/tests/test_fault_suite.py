@@ -8,13 +8,16 @@ the same fakehub, never send while it was told to wait (`requests_while_limited 
 never have two requests of one token in flight (`max_in_flight_per_token == 1`).
 
 Time: fakehub and the client share one InstantClock, so a 60 s secondary-limit wait or a rate
-limit reset passes instantly for both; only slow answers cost real (sub-second) time.
+limit reset passes instantly for both; only slow answers cost real (sub-second) time. A request
+the client gave up on (timeout) is retried after the policy's transport floor -- virtual here --
+and its next request never overlaps the abandoned one because the client hangs up first: fakehub
+counts an abandoned request as landed once its client's connection is closed. No real pause
+is needed.
 """
 
 from __future__ import annotations
 
 import random
-import time
 from typing import Any
 
 import pytest
@@ -26,33 +29,20 @@ REPOS = [("acme/rocket", 70, 11), ("acme/engine", 45, 12)]
 SCHEDULES = 22
 SLOW_TIMEOUT = 1.0  # the client's timeout in faulty runs
 SLOW_ANSWER = 1.1  # a slow answer: just past the timeout
-REAL_PAUSE = 0.5  # real seconds the wait after an unanswered request takes on the test clock
 
 
-class PausingClock(InstantClock):
-    """The instant test clock, except that the wait after an unanswered request is also real.
-
-    A request the client gave up on (timeout) is still being answered by fakehub for a moment,
-    as a timed-out query may still run on GitHub's side. The client always backs off before
-    sending again; on this clock that first backoff also pauses for real, so the token's next
-    request never overlaps the abandoned one. Every other wait stays virtual: fakehub reads
-    this clock too, so secondary-limit waits and rate-limit resets pass instantly for both.
-    The clock hears of unanswered requests as the client's listener (`on_request`).
-    """
+class Waits:
+    """The client's listener: the length of each wait it starts, with its reason."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.unanswered = False
+        self.started: list[tuple[float, str]] = []
+        self._waiting = False
 
-    def on_request(self, info: Any) -> None:
-        if info.status is None:
-            self.unanswered = True
-
-    def sleep(self, seconds: float) -> None:
-        if self.unanswered and seconds > 0:
-            self.unanswered = False
-            time.sleep(REAL_PAUSE)
-        super().sleep(seconds)
+    def on_wait(self, seconds: float, reason: str) -> None:
+        # The client reports a wait's full length, then its countdown, then 0.0 at its end.
+        if seconds > 0 and not self._waiting:
+            self.started.append((seconds, reason))
+        self._waiting = seconds > 0
 
 
 def schedule(seed_value: int) -> dict[str, Any]:
@@ -91,7 +81,7 @@ def schedule(seed_value: int) -> dict[str, Any]:
 def test_a_seed_under_random_faults_ends_exactly_like_an_undisturbed_one(
     seed_value, fakehub_factory, tmp_path
 ):
-    clock = PausingClock()
+    clock = InstantClock()
     hub = fakehub_factory(synthetic=REPOS, clock=clock.now, reset_seconds=3)
     repos = [name for name, _, _ in REPOS]
     seed(make_client(hub.url, clock=clock), repos, team_slug="clean", cache_dir=tmp_path / "a")
@@ -100,13 +90,9 @@ def test_a_seed_under_random_faults_ends_exactly_like_an_undisturbed_one(
     hub.set_limits(reset_seconds=3)  # fresh windows; a primary exhaustion resets in 3 s
     hub.reset_stats()
 
-    client = make_client(
-        hub.url,
-        clock=clock,
-        retry=fast_retry(seed_value, attempts=8),
-        timeout=SLOW_TIMEOUT,
-        listener=clock,
-    )
+    waits = Waits()
+    policy = fast_retry(seed_value, attempts=8)
+    client = make_client(hub.url, clock=clock, retry=policy, timeout=SLOW_TIMEOUT, listener=waits)
     results = seed(client, repos, team_slug="faulty", cache_dir=tmp_path / "b")
 
     stats = hub.stats()
@@ -114,3 +100,7 @@ def test_a_seed_under_random_faults_ends_exactly_like_an_undisturbed_one(
     assert snapshot("faulty") == snapshot("clean"), profile
     assert stats["requests_while_limited"] == 0, profile
     assert stats["max_in_flight_per_token"] == 1, profile
+    # A retry after an unanswered request waited at least the floor (on the virtual clock).
+    floor = min(policy.transport_floor, policy.cap)
+    after_no_answer = [s for s, reason in waits.started if "TransportFailed" in reason]
+    assert all(s >= floor for s in after_no_answer), profile
