@@ -2,7 +2,12 @@
 
 The workers are separate processes, so they cannot see pytest's test database: this module
 creates its own PostgreSQL database (on DATABASE_URL's server, else 127.0.0.1:5432), migrates
-it with `manage.py migrate`, and reads it with psycopg. Redis is REDIS_TEST_URL (DB 15, flushed).
+it with `manage.py migrate`, and reads it with psycopg. Redis is REDIS_TEST_URL (DB 15 by
+default), shared with whatever else runs on the host, so nothing here flushes it: this run's
+tasks travel on a queue of its own (`prharvest-test-<hex>`, the workers' default queue through a
+settings module generated for the run), the coordinator's keys carry the fakehub URL's hash, and
+tracked-repository ids start at a random offset, so the per-repository keys of sync and webhooks
+(`prharvest:repo-sync:{id}`, `prharvest:sync-requested:{id}`) are this run's alone.
 Every wait is bounded; workers and the web server are killed at teardown whatever happens.
 """
 
@@ -13,6 +18,8 @@ import hashlib
 import hmac
 import json
 import os
+import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -40,6 +47,9 @@ TOKEN = "ghp_celery_workers_one_token"
 SECRET = "celery-webhook-secret"
 REPOS = [f"acme/r{i:02d}" for i in range(1, 21)]
 WAIT = 60.0  # upper bound of any single wait; never reached when things work
+RUN = secrets.token_hex(4)
+QUEUE = f"prharvest-test-{RUN}"  # this run's Celery queue: other runs' workers never take its tasks
+SETTINGS_MODULE = f"prharvest_test_settings_{RUN}"
 
 
 def wait_for(what: str, predicate: Callable[[], Any], timeout: float = WAIT) -> Any:
@@ -70,9 +80,13 @@ def redis_url() -> Iterator[str]:
         conn.ping()
     except redis.ConnectionError as exc:
         _required("Redis", str(exc))
-    conn.flushdb()
-    yield REDIS_TEST_URL
-    conn.flushdb()
+    try:
+        yield REDIS_TEST_URL
+    finally:
+        # This run's queues only (kombu keeps priority lists beside each queue's own key).
+        for queue in (QUEUE, f"{QUEUE}-app"):
+            keys = [queue.encode(), *conn.scan_iter(match=f"{queue}\x06*")]
+            conn.delete(*keys)
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +121,13 @@ def app_key() -> rsa.RSAPrivateKey:
 
 
 @pytest.fixture(scope="module")
-def hub(app_key) -> Iterator[FakeHub]:
+def request_log(tmp_path_factory) -> Path:
+    """fakehub's request log: a JSON line per request (query and variables, never a token)."""
+    return tmp_path_factory.mktemp("fakehub") / "requests.jsonl"
+
+
+@pytest.fixture(scope="module")
+def hub(app_key, request_log) -> Iterator[FakeHub]:
     public = (
         app_key.public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -119,6 +139,7 @@ def hub(app_key) -> Iterator[FakeHub]:
             (name, size, i + 1) for i, (name, size) in enumerate(zip(REPOS, sizes, strict=True))
         ],
         latency_ms=10,
+        request_log=request_log,
         app_public_key=public,
         installation_token_seconds=1.5,
     ).start()
@@ -141,8 +162,14 @@ class Env:
 
     def __init__(self, db: str, broker: str, hub: FakeHub, tmp: Path, **extra: str) -> None:
         self.db = db
+        # The project's settings plus this run's default queue (settings read no such variable).
+        (tmp / f"{SETTINGS_MODULE}.py").write_text(
+            f"from config.settings import *  # noqa: F403\nCELERY_TASK_DEFAULT_QUEUE = {QUEUE!r}\n"
+        )
+        python_path = os.pathsep.join(p for p in (str(tmp), os.environ.get("PYTHONPATH")) if p)
         self.vars = {
             **os.environ,
+            "PYTHONPATH": python_path,
             "DATABASE_URL": db,
             "CELERY_BROKER_URL": broker,
             "REDIS_URL": broker,
@@ -151,7 +178,7 @@ class Env:
             "GITHUB_TOKEN": TOKEN,
             "GITHUB_WEBHOOK_SECRET": SECRET,
             "SEEDING_CACHE_DIR": str(tmp / "cache"),
-            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
             "LOG_LEVEL": "INFO",
             **extra,
         }
@@ -201,7 +228,7 @@ def stop(process: subprocess.Popen) -> None:
 
 
 def start_workers(
-    env: Env, log: Path, concurrency: int = 4, queue: str = "celery"
+    env: Env, log: Path, concurrency: int = 4, queue: str = QUEUE
 ) -> subprocess.Popen:
     worker = start(
         [
@@ -223,6 +250,11 @@ def env(worker_db, redis_url, hub, tmp_path_factory) -> Env:
     tmp = tmp_path_factory.mktemp("workers")
     env = Env(worker_db, redis_url, hub, tmp)
     env.manage("migrate", "--noinput")
+    # Ids from a random offset: the per-repository Redis keys of two runs never meet.
+    env.sql(
+        "SELECT setval(pg_get_serial_sequence('metrics_trackedrepository', 'id'), %s)",
+        secrets.randbelow(10**9) + 10**6,
+    )
     return env
 
 
@@ -239,6 +271,7 @@ def workers(env, tmp_path_factory) -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def producer(redis_url) -> Iterator[Celery]:
     app = Celery("test-producer", broker=redis_url)
+    app.conf.task_default_queue = QUEUE
     yield app
     app.close()
 
@@ -294,6 +327,27 @@ def synced_since(env: Env, names: list[str], since: float) -> bool:
     return done == len(names)
 
 
+_OPERATION = re.compile(r"^\s*query\s+(\w+)")
+PR_PAGE_QUERIES = ("FetchPRsBulk", "FetchPRsUpdated")
+
+
+def log_lines(log: Path) -> int:
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+def pr_page_requests(log: Path, start: int, end: int) -> list[tuple[str, str, str | None]]:
+    """(repository, query, after cursor) of each PR-page request logged in lines [start, end)."""
+    pages = []
+    for line in log.read_text().splitlines()[start:end]:
+        entry = json.loads(line)
+        match = _OPERATION.match(entry.get("query") or "")
+        if match and match.group(1) in PR_PAGE_QUERIES:
+            variables = entry.get("variables") or {}
+            repo = f"{variables.get('owner')}/{variables.get('name')}"
+            pages.append((repo, match.group(1), variables.get("after")))
+    return pages
+
+
 def make_due(env: Env) -> None:
     """What the passing of SYNC_INTERVAL_SECONDS does: every repository is due again."""
     env.sql("UPDATE metrics_trackedrepository SET next_sync_after = now() - interval '1 second'")
@@ -307,9 +361,12 @@ def signed(payload: dict, secret: str = SECRET) -> tuple[bytes, str]:
 # --- tests ------------------------------------------------------------------------------------
 
 
-def test_twenty_repositories_on_four_workers_share_one_token_politely(env, workers, producer, hub):
+def test_twenty_repositories_on_four_workers_share_one_token_politely(
+    env, workers, producer, hub, request_log
+):
     env.manage("track_repository", *REPOS, "--team", "acme", "--create-team")
     httpx.post(f"{hub.url}/_fakehub/stats/reset")
+    round_one = log_lines(request_log)
     started = time.time()
     producer.send_task("apps.metrics.tasks.sync_all_repositories_task")
 
@@ -320,6 +377,14 @@ def test_twenty_repositories_on_four_workers_share_one_token_politely(env, worke
     wait_for("every repository synced", lambda: synced_since(env, REPOS, started))
 
     first = stats(hub)
+    # Every repository walked once: each PR page (repository, order, cursor) asked for exactly
+    # once, one first page per repository. A second walk of a repository (two workers syncing
+    # it, a re-queued task starting over) asks for its first page again.
+    pages = pr_page_requests(request_log, round_one, log_lines(request_log))
+    repeated = sorted({page for page in pages if pages.count(page) > 1})
+    assert repeated == []
+    first_pages = sorted(repo for repo, _query, after in pages if after is None)
+    assert first_pages == sorted(REPOS)
     assert first["max_in_flight_per_token"] == 1
     assert first["requests_while_limited"] == 0
     assert first["statuses"].get("401", 0) == 0
@@ -449,10 +514,10 @@ def test_installation_tokens_expiring_mid_sync_are_renewed_without_losing_a_page
     hub.latency = 0.15  # a walk of several seconds: installation tokens live 1.5 s here
     log = tmp_path / "app-worker.log"
     # Its own queue: the PAT workers of the other tests must not take this task.
-    worker = start_workers(app_env, log, concurrency=2, queue="app")
+    worker = start_workers(app_env, log, concurrency=2, queue=f"{QUEUE}-app")
     try:
         producer.send_task(
-            "apps.metrics.tasks.sync_repository_task", args=[tracked_id], queue="app"
+            "apps.metrics.tasks.sync_repository_task", args=[tracked_id], queue=f"{QUEUE}-app"
         )
         wait_for(
             "the App-authenticated sync",
