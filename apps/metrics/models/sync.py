@@ -36,6 +36,9 @@ class TrackedRepository(models.Model):
     etag = models.CharField(max_length=255, blank=True, default="")
     pushed_at = models.DateTimeField(null=True, blank=True)
     page_size = models.PositiveIntegerField(default=25)
+    # What the stored rows were fetched with (max_prs, days_back, check-runs mode): a seed with
+    # other options walks again in full instead of trusting an unchanged ETag.
+    seed_options = models.JSONField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
     next_sync_after = models.DateTimeField(null=True, blank=True)
     rate_limit_remaining = models.IntegerField(null=True, blank=True)

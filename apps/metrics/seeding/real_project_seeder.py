@@ -46,7 +46,6 @@ CACHE_WRITE_CHUNK = 100  # PRs per transaction when the database is filled from 
 # the earlier seed never fetched. The field is the lead's migration to add; until it exists
 # the options are only kept (and compared) in the cache header.
 OPTIONS_FIELD = "seed_options"
-_HAS_OPTIONS_FIELD = any(f.name == OPTIONS_FIELD for f in TrackedRepository._meta.concrete_fields)
 
 
 class SeedProgress(Protocol):
@@ -409,7 +408,7 @@ class RealProjectSeeder:
                 chunk = []
                 reset_queries()
             chunk.append(pr)
-        options = {OPTIONS_FIELD: _cache_options(cache)} if _HAS_OPTIONS_FIELD else {}
+        options = {OPTIONS_FIELD: _cache_options(cache)}
         result.stats = result.stats + save_page(
             tracked,
             chunk,
@@ -456,8 +455,6 @@ class RealProjectSeeder:
     @staticmethod
     def _stored_options(tracked: TrackedRepository) -> dict[str, Any]:
         """The options of the repository's last full walk (or cache refill); {} when unknown."""
-        if not _HAS_OPTIONS_FIELD:
-            return {}
         stored = getattr(tracked, OPTIONS_FIELD, None)
         return stored if isinstance(stored, dict) else {}
 
@@ -473,8 +470,6 @@ class RealProjectSeeder:
     @staticmethod
     def _store_options(tracked: TrackedRepository, options: dict[str, Any]) -> None:
         """Record the options a full walk starts with (its rows are fetched with them)."""
-        if not _HAS_OPTIONS_FIELD:
-            return
         TrackedRepository.objects.filter(pk=tracked.pk).update(**{OPTIONS_FIELD: options})
         setattr(tracked, OPTIONS_FIELD, options)
 

@@ -15,7 +15,6 @@ from django.core.management.base import CommandError
 
 from apps.metrics.models import PRCheckRun, PullRequest, Team, TrackedRepository
 from apps.metrics.seeding.pr_cache import PRCache, get_cache_path
-from apps.metrics.seeding.real_project_seeder import _HAS_OPTIONS_FIELD
 from apps.metrics.tests.seed_support import snapshot
 from fakehub.control import FakeHubControl
 from fakehub.server import FakeHub
@@ -111,13 +110,6 @@ def test_no_cache_neither_reads_nor_writes_the_cache(antiwork, settings):
 
 # --- options that change what a PR holds: limits, check runs ------------------------------------
 
-# Without the cache, only the database can say what its rows were fetched with.
-needs_options_field = pytest.mark.xfail(
-    not _HAS_OPTIONS_FIELD,
-    reason="TrackedRepository.seed_options (a migration, the lead's) is not there yet",
-    strict=True,
-)
-
 
 def check_runs_of(slug: str = "antiwork") -> int:
     return PRCheckRun.objects.filter(pull_request__team__slug=slug).count()
@@ -162,7 +154,6 @@ def test_rest_check_runs_are_an_option_the_cache_remembers(antiwork):
     assert header["check_runs"] == "rest"
 
 
-@needs_options_field
 @pytest.mark.django_db
 def test_without_the_cache_check_runs_come_back_after_a_seed_without_them(antiwork):
     seed("--repo", "antiwork/gumroad", "--no-cache", "--no-check-runs")
@@ -173,7 +164,6 @@ def test_without_the_cache_check_runs_come_back_after_a_seed_without_them(antiwo
     assert check_runs_of() > 0
 
 
-@needs_options_field
 @pytest.mark.django_db
 def test_without_the_cache_wider_limits_fetch_what_a_narrower_seed_left_out(antiwork):
     seed("--project", "antiwork", "--no-cache", "--max-prs", "5")
