@@ -25,8 +25,13 @@ is reported in one warning line, ignored, and replaced by the next save. A token
 cache file: nothing here is given one.
 
 While a walk is open, each fetched page is also appended to `<file>.partial` (one JSON line per
-page). When the walk completes, those pages are folded into the cache by `save_with_partial()`;
-a walk killed half-way resumes with its partial pages intact (see apps/metrics/seeding/walk.py).
+page, flushed and fsynced as soon as the page arrives, before its rows reach the database). When
+the walk completes, those pages are folded into the cache by `save_with_partial()`. A page line
+also carries where the page sits in its walk (`"page"`: start and end cursor, has_next, done, page
+sizes, high-water, pushedAt), so a full walk killed half-way writes the pages it had already
+fetched from this spool on resume instead of asking GitHub again (`iter_partial_pages()`, used by
+apps/metrics/seeding/walk.py). A last line cut short by a kill is ignored, and cut off before the
+next page is appended.
 """
 
 from __future__ import annotations
@@ -546,30 +551,69 @@ def start_partial(repo: str, cache_dir: str | os.PathLike[str], walk_id: str) ->
 
 
 def append_partial(
-    repo: str, cache_dir: str | os.PathLike[str], walk_id: str, prs: Iterable[FetchedPRFull]
+    repo: str,
+    cache_dir: str | os.PathLike[str],
+    walk_id: str,
+    prs: Iterable[FetchedPRFull],
+    page: dict[str, Any] | None = None,
 ) -> None:
     """Append one page of an open walk, durably, before its rows are committed to the database.
 
     Written before the database commit, so the partial pages always hold at least every page
-    the database's checkpoint has passed.
+    the database's checkpoint has passed. `page`: where the page sits in its walk (JSON values:
+    cursors, sizes, ...), kept so a resumed walk can write the page again without fetching it.
+    A last line cut short by a kill is cut off first, so the pages stay one valid line each.
     """
     path = partial_path(get_cache_path(repo, cache_dir))
-    line = _dumps({"walk": walk_id, "prs": [pr.to_dict() for pr in prs]})
+    record: dict[str, Any] = {"walk": walk_id}
+    if page is not None:
+        record["page"] = page
+    record["prs"] = [pr.to_dict() for pr in prs]
+    line = _dumps(record)
+    _cut_torn_line(path)
     with path.open("a", encoding="utf-8") as handle:
         handle.write(line + "\n")
+        # Flushed for a kill -9 (the bytes reach the kernel), fsynced for a power cut.
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def _cut_torn_line(path: Path) -> None:
+    """Cut `path` after its last newline when a kill left a line half-written after it."""
+    try:
+        handle = path.open("r+b")
+    except OSError:
+        return  # missing: the append creates it
+    with handle:
+        size = handle.seek(0, os.SEEK_END)
+        if size == 0:
+            return
+        handle.seek(size - 1)
+        if handle.read(1) == b"\n":
+            return
+        end = size
+        while end > 0:
+            start = max(0, end - 65536)
+            handle.seek(start)
+            chunk = handle.read(end - start)
+            newline = chunk.rfind(b"\n")
+            if newline >= 0:
+                handle.truncate(start + newline + 1)
+                return
+            end = start
+        handle.truncate(0)
 
 
 class _PartialInvalid(Exception):
     """The partial pages are missing, of another walk, or broken before their last line."""
 
 
-def _iter_partial(path: Path, walk_id: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(sequence, record) of each PR of walk `walk_id`'s partial pages, a page at a time.
+def _iter_partial_records(path: Path, walk_id: str) -> Iterator[dict[str, Any]]:
+    """Each page record (`{"walk", "page"?, "prs"}`) of walk `walk_id`'s partial pages, in order.
 
     A last line cut short by a kill is ignored (its page was not committed either). Raises
-    _PartialInvalid when the pages are missing or belong to another walk.
+    _PartialInvalid when the pages are missing, belong to another walk, or are broken before
+    their last line.
     """
     try:
         handle = path.open("rb")
@@ -582,7 +626,6 @@ def _iter_partial(path: Path, walk_id: str) -> Iterator[tuple[int, dict[str, Any
             raise _PartialInvalid from None
         if not isinstance(header, dict) or header.get("walk") != walk_id:
             raise _PartialInvalid
-        seq = 0
         line = handle.readline()
         while line:
             following = handle.readline()
@@ -599,10 +642,41 @@ def _iter_partial(path: Path, walk_id: str) -> Iterator[tuple[int, dict[str, Any
                 if not following:
                     return  # torn last write
                 raise _PartialInvalid from None
-            for item in items:
-                yield seq, item
-                seq += 1
+            yield record
             line = following
+
+
+def _iter_partial(path: Path, walk_id: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(sequence, record) of each PR of walk `walk_id`'s partial pages, a page at a time."""
+    seq = 0
+    for record in _iter_partial_records(path, walk_id):
+        for item in record["prs"]:
+            yield seq, item
+            seq += 1
+
+
+def iter_partial_pages(
+    repo: str, cache_dir: str | os.PathLike[str], walk_id: str
+) -> Iterator[tuple[dict[str, Any], tuple[FetchedPRFull, ...]]]:
+    """(page facts, PRs) of each partial page of walk `walk_id` that was stored with its facts.
+
+    In walk order, one page in memory at a time. Nothing when the pages are missing or of
+    another walk; stops at a page that is broken (a cut-short last line is simply the end), so
+    whatever it yielded is sound and the rest is fetched again.
+    """
+    path = partial_path(get_cache_path(repo, cache_dir))
+    try:
+        for record in _iter_partial_records(path, walk_id):
+            facts = record.get("page")
+            if not isinstance(facts, dict):
+                continue  # a page appended without its facts (an older seed): not replayable
+            try:
+                prs = tuple(FetchedPRFull.from_dict(item) for item in record["prs"])
+            except _DECODE_ERRORS:
+                return
+            yield facts, prs
+    except _PartialInvalid:
+        return
 
 
 def _partial_winners(path: Path, walk_id: str) -> dict[int, int] | None:

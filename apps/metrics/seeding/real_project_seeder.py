@@ -8,7 +8,9 @@ decides which to call and counts what it cost.
 
 Repository state lives in TrackedRepository (get-or-create by team + full name), shared with
 production sync. With the cache on, each page is also appended to the cache's partial pages
-before its rows are committed, so a resumed walk still ends with a complete cache file.
+as it arrives, before its rows are committed, so a resumed walk still ends with a complete cache
+file, and a resumed full walk writes the pages it had fetched from there instead of fetching
+them again (walk.PageSpool).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from apps.metrics.seeding.github_graphql_fetcher import (
 )
 from apps.metrics.seeding.pr_cache import CacheCorrupt, PRCache
 from apps.metrics.seeding.real_projects import RealProject
-from apps.metrics.seeding.walk import WalkPlan, new_walk, open_walk, walk_repository
+from apps.metrics.seeding.walk import PageSpool, WalkPlan, new_walk, open_walk, walk_repository
 from apps.metrics.writer import SaveStats, save_page, save_pull_request, save_pull_requests
 
 logger = logging.getLogger(__name__)
@@ -300,18 +302,15 @@ class RealProjectSeeder:
     ) -> None:
         fetcher = self.fetcher
         cache_dir = fetcher.cache_dir
-        before_save = None
+        spool = None
         if fetcher.use_cache:
             if not plan.resumed:
                 pr_cache.start_partial(repo, cache_dir, plan.walk_id)
-
-            def before_save(plan: WalkPlan, page: PRPage) -> None:
-                pr_cache.append_partial(repo, cache_dir, plan.walk_id, page.prs)
+            # The cache's partial pages: each page is kept there as it arrives, before its rows
+            # are committed, and a resumed full walk writes them from there instead of fetching.
+            spool = PageSpool(repo, cache_dir)
 
         def on_page(page: PRPage, stats: SaveStats) -> None:
-            # With DEBUG on, Django keeps every query's SQL (up to 9,000): a page's bulk inserts
-            # are large, so that log would grow with the repository. A page is all we keep.
-            reset_queries()
             if self.progress is not None:
                 self.progress.page(repo, page, stats)
 
@@ -320,8 +319,8 @@ class RealProjectSeeder:
             tracked,
             plan,
             should_stop=self.should_stop,
-            before_save=before_save,
             on_page=on_page,
+            spool=spool,
         )
         result.prs += walk.prs
         result.pages += walk.pages

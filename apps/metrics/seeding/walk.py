@@ -4,8 +4,7 @@
 hands every page to the writer together with the checkpoint that follows it
 (`writer.save_page`: rows + checkpoint in one transaction). Whatever stops a walk (rate limit,
 Ctrl-C, crash, kill -9) the database holds whole pages and the checkpoint of the last one, so
-the next call resumes there and the walk ends with exactly the rows an uninterrupted walk gives,
-re-fetching at most the one page that was in flight.
+the next call resumes there and the walk ends with exactly the rows an uninterrupted walk gives.
 
 - A full walk (`CREATED_AT DESC`) resumes from its cursor: creation order is stable.
 - An incremental walk (`UPDATED_AT DESC`) always starts from the top and stops at the stored
@@ -16,8 +15,19 @@ re-fetching at most the one page that was in flight.
   mapped by one background thread. That thread is the only one talking to GitHub during the walk,
   so one token still has one request in flight; the database is only touched from the caller's
   thread (Django connections are per thread). A fetch error surfaces when its page is taken, after
-  the pages before it were written. A kill can therefore lose the page being written and the one
-  in flight: at most two pages are fetched again, one when the kill lands outside a write.
+  the pages before it were written.
+
+What a kill costs (pages fetched again on the next run):
+
+- With a spool (`PageSpool`: seeds with the cache on), each page is appended to the spool by
+  the fetching thread as soon as it arrives, before it is handed over to be written. A resumed
+  full walk first writes the spooled pages that follow its checkpoint (chained by their start
+  cursors) with the checkpoints they would have had, then fetches on. Only the page in flight
+  is lost: at most one page per kill.
+- Without a spool (production sync, `--no-cache` seeds), a kill during page N's write loses N
+  (fetched, not committed) and N+1 (in flight, since the prefetch overlaps the write): at most
+  two pages per kill, one when the kill lands outside a write. An incremental walk restarts from
+  the top anyway.
 
 Checkpoint JSON (docs/ARCHITECTURE.md), plus keys that make a resume exact:
 `{"mode", "cursor", "page_size", "high_water", "started_at", "prs_done",
@@ -27,16 +37,18 @@ Checkpoint JSON (docs/ARCHITECTURE.md), plus keys that make a resume exact:
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import DatabaseError
+from django.db import DatabaseError, reset_queries
 
 from apps.integrations.services.errors import GitHubError, RateLimited
 from apps.metrics.models import PullRequest, TrackedRepository
+from apps.metrics.seeding import pr_cache
 from apps.metrics.seeding.github_graphql_fetcher import (
     FULL,
     INCREMENTAL,
@@ -70,6 +82,7 @@ class WalkResult:
     resumed: bool = False
     interrupted: bool = False  # stopped on request (Ctrl-C) after a whole page
     pages: int = 0
+    replayed: int = 0  # of `pages`: written from the spool of an earlier run, not fetched
     prs: int = 0
     points: int = 0
     page_size: int = 25
@@ -183,6 +196,85 @@ class PagePrefetcher:
             close()
 
 
+class PageSpool:
+    """A walk's fetched pages kept on disk as they arrive: the seeding cache's partial pages.
+
+    `append()` stores a page with where it sits in its walk (start and end cursor, has_next,
+    done, page sizes, high-water, pushedAt), flushed and fsynced; `replay()` gives back, as
+    PRPages, the pages of a full walk that follow a cursor, chained by cursors. A page replayed
+    is written with exactly the checkpoint it would have had when it was fetched.
+    """
+
+    def __init__(self, repo: str, cache_dir: str | os.PathLike[str]) -> None:
+        self.repo = repo
+        self.cache_dir = cache_dir
+
+    def append(self, plan: WalkPlan, start_cursor: str | None, page: PRPage) -> None:
+        facts = {
+            "mode": page.mode,
+            "start": start_cursor,
+            "end": page.end_cursor,
+            "has_next": page.has_next,
+            "done": page.done,
+            "page_size": page.page_size,
+            "next_page_size": page.next_page_size,
+            "high_water": _iso(page.high_water),
+            "pushed_at": _iso(page.pushed_at),
+            "total_count": page.total_count,
+        }
+        pr_cache.append_partial(self.repo, self.cache_dir, plan.walk_id, page.prs, page=facts)
+
+    def replay(self, plan: WalkPlan, cursor: str | None) -> Iterator[PRPage]:
+        """The spooled pages of `plan`'s full walk from `cursor` on, in walk order, until the
+        chain of cursors breaks or a page ends the walk. Nothing for an incremental walk."""
+        if plan.mode != FULL:
+            return
+        for facts, prs in pr_cache.iter_partial_pages(self.repo, self.cache_dir, plan.walk_id):
+            if facts.get("mode") != FULL or facts.get("start") != cursor:
+                continue
+            try:
+                page = PRPage(
+                    prs=prs,
+                    mode=FULL,
+                    end_cursor=facts["end"],
+                    has_next=bool(facts["has_next"]),
+                    done=bool(facts["done"]),
+                    page_size=int(facts["page_size"]),
+                    next_page_size=int(facts["next_page_size"]),
+                    high_water=_dt(facts.get("high_water")),
+                    pushed_at=_dt(facts.get("pushed_at")),
+                    total_count=facts.get("total_count"),
+                    points=0,  # no request: nothing spent
+                    requests=0,
+                )
+            except (KeyError, TypeError, ValueError):
+                return  # not a page this code wrote: fetch from here on
+            yield page
+            if page.done or not page.end_cursor:
+                return
+            cursor = page.end_cursor
+
+
+def _spooled(
+    pages: Iterator[PRPage], spool: PageSpool, plan: WalkPlan, cursor: str | None
+) -> Iterator[PRPage]:
+    """`pages`, each appended to `spool` (with its start cursor) before it is handed on.
+
+    Advanced by the prefetch thread, so a page is on disk as soon as it arrives: a kill while
+    it waits to be written, or while it is written, no longer loses it.
+    """
+    start = cursor
+    try:
+        for page in pages:
+            spool.append(plan, start, page)
+            yield page
+            start = page.end_cursor
+    finally:
+        close = getattr(pages, "close", None)
+        if close is not None:
+            close()
+
+
 def open_walk(tracked: TrackedRepository) -> WalkPlan | None:
     """The plan of `tracked`'s interrupted walk, or None when no walk is open."""
     cp = tracked.checkpoint
@@ -240,16 +332,19 @@ def walk_repository(
     before_save: Callable[[WalkPlan, PRPage], None] | None = None,
     on_page: Callable[[PRPage, SaveStats], None] | None = None,
     overlap: timedelta | None = None,
+    spool: PageSpool | None = None,
 ) -> WalkResult:
     """Walk `tracked`'s PR pages per `plan`, saving each page with its checkpoint; resumable.
 
-    `before_save(plan, page)` runs before a page's transaction (the seeding cache appends the
-    page there); `on_page(page, stats)` after it (progress). `should_stop()` is asked once per
-    page that is not the last, when it arrives: True saves that page and stops the walk there,
-    resumable (`interrupted`), without asking for another page. Errors propagate after the
-    repository's status and last error are recorded; the checkpoint of the last saved page
-    stays, so the next walk resumes. Every callback runs in the caller's thread; the next page
-    is fetched meanwhile in a background thread (see the module docstring).
+    `spool`: where each fetched page is kept as it arrives (the seeding cache's partial pages);
+    a resumed full walk first writes the spooled pages that follow its checkpoint, then fetches
+    on. `before_save(plan, page)` runs before a page's transaction; `on_page(page, stats)` after
+    it (progress). `should_stop()` is asked once per page that is not the last, when it arrives:
+    True saves that page and stops the walk there, resumable (`interrupted`), without asking for
+    another page. Errors propagate after the repository's status and last error are recorded;
+    the checkpoint of the last saved page stays, so the next walk resumes. Every callback runs
+    in the caller's thread; the next page is fetched meanwhile in a background thread (see the
+    module docstring). Django's query log is emptied after each page (it grows with DEBUG on).
     """
     overlap = fetcher.overlap if overlap is None else overlap
     result = WalkResult(
@@ -261,35 +356,89 @@ def walk_repository(
     since = None
     if plan.mode == FULL and plan.days_back:
         since = plan.started_at - timedelta(days=plan.days_back)
-    remaining = None
-    if plan.mode == FULL and plan.max_prs:
-        remaining = max(0, plan.max_prs - plan.prs_done)
     prs_done = plan.prs_done
-    known = 0
-    if stop_at is not None:
-        known = PullRequest.objects.filter(
-            team_id=tracked.team_id, github_repo=tracked.full_name, pr_updated_at__gte=stop_at
-        ).count()
 
-    pages = fetcher.iter_pr_pages(
-        tracked.full_name,
-        mode=plan.mode,
-        cursor=plan.cursor,
-        watermark=stop_at,
-        page_size=plan.page_size,
-        max_prs=remaining,
-        since=since,
-        high_water=plan.high_water,
-        known_overlap=known,
-    )
-    prefetch = PagePrefetcher(pages)
+    def write(page: PRPage, stop: bool) -> None:
+        """Save `page` with the checkpoint after it (or close the walk with it); count it."""
+        nonlocal prs_done
+        if before_save is not None:
+            before_save(plan, page)
+        prs_done += len(page.prs)
+        if page.done:
+            stats = _complete(tracked, plan, page, list(page.prs))
+        else:
+            stats = save_page(
+                tracked,
+                list(page.prs),
+                plan.checkpoint(page, prs_done),
+                status=TrackedRepository.Status.RUNNING,
+            )
+        # With DEBUG on, Django keeps every query's SQL (up to 9,000): a page's bulk inserts
+        # are large, so that log would grow with the walk. A page is all it needs to hold.
+        reset_queries()
+        result.pages += 1
+        result.prs += len(page.prs)
+        result.points += page.points
+        result.page_size = page.next_page_size
+        result.stats = result.stats + stats
+        if on_page is not None:
+            on_page(page, stats)
+        if page.done:
+            result.completed = True
+        elif stop:
+            result.interrupted = True
+
+    prefetch: PagePrefetcher | None = None
     interrupted_hard = False
     try:
+        if spool is not None and plan.mode == FULL and plan.resumed:
+            # Pages fetched by the run that was stopped, spooled but not (all) committed: write
+            # them from the spool, with the checkpoints they would have had, before any request.
+            replayed = spool.replay(plan, plan.cursor)
+            try:
+                for page in replayed:
+                    stop = not page.done and should_stop()
+                    write(page, stop)
+                    result.replayed += 1
+                    plan = replace(
+                        plan,
+                        cursor=page.end_cursor,
+                        page_size=page.next_page_size,
+                        high_water=page.high_water,
+                        prs_done=prs_done,
+                    )
+                    if page.done or stop:
+                        return result
+            finally:
+                replayed.close()
+
+        remaining = None
+        if plan.mode == FULL and plan.max_prs:
+            remaining = max(0, plan.max_prs - prs_done)
         if remaining == 0:
             _complete(tracked, plan, None, [])
             result.completed = True
-        else:
-            prefetch.start()
+            return result
+        known = 0
+        if stop_at is not None:
+            known = PullRequest.objects.filter(
+                team_id=tracked.team_id, github_repo=tracked.full_name, pr_updated_at__gte=stop_at
+            ).count()
+        pages = fetcher.iter_pr_pages(
+            tracked.full_name,
+            mode=plan.mode,
+            cursor=plan.cursor,
+            watermark=stop_at,
+            page_size=plan.page_size,
+            max_prs=remaining,
+            since=since,
+            high_water=plan.high_water,
+            known_overlap=known,
+        )
+        if spool is not None:
+            pages = _spooled(pages, spool, plan, plan.cursor)
+        prefetch = PagePrefetcher(pages)
+        prefetch.start()
         while prefetch.in_flight:
             page = prefetch.take()  # a fetch error surfaces here, after the pages before it
             if page is None:
@@ -299,30 +448,8 @@ def walk_repository(
             stop = not page.done and should_stop()
             if not page.done and not stop:
                 prefetch.start()  # page N+1 travels while page N is written
-            if before_save is not None:
-                before_save(plan, page)
-            prs_done += len(page.prs)
-            if page.done:
-                stats = _complete(tracked, plan, page, list(page.prs))
-            else:
-                stats = save_page(
-                    tracked,
-                    list(page.prs),
-                    plan.checkpoint(page, prs_done),
-                    status=TrackedRepository.Status.RUNNING,
-                )
-            result.pages += 1
-            result.prs += len(page.prs)
-            result.points += page.points
-            result.page_size = page.next_page_size
-            result.stats = result.stats + stats
-            if on_page is not None:
-                on_page(page, stats)
-            if page.done:
-                result.completed = True
-                break
-            if stop:
-                result.interrupted = True
+            write(page, stop)
+            if page.done or stop:
                 break
     except (GitHubError, DatabaseError) as exc:
         _record_failure(tracked, exc)
@@ -333,7 +460,8 @@ def walk_repository(
     finally:
         # A page fetched ahead but not written (an error while writing) is dropped; its request
         # ends before the walk returns, so the caller's next request is never sent beside it.
-        prefetch.close(wait=not interrupted_hard)
+        if prefetch is not None:
+            prefetch.close(wait=not interrupted_hard)
     return result
 
 
