@@ -44,9 +44,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from .clock import Clock, SystemClock
-from .coordination import Coordinator, SecondaryStreaks, default_coordinator, token_key
-from .errors import (
+from ..clock import Clock, SystemClock
+from ..coordination import Coordinator, SecondaryStreaks, default_coordinator, token_key
+from ..errors import (
     BadCredentials,
     GitHubError,
     GraphQLFailed,
@@ -54,15 +54,15 @@ from .errors import (
     RateLimited,
     SecondaryRateLimited,
 )
-from .ratelimit import (
+from ..ratelimit import (
     CostEstimates,
     RateLimitState,
     parse_retry_after,
     query_key,
 )
-from .retry import RetryPolicy
-from .tokens import TokenPool, TokenSource, as_token_source
-from .transport import DEFAULT_TIMEOUT, HTTPAnswer, Transport, raise_for_status
+from ..retry import RetryPolicy
+from ..tokens import TokenPool, TokenSource, as_token_source
+from ..transport import DEFAULT_TIMEOUT, HTTPAnswer, Transport, raise_for_status
 
 __all__ = [
     "FETCH_PRS_BULK_QUERY",
@@ -81,7 +81,8 @@ __all__ = [
     "build_connections_query",
 ]
 
-logger = logging.getLogger(__name__)
+# The package's name: log records keep the logger name they had when this was one module.
+logger = logging.getLogger(__package__)
 
 DEFAULT_BASE_URL = "https://api.github.com"
 PAGE_SIZE = 25
