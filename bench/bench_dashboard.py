@@ -1,14 +1,18 @@
 """Benchmark: server time and query count of the dashboard's team page for a 20,000-PR team.
 
-    .venv/bin/python bench/bench_dashboard.py [--prs 20000] [--runs 7]
-    DATABASE_URL=postgres://root@127.0.0.1:5432/test .venv/bin/python bench/bench_dashboard.py
+    .venv/bin/python bench/bench_dashboard.py [--quick] [--json bench/out/dashboard.json]
+    .venv/bin/python bench/bench_dashboard.py --single [--prs 20000] [--runs 7]
 
-Without DATABASE_URL it uses a fresh SQLite file in a temporary directory (migrated here). With
-DATABASE_URL it migrates that database, writes a uniquely named team, and deletes it afterwards.
+By default it measures both backends, each in a child process: SQLite (a fresh file in a
+temporary directory) and PostgreSQL (a database of its own, `prharvest_bench_dashboard_<pid>`,
+created on BENCH_DATABASE_URL's server, default postgres://root@127.0.0.1:5432, and dropped
+afterwards), and writes rows for run_all. `--single` measures the backend of the environment
+(DATABASE_URL, else a temporary SQLite file), migrates it, writes a uniquely named team and
+deletes it afterwards.
 Rows are bulk-inserted (apps.dashboard.synthetic), then each page is requested through Django's
 full request stack (middleware, session, login, template rendering) in-process: the time is the
 server's, without a network. Targets: under 500 ms and under 20 queries.
-Prints figures and writes them to bench/out/bench_dashboard.json.
+`--single` prints figures and writes them to bench/out/bench_dashboard_<backend>.json.
 """
 
 from __future__ import annotations
@@ -27,14 +31,103 @@ TARGET_MS = 500.0
 TARGET_QUERIES = 20
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prs", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=7)
-    args = parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="fewer timed runs per page")
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "out" / "dashboard.json")
+    parser.add_argument("--single", action="store_true", help="only the environment's backend")
+    args = parser.parse_args(argv)
     if args.prs < 1 or args.runs < 1:
         print("bench_dashboard: --prs and --runs must be at least 1", file=sys.stderr)
         return 2
+    if not args.single:
+        return both_backends(args.prs, 3 if args.quick else args.runs, args.json)
+    return single(args)
+
+
+PG_DEFAULT = "postgres://root@127.0.0.1:5432/postgres"
+
+
+def both_backends(prs: int, runs: int, out: Path) -> int:
+    """Run --single for SQLite then for a scratch PostgreSQL database; write rows for run_all."""
+    sys.path.insert(0, str(ROOT))
+    from bench.common import Row, log, run_child, write_json
+
+    rows: list[Row] = []
+    base_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SQLITE_PATH")}
+    pg_name = f"prharvest_bench_dashboard_{os.getpid()}"
+    pg_base = os.environ.get("BENCH_DATABASE_URL") or PG_DEFAULT
+    for backend in ("sqlite", "postgresql"):
+        env = dict(base_env)
+        if backend == "postgresql":
+            try:
+                env["DATABASE_URL"] = _scratch_pg(pg_base, pg_name)
+            except Exception as exc:  # the page shows what failed; the SQLite rows still count
+                rows.append(
+                    Row(bench="dashboard", tool="prharvest", dataset=f"{prs:,} PRs, {backend}",
+                        scenario="team page (12 weeks)", ok=False,
+                        note=f"no PostgreSQL: {str(exc).splitlines()[0][:150]}")
+                )  # fmt: skip
+                continue
+        log(f"dashboard: {backend}, {prs:,} PRs")
+        child = run_child(
+            [sys.executable, str(Path(__file__).resolve()), "--single", "--prs", str(prs),
+             "--runs", str(runs)], env=env, timeout=3600,
+        )  # fmt: skip
+        if backend == "postgresql":
+            _drop_pg(pg_base, pg_name)
+        print(child.stdout, end="")
+        found = ROOT / "bench" / "out" / f"bench_dashboard_{backend}.json"
+        if not child.ok and child.returncode != 1 or not found.exists():
+            rows.append(
+                Row(bench="dashboard", tool="prharvest", dataset=f"{prs:,} PRs, {backend}",
+                    scenario="team page (12 weeks)", ok=False, note=child.tail(2))
+            )  # fmt: skip
+            continue
+        result = json.loads(found.read_text())
+        found.unlink()
+        for page, figures in result["pages"].items():
+            rows.append(
+                Row(
+                    bench="dashboard",
+                    tool="prharvest",
+                    dataset=f"{result['prs']:,} PRs, {backend}",
+                    scenario=page,
+                    prs=result["prs"],
+                    wall_seconds=round(figures["median_ms"] / 1000, 3),
+                    peak_rss_mb=round(child.peak_rss_mb, 1),
+                    extra={**figures, "backend": backend, "runs": runs,
+                           "reviews": result["reviews"]},
+                )
+            )  # fmt: skip
+    write_json(out, [row.to_dict() for row in rows])
+    return 0 if all(row.ok for row in rows) else 1
+
+
+def _scratch_pg(base: str, name: str) -> str:
+    import psycopg
+
+    admin = psycopg.conninfo.make_conninfo(base, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    info = psycopg.conninfo.conninfo_to_dict(base)
+    user = info.get("user") or "root"
+    return f"postgres://{user}@{info.get('host') or '127.0.0.1'}:{info.get('port') or 5432}/{name}"
+
+
+def _drop_pg(base: str, name: str) -> None:
+    import psycopg
+
+    admin = psycopg.conninfo.make_conninfo(base, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def single(args: argparse.Namespace) -> int:
+    """Measure the environment's backend; write bench/out/bench_dashboard_<backend>.json."""
 
     tmp = None
     if not os.environ.get("DATABASE_URL"):
