@@ -21,6 +21,7 @@ __all__ = [
     "LocalCoordinator",
     "SecondaryStreaks",
     "default_coordinator",
+    "next_send_at",
     "token_key",
 ]
 
@@ -124,6 +125,33 @@ class LocalCoordinator:
     def clear_secondary_hits(self, token_key: str) -> None:
         with self._guard:
             self._streaks.pop(token_key, None)
+
+
+def next_send_at(
+    coordinator: Coordinator,
+    token_key: str,
+    resource: str,
+    cost: int,
+    now: float,
+    *,
+    margin: float = 0.0,
+) -> float:
+    """When the token may next send a request of `cost` on `resource` (epoch seconds).
+
+    The later of its blocks (`resource` and "secondary") and, when its recorded budget cannot
+    pay `cost` before the reset, that reset plus `margin`.
+    """
+    free_at = now
+    for res in (resource, "secondary"):
+        blocked = coordinator.blocked_until(token_key, res)
+        if blocked is not None and blocked > free_at:
+            free_at = blocked
+    budget = coordinator.budget(token_key, resource)
+    if budget is not None:
+        remaining, reset_at = budget
+        if remaining < max(1, cost) and reset_at > now:
+            free_at = max(free_at, reset_at + margin)
+    return free_at
 
 
 _defaults: dict[str, LocalCoordinator] = {}

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from .clock import Clock, SystemClock
-from .coordination import Coordinator, LocalCoordinator, token_key
+from .coordination import Coordinator, LocalCoordinator, next_send_at, token_key
 from .errors import BadCredentials
 
 __all__ = ["StaticToken", "TokenPool", "TokenSource", "as_token_source"]
@@ -125,7 +125,8 @@ class TokenPool:
             )
         for tok in live:
             key = token_key(tok)
-            free_at = self._free_at(key, resource, cost, now)
+            # No margin: the pool only ranks tokens; the client adds it before sending.
+            free_at = next_send_at(self.coordinator, key, resource, cost, now)
             if free_at <= now:
                 budget = self.coordinator.budget(key, resource)
                 # Unknown or reset budgets count as full: an untried token is the richest.
@@ -138,20 +139,6 @@ class TokenPool:
         with self._lock:
             self._current = chosen
         return chosen
-
-    def _free_at(self, key: str, resource: str, cost: int, now: float) -> float:
-        """When this token may next send a request of `cost` on `resource`."""
-        free_at = now
-        for res in (resource, "secondary"):
-            blocked = self.coordinator.blocked_until(key, res)
-            if blocked is not None and blocked > free_at:
-                free_at = blocked
-        budget = self.coordinator.budget(key, resource)
-        if budget is not None:
-            remaining, reset_at = budget
-            if remaining < max(1, cost) and reset_at > now:
-                free_at = max(free_at, reset_at)
-        return free_at
 
     def invalidate(self, token: str) -> None:
         with self._lock:

@@ -16,13 +16,10 @@ waited out, secondary limits bounded by the policy's `secondary_attempts`. Conse
 hits of a token are counted through the coordinator when it can (`SecondaryStreaks`), so a
 re-queued task that is hit again backs off longer, as GitHub asks.
 
-PR pages come back *complete*: a nested connection (files, commits, reviews, check runs,
-labels, ...) that overflows its first page is filled by follow-up queries that address the PRs
-by node id (`node(id:)` with one alias per PR), batching all overflowing connections of all PRs
-of a page into as few requests as possible, looping until nothing overflows. A PR node that came
-back with an error path (partial data) is re-fetched alone; an `errors` answer is never taken as
-empty data. `fetch_prs_by_node_ids` (the CI re-poll) asks `nodes(ids:)` for PRs it already
-knows and completes them the same way.
+PR pages come back *complete* (`completion.py` fills overflowing nested connections). A PR node
+that came back with an error path (partial data) is re-fetched alone; an `errors` answer is
+never taken as empty data. `fetch_prs_by_node_ids` (the CI re-poll) asks `nodes(ids:)` for PRs
+it already knows and completes them the same way.
 
 Adaptive page size (the fetcher's job) -- the design chosen: `fetch_pr_page(..., retry=False)`
 switches transient retries off for the page request itself, so the first 502/503/504
@@ -30,22 +27,23 @@ switches transient retries off for the page request itself, so the first 502/503
 and it can halve the page. With the default `retry=True` the same errors are raised only after
 the policy's retries. Rate limits are waited for in both cases, and follow-up requests always
 retry normally.
-
-Nested sizes follow GitHub's cost formula (docs.github.com: graphql/overview/rate-limits-and-
-query-limits-for-the-graphql-api): a 25-PR page asks 1 + 25 x 9 connections = 226 "requests",
-i.e. 2 points, and at most 25 x 380 + 25 = 9,525 nodes (the limit is 500,000).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
 
 from ..clock import Clock, SystemClock
-from ..coordination import Coordinator, SecondaryStreaks, default_coordinator, token_key
+from ..coordination import (
+    Coordinator,
+    SecondaryStreaks,
+    default_coordinator,
+    next_send_at,
+    token_key,
+)
 from ..errors import (
     BadCredentials,
     GitHubError,
@@ -63,342 +61,33 @@ from ..ratelimit import (
 from ..retry import RetryPolicy
 from ..tokens import TokenPool, TokenSource, as_token_source
 from ..transport import DEFAULT_TIMEOUT, HTTPAnswer, Transport, raise_for_status
+from .completion import broken_node_indexes, complete_nodes, error_under, has_number
+from .queries import (
+    FETCH_PRS_BULK_QUERY,
+    FETCH_PRS_BY_NODE_IDS_QUERY,
+    FETCH_PRS_UPDATED_QUERY,
+    FETCH_REPO_METADATA_QUERY,
+    FETCH_SINGLE_PR_QUERY,
+    MAX_NODE_IDS,
+    PAGE_SIZE,
+)
+from .values import (
+    ClientListener,
+    ClientStats,
+    GraphQLResponse,
+    PRPageResult,
+    RepoMetadata,
+    RequestInfo,
+    RestResponse,
+)
 
-__all__ = [
-    "FETCH_PRS_BULK_QUERY",
-    "FETCH_PRS_BY_NODE_IDS_QUERY",
-    "FETCH_PRS_UPDATED_QUERY",
-    "FETCH_REPO_METADATA_QUERY",
-    "FETCH_SINGLE_PR_QUERY",
-    "ClientListener",
-    "ClientStats",
-    "GitHubGraphQLClient",
-    "GraphQLResponse",
-    "PRPageResult",
-    "RepoMetadata",
-    "RequestInfo",
-    "RestResponse",
-    "build_connections_query",
-]
+__all__ = ["DEFAULT_BASE_URL", "MAX_PRIMARY_WAITS", "Checker", "GitHubGraphQLClient"]
 
 # The package's name: log records keep the logger name they had when this was one module.
 logger = logging.getLogger(__package__)
 
 DEFAULT_BASE_URL = "https://api.github.com"
-PAGE_SIZE = 25
-FOLLOW_UP_PAGE = 100  # GitHub's maximum `first`
-MAX_CONNECTIONS_PER_FOLLOW_UP = 40  # 40 x 100 nodes: far below the node limit, 1 point
 MAX_PRIMARY_WAITS = 3  # consecutive limit answers for one request before giving up
-
-# --------------------------------------------------------------------------------------------
-# The GraphQL documents
-# --------------------------------------------------------------------------------------------
-
-RATE_LIMIT_FIELDS = "rateLimit { cost remaining resetAt limit used }"
-
-ACTOR_FRAGMENT = """
-fragment ActorFields on Actor {
-  __typename
-  login
-  ... on User { databaseId name email }
-  ... on Bot { databaseId }
-}
-"""
-
-PAGE_INFO = "pageInfo { hasNextPage endCursor }"
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionSpec:
-    """One nested connection of a PR: where it sits, its first-page size, its selection."""
-
-    field: str  # the PullRequest field (or the field inside `wrapper`)
-    first: int  # size of the first page inside a PR page
-    fragment_name: str
-    on_type: str  # the connection's GraphQL type, for its fragment
-    selection: str  # what each node carries
-    wrapper: str | None = None  # "statusCheckRollup" for contexts
-    uses_actor: bool = False
-
-    @property
-    def fragment(self) -> str:
-        return (
-            f"fragment {self.fragment_name} on {self.on_type} {{\n"
-            f"  totalCount\n  {PAGE_INFO}\n  nodes {{ {self.selection} }}\n}}\n"
-        )
-
-    def selection_for(self, first: int, after: str | None = None) -> str:
-        args = f"first: {first}" + (f", after: {after}" if after else "")
-        inner = f"{self.field}({args}) {{ ...{self.fragment_name} }}"
-        return f"{self.wrapper} {{ {inner} }}" if self.wrapper else inner
-
-    def get(self, pr: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The connection object inside a PR node (None when absent or null)."""
-        holder: Any = pr.get(self.wrapper) if self.wrapper else pr
-        if not isinstance(holder, Mapping):
-            return None
-        value = holder.get(self.field)
-        return value if isinstance(value, dict) else None
-
-
-# Sizes by cost: every connection inside a 25-PR page costs 25 "requests" whatever its `first`,
-# so the sizes only trade payload against follow-ups: most PRs fit, heavy ones get one more round.
-CONNECTIONS: tuple[ConnectionSpec, ...] = (
-    ConnectionSpec("labels", 20, "LabelPage", "LabelConnection", "name"),
-    ConnectionSpec(
-        "assignees", 20, "AssigneePage", "UserConnection", "login databaseId name email"
-    ),
-    ConnectionSpec(
-        "reviewRequests",
-        20,
-        "ReviewRequestPage",
-        "ReviewRequestConnection",
-        # Only `login`/`slug` per type: selecting `name` on both User (String) and Team
-        # (String!) is a "Fields 'name' conflict" for graphql-core.
-        "requestedReviewer { __typename ... on User { login } ... on Bot { login } "
-        "... on Team { slug } }",
-    ),
-    ConnectionSpec("closingIssuesReferences", 20, "ClosingIssuePage", "IssueConnection", "number"),
-    ConnectionSpec(
-        "reviews",
-        50,
-        "ReviewPage",
-        "PullRequestReviewConnection",
-        "databaseId state body submittedAt author { ...ActorFields }",
-        uses_actor=True,
-    ),
-    ConnectionSpec(
-        "commits",
-        100,
-        "CommitPage",
-        "PullRequestCommitConnection",
-        "commit { oid message messageHeadline authoredDate committedDate additions deletions "
-        "author { name email user { login databaseId } } }",
-    ),
-    ConnectionSpec(
-        "files",
-        100,
-        "FilePage",
-        "PullRequestChangedFileConnection",
-        "path changeType additions deletions",
-    ),
-    ConnectionSpec(
-        "contexts",
-        50,
-        "ContextPage",
-        "StatusCheckRollupContextConnection",
-        "__typename ... on CheckRun { databaseId name status conclusion startedAt completedAt "
-        "checkSuite { app { name } } } ... on StatusContext { context state createdAt }",
-        wrapper="statusCheckRollup",
-    ),
-)
-CONNECTIONS_BY_FIELD = {spec.field: spec for spec in CONNECTIONS}
-
-PR_FIELDS_FRAGMENT = (
-    """
-fragment PullRequestFields on PullRequest {
-  id databaseId number title body url state isDraft
-  createdAt updatedAt mergedAt closedAt
-  additions deletions changedFiles headRefName baseRefName
-  author { ...ActorFields }
-  mergedBy { ...ActorFields }
-  milestone { title }
-  comments { totalCount }
-"""
-    + "".join(f"  {spec.selection_for(spec.first)}\n" for spec in CONNECTIONS)
-    + "}\n"
-)
-
-ALL_PR_FRAGMENTS = (
-    PR_FIELDS_FRAGMENT + ACTOR_FRAGMENT + "".join(spec.fragment for spec in CONNECTIONS)
-)
-
-
-def _pr_list_query(name: str, order_field: str) -> str:
-    return (
-        f"query {name}($owner: String!, $name: String!, $first: Int!, $after: String) {{\n"
-        f"  {RATE_LIMIT_FIELDS}\n"
-        "  repository(owner: $owner, name: $name) {\n"
-        "    nameWithOwner pushedAt updatedAt\n"
-        "    pullRequests(first: $first, after: $after, "
-        f"orderBy: {{field: {order_field}, direction: DESC}}) {{\n"
-        f"      totalCount\n      {PAGE_INFO}\n"
-        "      nodes { ...PullRequestFields }\n"
-        "    }\n  }\n}\n" + ALL_PR_FRAGMENTS
-    )
-
-
-# Newest first by creation: a stable order, so a full walk resumes from its cursor.
-FETCH_PRS_BULK_QUERY = _pr_list_query("FetchPRsBulk", "CREATED_AT")
-# Most recently updated first: an incremental walk stops at the watermark.
-FETCH_PRS_UPDATED_QUERY = _pr_list_query("FetchPRsUpdated", "UPDATED_AT")
-
-FETCH_SINGLE_PR_QUERY = (
-    "query FetchSinglePR($owner: String!, $name: String!, $number: Int!) {\n"
-    f"  {RATE_LIMIT_FIELDS}\n"
-    "  repository(owner: $owner, name: $name) {\n"
-    "    nameWithOwner pushedAt\n"
-    "    pullRequest(number: $number) { ...PullRequestFields }\n"
-    "  }\n}\n" + ALL_PR_FRAGMENTS
-)
-
-# PRs by node id (the CI re-poll): `nodes(ids:)` takes up to 100 ids; a node id no longer
-# resolving comes back null with a NOT_FOUND error at ["nodes", i] (docs.github.com:
-# graphql/reference/queries#nodes).
-MAX_NODE_IDS = 100
-FETCH_PRS_BY_NODE_IDS_QUERY = (
-    "query FetchPRsByNodeIds($ids: [ID!]!) {\n"
-    f"  {RATE_LIMIT_FIELDS}\n"
-    "  nodes(ids: $ids) { ... on PullRequest { ...PullRequestFields } }\n"
-    "}\n" + ALL_PR_FRAGMENTS
-)
-
-# The cheap change check: 1 point.
-FETCH_REPO_METADATA_QUERY = (
-    "query FetchRepoMetadata($owner: String!, $name: String!) {\n"
-    f"  {RATE_LIMIT_FIELDS}\n"
-    "  repository(owner: $owner, name: $name) {\n"
-    "    nameWithOwner pushedAt updatedAt defaultBranchRef { name }\n"
-    "  }\n}\n"
-)
-
-
-def build_connections_query(
-    requests: Sequence[tuple[str, Mapping[str, str | None]]],
-) -> tuple[str, dict[str, Any]]:
-    """The follow-up document for [(pr_node_id, {connection_field: after_cursor})].
-
-    One alias per PR (`pr0: node(id: $id0) { ... on PullRequest { files(first: 100, after:
-    $c0_files) {...} } }`), every overflowing connection of that PR inside it.
-    """
-    var_defs: list[str] = []
-    variables: dict[str, Any] = {}
-    parts: list[str] = []
-    used: set[str] = set()
-    for i, (node_id, cursors) in enumerate(requests):
-        var_defs.append(f"$id{i}: ID!")
-        variables[f"id{i}"] = node_id
-        selections = []
-        for conn_field, cursor in cursors.items():
-            spec = CONNECTIONS_BY_FIELD[conn_field]
-            var = f"c{i}_{conn_field}"
-            var_defs.append(f"${var}: String")
-            variables[var] = cursor
-            selections.append(spec.selection_for(FOLLOW_UP_PAGE, f"${var}"))
-            used.add(conn_field)
-        parts.append(
-            f"  pr{i}: node(id: $id{i}) {{ ... on PullRequest {{ id {' '.join(selections)} }} }}"
-        )
-    fragments = "".join(CONNECTIONS_BY_FIELD[f].fragment for f in sorted(used))
-    if any(CONNECTIONS_BY_FIELD[f].uses_actor for f in used):
-        fragments += ACTOR_FRAGMENT
-    query = (
-        f"query FetchPRConnections({', '.join(var_defs)}) {{\n  {RATE_LIMIT_FIELDS}\n"
-        + "\n".join(parts)
-        + "\n}\n"
-        + fragments
-    )
-    return query, variables
-
-
-# --------------------------------------------------------------------------------------------
-# Values the client returns
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class GraphQLResponse:
-    """A GraphQL answer with data (errors only alongside partial data), its cost and budget."""
-
-    data: dict[str, Any]
-    errors: list[dict[str, Any]]
-    cost: int
-    rate_limit: RateLimitState | None
-
-
-@dataclass(frozen=True, slots=True)
-class RestResponse:
-    """A REST answer; `not_modified` for a 304 to If-None-Match (which costs no point)."""
-
-    status: int
-    data: Any
-    etag: str | None
-    headers: dict[str, str]
-    not_modified: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class RepoMetadata:
-    name_with_owner: str
-    pushed_at: str | None
-    updated_at: str | None
-    default_branch: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class PRPageResult:
-    """One page of complete PR nodes, newest first in the requested order."""
-
-    nodes: list[dict[str, Any]]
-    pushed_at: str | None
-    total_count: int
-    end_cursor: str | None
-    has_next_page: bool
-    cost: int  # points of the page and its follow-ups
-    requests: int = 1  # HTTP requests it took (page + follow-ups + single re-fetches)
-
-
-@dataclass(slots=True)
-class ClientStats:
-    """What the client spent: HTTP requests sent (retries included), points, waits."""
-
-    requests: int = 0
-    graphql_requests: int = 0
-    rest_requests: int = 0
-    not_modified: int = 0
-    points_used: int = 0
-    retries: int = 0
-    waited_seconds: float = 0.0
-
-    def as_dict(self) -> dict[str, float]:
-        return {
-            "requests": self.requests,
-            "graphql_requests": self.graphql_requests,
-            "rest_requests": self.rest_requests,
-            "not_modified": self.not_modified,
-            "points_used": self.points_used,
-            "retries": self.retries,
-            "waited_seconds": self.waited_seconds,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class RequestInfo:
-    """What `ClientListener.on_request` hears after each HTTP exchange (never the token)."""
-
-    kind: Literal["graphql", "rest"]
-    method: str
-    path: str
-    status: int | None  # None: no HTTP answer (timeout, dropped connection)
-    cost: int
-    token_key: str  # the coordination key (a PAT's token_key, or the App installation's)
-    repo: str | None = None
-    error: str | None = None
-
-
-class ClientListener(Protocol):
-    """Progress hooks; every method is optional (the client checks with getattr)."""
-
-    def on_request(self, info: RequestInfo) -> None: ...
-
-    def on_wait(self, seconds: float, reason: str) -> None: ...
-
-    def on_rate_limit(self, state: RateLimitState) -> None: ...
-
-
-# --------------------------------------------------------------------------------------------
-# The client
-# --------------------------------------------------------------------------------------------
 
 Checker = Callable[[HTTPAnswer, float], None]
 
@@ -572,13 +261,13 @@ class GitHubGraphQLClient:
             requests += 1
             repo = self._repository(response, full)
             connection = repo.get("pullRequests")
-            broken = _broken_node_indexes(response.errors, ("repository", "pullRequests", "nodes"))
+            broken = broken_node_indexes(response.errors, ("repository", "pullRequests", "nodes"))
             nodes_raw = connection.get("nodes") if isinstance(connection, Mapping) else None
             unusable = not isinstance(nodes_raw, list) or any(
-                not _under(e, ("repository", "pullRequests", "nodes")) for e in response.errors
+                not error_under(e, ("repository", "pullRequests", "nodes")) for e in response.errors
             )
             nodeless = isinstance(nodes_raw, list) and any(
-                i >= len(nodes_raw) or not _has_number(nodes_raw[i]) for i in broken
+                i >= len(nodes_raw) or not has_number(nodes_raw[i]) for i in broken
             )
             if not (unusable or nodeless):
                 break
@@ -589,10 +278,7 @@ class GitHubGraphQLClient:
                 repo=full,
                 detail="GitHub answered the PR page with errors",
             )
-            if tries >= self.retry.attempts:
-                raise failure
-            self._count_retry()
-            self._wait(self.retry.backoff(tries - 1), f"{full}: page answered with errors")
+            self._back_off_or_raise(tries, failure, f"{full}: page answered with errors")
         assert isinstance(connection, Mapping) and isinstance(nodes_raw, list)
         nodes: list[dict[str, Any]] = []
         refetch: list[int] = []
@@ -703,15 +389,13 @@ class GitHubGraphQLClient:
                 break
             if node is None and all(e.get("type") == "NOT_FOUND" for e in response.errors):
                 return None, cost, tries
-            if tries >= self.retry.attempts:
-                raise GraphQLFailed(
-                    response.errors,
-                    retryable=True,
-                    repo=full,
-                    detail=f"PR #{number} kept coming back with errors",
-                )
-            self._count_retry()
-            self._wait(self.retry.backoff(tries - 1), f"{full}#{number}: answered with errors")
+            failure = GraphQLFailed(
+                response.errors,
+                retryable=True,
+                repo=full,
+                detail=f"PR #{number} kept coming back with errors",
+            )
+            self._back_off_or_raise(tries, failure, f"{full}#{number}: answered with errors")
         if not isinstance(node, dict):
             return None, cost, tries
         more_cost, more_requests = self._complete([node], full)
@@ -729,7 +413,7 @@ class GitHubGraphQLClient:
             usable = (
                 isinstance(raw, list)
                 and len(raw) == len(pending)
-                and all(_under(e, ("nodes",)) for e in response.errors)
+                and all(error_under(e, ("nodes",)) for e in response.errors)
             )
             if usable:
                 assert isinstance(raw, list)
@@ -746,70 +430,22 @@ class GitHubGraphQLClient:
                 pending = again
                 if not pending:
                     break
-            if tries >= self.retry.attempts:
-                raise GraphQLFailed(
-                    response.errors or [{"message": "nodes missing from the answer"}],
-                    retryable=True,
-                    repo=repo,
-                    detail=f"{len(pending)} PR node(s) kept coming back with errors",
-                )
-            self._count_retry()
-            self._wait(self.retry.backoff(tries - 1), f"{repo or 'PR nodes'}: answered with errors")
+            failure = GraphQLFailed(
+                response.errors or [{"message": "nodes missing from the answer"}],
+                retryable=True,
+                repo=repo,
+                detail=f"{len(pending)} PR node(s) kept coming back with errors",
+            )
+            self._back_off_or_raise(tries, failure, f"{repo or 'PR nodes'}: answered with errors")
         return out
 
     def _complete(self, nodes: Sequence[dict[str, Any]], repo: str | None) -> tuple[int, int]:
         """Fill every overflowing nested connection of `nodes` in place; (points, requests)."""
-        pending: dict[str, tuple[dict[str, Any], dict[str, str | None]]] = {}
-        for node in nodes:
-            cursors = _overflowing(node)
-            if cursors:
-                pending[node["id"]] = (node, cursors)
-        cost = 0
-        requests = 0
-        while pending:
-            batch: list[tuple[str, dict[str, str | None]]] = []
-            budget = MAX_CONNECTIONS_PER_FOLLOW_UP
-            for node_id, (_node, cursors) in pending.items():
-                if budget <= 0:
-                    break
-                chosen = dict(list(cursors.items())[:budget])
-                budget -= len(chosen)
-                batch.append((node_id, chosen))
-            query, variables = build_connections_query(batch)
-            response = self._execute_complete(query, variables, repo, len(batch))
-            cost += response.cost
-            requests += 1
-            for i, (node_id, cursors) in enumerate(batch):
-                node, all_cursors = pending[node_id]
-                fetched = response.data.get(f"pr{i}")
-                if not isinstance(fetched, Mapping):
-                    raise GraphQLFailed(
-                        [{"message": f"PR node {node_id} vanished during follow-up queries"}],
-                        retryable=True,
-                        repo=repo,
-                    )
-                for conn_field in cursors:
-                    spec = CONNECTIONS_BY_FIELD[conn_field]
-                    page = spec.get(fetched)
-                    target = spec.get(node)
-                    if page is None or target is None:
-                        raise GraphQLFailed(
-                            [{"message": f"{conn_field} missing from a follow-up answer"}],
-                            retryable=True,
-                            repo=repo,
-                        )
-                    target["nodes"] = list(target.get("nodes") or []) + list(
-                        page.get("nodes") or []
-                    )
-                    info = page.get("pageInfo") or {}
-                    target["pageInfo"] = dict(info)
-                    if info.get("hasNextPage") and info.get("endCursor"):
-                        all_cursors[conn_field] = info["endCursor"]
-                    else:
-                        all_cursors.pop(conn_field, None)
-                if not all_cursors:
-                    del pending[node_id]
-        return cost, requests
+
+        def follow_up(query: str, variables: Mapping[str, Any], size: int) -> GraphQLResponse:
+            return self._execute_complete(query, variables, repo, size)
+
+        return complete_nodes(nodes, follow_up, repo)
 
     def _execute_complete(
         self, query: str, variables: Mapping[str, Any], repo: str | None, size: int
@@ -821,15 +457,20 @@ class GitHubGraphQLClient:
             response = self.execute(query, variables, repo=repo)
             if not response.errors:
                 return response
-            if tries >= self.retry.attempts:
-                raise GraphQLFailed(
-                    response.errors,
-                    retryable=True,
-                    repo=repo,
-                    detail=f"follow-up query for {size} PR(s) kept failing",
-                )
-            self._count_retry()
-            self._wait(self.retry.backoff(tries - 1), f"{repo}: follow-up answered with errors")
+            failure = GraphQLFailed(
+                response.errors,
+                retryable=True,
+                repo=repo,
+                detail=f"follow-up query for {size} PR(s) kept failing",
+            )
+            self._back_off_or_raise(tries, failure, f"{repo}: follow-up answered with errors")
+
+    def _back_off_or_raise(self, tries: int, failure: GraphQLFailed, reason: str) -> None:
+        """After an answer with errors: raise `failure` when tries are spent, else back off."""
+        if tries >= self.retry.attempts:
+            raise failure
+        self._count_retry()
+        self._wait(self.retry.backoff(tries - 1), reason)
 
     # ---- the request loop ------------------------------------------------------------------
 
@@ -970,10 +611,7 @@ class GitHubGraphQLClient:
         except GitHubError as exc:
             return exc
         if kind == "graphql":
-            data = answer.body.get("data") if isinstance(answer.body, Mapping) else None
-            state = RateLimitState.from_graphql(
-                data.get("rateLimit") if isinstance(data, Mapping) else None
-            )
+            state = _graphql_rate_limit(answer)
             if state is not None:
                 self._observe(key, state)
                 if cost_key is not None:
@@ -1066,17 +704,9 @@ class GitHubGraphQLClient:
 
     def _free_at(self, key: str, resource: str, cost: int, now: float) -> float:
         """When this token may next send a request of `cost` on `resource` (epoch seconds)."""
-        free_at = now
-        for res in (resource, "secondary"):
-            blocked = self.coordinator.blocked_until(key, res)
-            if blocked is not None and blocked > free_at:
-                free_at = blocked
-        budget = self.coordinator.budget(key, resource)
-        if budget is not None:
-            remaining, reset_at = budget
-            if remaining < max(1, cost) and reset_at > now:
-                free_at = max(free_at, reset_at + self.retry.reset_margin)
-        return free_at
+        # After a reset, the policy's margin (clock skew, rounding) before the first request.
+        margin = self.retry.reset_margin
+        return next_send_at(self.coordinator, key, resource, cost, now, margin=margin)
 
     def _other_token_free(self, key: str, resource: str, cost: int) -> bool:
         if not isinstance(self.tokens, TokenPool):
@@ -1157,11 +787,8 @@ class GitHubGraphQLClient:
         if callback is None:
             return
         cost = 0
-        if answer is not None and kind == "graphql" and isinstance(answer.body, Mapping):
-            data = answer.body.get("data")
-            state = RateLimitState.from_graphql(
-                data.get("rateLimit") if isinstance(data, Mapping) else None
-            )
+        if answer is not None and kind == "graphql":
+            state = _graphql_rate_limit(answer)
             cost = (state.cost or 0) if state is not None else 0
         elif answer is not None and kind == "rest" and answer.status != 304:
             cost = 1
@@ -1185,42 +812,14 @@ class GitHubGraphQLClient:
         return repo
 
 
-# --------------------------------------------------------------------------------------------
-# helpers
-# --------------------------------------------------------------------------------------------
-
-
-def _overflowing(node: Mapping[str, Any]) -> dict[str, str | None]:
-    """{connection field: endCursor} for each nested connection with more pages."""
-    out: dict[str, str | None] = {}
-    for spec in CONNECTIONS:
-        conn = spec.get(node)
-        if conn is None:
-            continue
-        info = conn.get("pageInfo") or {}
-        if info.get("hasNextPage") and info.get("endCursor"):
-            out[spec.field] = info["endCursor"]
-    return out
-
-
-def _under(error: Mapping[str, Any], prefix: tuple[str, ...]) -> bool:
-    path = error.get("path") or []
-    return (
-        len(path) > len(prefix)
-        and tuple(path[: len(prefix)]) == prefix
-        and isinstance(path[len(prefix)], int)
-    )
-
-
-def _broken_node_indexes(errors: Iterable[Mapping[str, Any]], prefix: tuple[str, ...]) -> set[int]:
-    return {int(e["path"][len(prefix)]) for e in errors if _under(e, prefix)}
-
-
-def _has_number(node: Any) -> bool:
-    return isinstance(node, Mapping) and isinstance(node.get("number"), int)
-
-
 def _short(error: GitHubError | None) -> str:
+    """The error's class (and HTTP status) for wait reasons and listener events."""
     if error is None:
         return ""
     return type(error).__name__ + (f" {error.status}" if getattr(error, "status", None) else "")
+
+
+def _graphql_rate_limit(answer: HTTPAnswer) -> RateLimitState | None:
+    """The `rateLimit` a GraphQL answer carries in its data, None when it carries none."""
+    data = answer.body.get("data") if isinstance(answer.body, Mapping) else None
+    return RateLimitState.from_graphql(data.get("rateLimit") if isinstance(data, Mapping) else None)
