@@ -57,7 +57,11 @@ from bench.common import (  # noqa: E402
 
 MANAGE = str(REPO_ROOT / "manage.py")
 COMMANDS = REPO_ROOT / "apps" / "metrics" / "management" / "commands"
-REAL = ("pallets-flask", "antiwork-flexile")
+REAL = ("pallets-flask", "antiwork-flexile", "antiwork-gumroad")
+# antiwork/helper has no recorded history in ../shared/data: the project example serves it
+# synthetic, as `make demo` does.
+HELPER = "antiwork/helper"
+HELPER_PRS = 80
 LATENCY_MS = 500
 
 
@@ -287,6 +291,28 @@ def _spread(hub: FakehubServer, dataset: Dataset, k: int) -> list[int]:
     return candidates[::step][:k]
 
 
+def antiwork_example(hub: FakehubServer) -> list[Row]:
+    """The seed's own README example, `seed_real_projects --project antiwork --max-prs 10`.
+
+    antiwork/gumroad and antiwork/flexile are the recorded histories of ../shared/data; antiwork/
+    helper, which has none there, is synthetic. Cold: empty database, no cache.
+    """
+    dataset = Dataset(full_name="antiwork/example", prs=30)
+    ws = Workspace(dataset)
+    prepare(ws, hub.url)
+    log("project example: seed_real_projects --project antiwork --max-prs 10")
+    row = measured(
+        hub,
+        ws,
+        "--project antiwork --max-prs 10 (cold)",
+        ["seed_real_projects", "--project", "antiwork", "--max-prs", "10"],
+        prs=30,
+    )
+    row.dataset = f"antiwork: gumroad + flexile (real), helper (synthetic {HELPER_PRS} PRs)"
+    row.extra["stored_prs"] = stored_prs(ws)
+    return [row]
+
+
 def has_command(name: str) -> bool:
     return (COMMANDS / f"{name}.py").exists()
 
@@ -465,6 +491,7 @@ def run(quick: bool = False) -> list[Row]:
     args: list[str] = []
     for dataset in datasets:
         args += dataset.fakehub_args()
+    args += ["--synthetic", f"{HELPER}:{HELPER_PRS}:5"]
     log(
         f"starting fakehub with {len(datasets)} repositories ({sum(d.prs for d in datasets):,} PRs)"
     )
@@ -475,6 +502,7 @@ def run(quick: bool = False) -> list[Row]:
         hub.request_log = request_log  # type: ignore[attr-defined]
         # Far above anything a bench spends: the figures are about cost, not about waiting.
         hub.set_limits(graphql_points=10_000_000, core_requests=10_000_000)
+        rows += antiwork_example(hub)
         seeded, spaces = full_seeds(hub, datasets)
         rows += seeded
         rows += reruns(hub, spaces, [small, large], ks)
