@@ -320,6 +320,34 @@ def has_command(name: str) -> bool:
 # --- the scenarios --------------------------------------------------------------------------
 
 
+# First-page sizes of the nested connections in a PR page (apps/integrations/services/
+# github_graphql/queries.py): a PR with more needs a follow-up query (FetchPRConnections).
+NESTED_FIRST = {"files": 100, "commits": 100, "reviews": 50}
+
+
+def overflow(dataset: Dataset) -> dict[str, Any]:
+    """For a recorded history: its PRs overflowing a nested first page, and the pages holding them.
+
+    Pages are the seed's own: 25 PRs, newest created first. Only files, commits and reviews
+    are counted (the recorded histories carry no check runs).
+    """
+    if dataset.folder is None:
+        return {}
+    with (dataset.folder / "prs.jsonl").open(encoding="utf-8") as handle:
+        prs = [json.loads(line) for line in handle if line.strip()]
+    prs.sort(key=lambda pr: pr["createdAt"], reverse=True)
+    heavy = []
+    for index, pr in enumerate(prs):
+        sizes = {name: len(pr.get(name) or []) for name in NESTED_FIRST}
+        if any(sizes[name] > first for name, first in NESTED_FIRST.items()):
+            heavy.append({"number": pr["number"], "page": index // 25 + 1, **sizes})
+    return {
+        "pages_needed": -(-len(prs) // 25),
+        "overflow_prs": heavy,
+        "overflow_pages": len({h["page"] for h in heavy}),
+    }
+
+
 def full_seeds(
     hub: FakehubServer, datasets: Sequence[Dataset]
 ) -> tuple[list[Row], dict[str, Workspace]]:
@@ -331,6 +359,7 @@ def full_seeds(
         log(f"full seed: {dataset.label}")
         row = measured(hub, ws, "full seed (cold)", seed_args(ws), timeout=3600)
         row.extra["stored_prs"] = stored_prs(ws)
+        row.extra.update(overflow(dataset))
         if row.ok and row.extra["stored_prs"] != dataset.prs:
             row.note = f"stored {row.extra['stored_prs']} of {dataset.prs} PRs"
         if row.ok and row.requests:
