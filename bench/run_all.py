@@ -1,9 +1,11 @@
 """Run every bench, print one table, write docs/benchmarks.md and its charts (`make bench`).
 
-    .venv/bin/python bench/run_all.py [--quick] [--only seed|write|peers ...] [--render-only]
+    .venv/bin/python bench/run_all.py [--quick] [--only seed|write|peers|fakehub|sync|dashboard|faults ...]
+        [--render-only]
 
-Each bench runs as its own child (bench_seed.py, bench_write.py, bench_peers.py) and leaves its
-rows in bench/out/*.json; this script then renders them. `--only` re-runs some benches and
+Each bench runs as its own child (bench_seed.py, bench_write.py, bench_peers.py,
+bench_fakehub.py, bench_sync.py, bench_dashboard.py, bench_faults.py) and leaves its rows in
+bench/out/*.json; this script then renders them. `--only` re-runs some benches and
 renders with the others' last results; `--render-only` runs nothing. Charts are PNGs drawn with
 matplotlib from a separate venv (bench/peers/.venv-charts, created on first use), so the project
 itself never depends on matplotlib. Nothing here runs under `make test`.
@@ -27,7 +29,7 @@ REPO_ROOT = BENCH_DIR.parent
 OUT = BENCH_DIR / "out"
 DOC = REPO_ROOT / "docs" / "benchmarks.md"
 CHART_DIR = REPO_ROOT / "docs" / "bench"
-BENCHES = ("seed", "write", "peers")
+BENCHES = ("seed", "write", "peers", "fakehub", "sync", "dashboard", "faults")
 MATPLOTLIB = "matplotlib==3.11.2"
 
 # Targets from the project's goals (issue 7).
@@ -38,6 +40,17 @@ MIN_WRITE_RATIO = 10
 MAX_RSS_20K_MB = 250
 MAX_RSS_GROWTH = 1.5
 MAX_OVERHEAD_PCT = 5
+# Issue 2 (fakehub), issue 3 (the README example), issue 4 (kills), issue 6 (dashboard).
+MAX_PAGE_MS = 50
+MAX_LOAD_5K_SECONDS = 5
+MAX_EXAMPLE_REQUESTS = 6
+ORIGINAL_EXAMPLE_REQUESTS = 27
+MAX_REFETCHED_PER_KILL = 1
+MAX_DASHBOARD_MS = 500
+MAX_DASHBOARD_QUERIES = 20
+# A per-1,000 rate means little for a repository of a page or two (1 page + 1 probe for 10 PRs
+# is 200 per 1,000): the rate targets take every full seed of at least this many PRs.
+MIN_PRS_FOR_RATE = 100
 
 
 # --- running --------------------------------------------------------------------------------
@@ -110,26 +123,47 @@ def targets(rows: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     """(target, measured, verdict) for every goal of issue 7."""
     out: list[tuple[str, str, str]] = []
     seeds = [r for r in pick(rows, bench="seed", scenario="full seed (cold)") if r.get("ok")]
-    one_k = next((r for r in seeds if r["dataset"] == "synthetic 1,000 PRs"), None)
-    if one_k and one_k.get("requests"):
-        req = one_k["requests"] * 1000 / one_k["prs"]
-        pts = (one_k.get("graphql_points") or 0) * 1000 / one_k["prs"]
-        out.append(
-            (
-                f"requests per 1,000 full-detail PRs <= {MAX_REQUESTS_PER_1000}",
-                f"{fmt(req)} (synthetic 1,000 PRs, whole seed)",
-                verdict(req <= MAX_REQUESTS_PER_1000, f"by {req - MAX_REQUESTS_PER_1000:.1f}"),
+    rated = [r for r in seeds if r.get("requests") and r["prs"] >= MIN_PRS_FOR_RATE]
+    if rated:
+        per_k = {r["dataset"]: r["requests"] * 1000 / r["prs"] for r in rated}
+        pts_k = {r["dataset"]: (r.get("graphql_points") or 0) * 1000 / r["prs"] for r in rated}
+        for label, limit, values in (
+            ("requests per 1,000 full-detail PRs", MAX_REQUESTS_PER_1000, per_k),
+            ("GraphQL points per 1,000 PRs", MAX_POINTS_PER_1000, pts_k),
+        ):
+            worst_name = max(values, key=lambda name: values[name])
+            worst = values[worst_name]
+            shown = f"worst {fmt(worst)} ({worst_name}); " + "; ".join(
+                f"{name}: {fmt(v)}" for name, v in values.items() if name != worst_name
             )
-        )
+            out.append(
+                (
+                    f"{label} <= {limit} (every dataset of >= {MIN_PRS_FOR_RATE} PRs, worst counts)",
+                    shown,
+                    verdict(worst <= limit, f"by {worst - limit:.1f} ({worst_name})"),
+                )
+            )
+    else:
+        out.append((f"requests per 1,000 PRs <= {MAX_REQUESTS_PER_1000}", "-", verdict(None)))
+    example = first(rows, bench="seed", scenario="--project antiwork --max-prs 10 (cold)")
+    if example and example.get("ok"):
         out.append(
             (
-                f"GraphQL points per 1,000 PRs <= {MAX_POINTS_PER_1000}",
-                f"{fmt(pts)}",
-                verdict(pts <= MAX_POINTS_PER_1000, f"by {pts - MAX_POINTS_PER_1000:.1f}"),
+                f"`seed_real_projects --project antiwork --max-prs 10` <= {MAX_EXAMPLE_REQUESTS}"
+                f" requests (the original system: {ORIGINAL_EXAMPLE_REQUESTS})",
+                f"{example['requests']} requests, {example['graphql_points']} GraphQL points,"
+                f" {fmt(example['extra'].get('stored_prs'))} PRs stored",
+                verdict(example["requests"] <= MAX_EXAMPLE_REQUESTS),
             )
         )
     else:
-        out.append((f"requests per 1,000 PRs <= {MAX_REQUESTS_PER_1000}", "-", verdict(None)))
+        out.append(
+            (
+                f"--project antiwork --max-prs 10 <= {MAX_EXAMPLE_REQUESTS} requests",
+                "-",
+                verdict(None),
+            )
+        )
     ratios = []
     for peer in pick(rows, bench="peers", tool="Perceval"):
         ours = next((r for r in seeds if r["dataset"] == peer["dataset"]), None)
@@ -152,7 +186,9 @@ def targets(rows: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     unchanged = [
         r
         for r in rows
-        if r.get("scenario") in ("unchanged re-run", "sync: unchanged round") and r.get("ok")
+        if r.get("scenario")
+        in ("unchanged re-run", "sync: unchanged round", "incremental round, 0 changed PRs")
+        and r.get("ok")
     ]
     if unchanged:
         shown = "; ".join(
@@ -164,6 +200,19 @@ def targets(rows: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
             (r.get("graphql_points") or 0) + (r.get("rest_points") or 0) == 0 for r in unchanged
         )
         out.append(("unchanged re-run: 0 points", shown, verdict(zero)))
+        per_repo = [
+            (r, (r["requests"] or 0) / (r["extra"].get("repos") or 1))
+            for r in unchanged
+            if r.get("requests") is not None
+        ]
+        worst_row, worst = max(per_repo, key=lambda item: item[1])
+        out.append(
+            (
+                "unchanged re-run: <= 1 request per repository",
+                f"worst {worst:g} ({worst_row['scenario']}, {worst_row['dataset']})",
+                verdict(worst <= 1),
+            )
+        )
     else:
         out.append(("unchanged re-run: 0 points", "-", verdict(None)))
     for bench in ("seed", "sync"):
@@ -250,6 +299,140 @@ def targets(rows: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
         )
     else:
         out.append((f"overhead over emulated latency <= {MAX_OVERHEAD_PCT} %", "-", verdict(None)))
+    page = first(rows, bench="fakehub", scenario="25-PR full-detail page")
+    if page and page.get("ok"):
+        e = page["extra"]
+        out.append(
+            (
+                f"fakehub: a 25-PR full-detail page with 10,000 PRs loaded < {MAX_PAGE_MS} ms (p95 counts)",
+                f"median {e['median_ms']:.1f} ms, p95 {e['p95_ms']:.1f} ms, max {e['max_ms']:.1f} ms"
+                f" over {page['requests']} pages ({page['dataset']})",
+                verdict(e["p95_ms"] < MAX_PAGE_MS),
+            )
+        )
+    else:
+        out.append((f"fakehub: 25-PR page < {MAX_PAGE_MS} ms", "-", verdict(None)))
+    loads = [
+        r
+        for r in pick(rows, bench="fakehub", scenario="dataset load")
+        if r.get("ok") and r["prs"] >= 5000
+    ]
+    if loads:
+        worst = max(loads, key=lambda r: r["wall_seconds"])
+        out.append(
+            (
+                f"fakehub: a 5,000-PR dataset loads in < {MAX_LOAD_5K_SECONDS} s",
+                f"{worst['wall_seconds']:.2f} s ({worst['dataset']},"
+                f" {fmt(worst['extra'].get('prs_jsonl_mb'))} MB of prs.jsonl)",
+                verdict(worst["wall_seconds"] < MAX_LOAD_5K_SECONDS),
+            )
+        )
+    else:
+        out.append((f"fakehub: 5,000-PR load < {MAX_LOAD_5K_SECONDS} s", "-", verdict(None)))
+    faulty = first(rows, bench="faults", scenario="full seed, mixed fault profile")
+    if faulty and faulty.get("ok"):
+        e = faulty["extra"]
+        exact = (
+            e.get("same_rows_as_clean")
+            and e.get("requests_while_limited") == 0
+            and e.get("max_in_flight_per_token") == 1
+        )
+        out.append(
+            (
+                "a seed under faults ends with the undisturbed rows, never sends while limited,"
+                " one request in flight per token",
+                f"same rows: {fmt(e.get('same_rows_as_clean'))}; requests while limited"
+                f" {e.get('requests_while_limited')}; max in flight {e.get('max_in_flight_per_token')};"
+                f" {e.get('faults_injected')} faults injected",
+                verdict(bool(exact)),
+            )
+        )
+    elif faulty:
+        out.append(("a seed under faults ends exact", faulty.get("note") or "-", verdict(False)))
+    kill = next(
+        (r for r in pick(rows, bench="faults") if "SIGKILL" in r["scenario"]),
+        None,
+    )
+    if kill and kill["extra"].get("kills"):
+        e = kill["extra"]
+        out.append(
+            (
+                f"pages re-fetched per SIGKILL <= {MAX_REFETCHED_PER_KILL}, ending exact",
+                f"{e['pages_refetched']} over {e['kills']} kills ({e['refetched_per_kill']:g} per kill),"
+                f" worst kill counted in the total; same rows: {fmt(e.get('same_rows_as_clean'))}",
+                verdict(
+                    e["refetched_per_kill"] <= MAX_REFETCHED_PER_KILL
+                    and bool(e.get("same_rows_as_clean"))
+                ),
+            )
+        )
+    else:
+        out.append((f"pages re-fetched per kill <= {MAX_REFETCHED_PER_KILL}", "-", verdict(None)))
+    team_pages = [
+        r for r in pick(rows, bench="dashboard", scenario="team page (12 weeks)") if r.get("ok")
+    ]
+    if team_pages:
+        slowest = max(team_pages, key=lambda r: r["extra"]["median_ms"])
+        most = max(team_pages, key=lambda r: r["extra"]["queries"])
+        shown = "; ".join(
+            f"{r['extra']['backend']}: {r['extra']['median_ms']:.0f} ms, {r['extra']['queries']} queries"
+            for r in team_pages
+        )
+        out.append(
+            (
+                f"dashboard team page, 20,000 PRs: < {MAX_DASHBOARD_MS} ms (worst backend)",
+                shown,
+                verdict(slowest["extra"]["median_ms"] < MAX_DASHBOARD_MS),
+            )
+        )
+        out.append(
+            (
+                f"... and < {MAX_DASHBOARD_QUERIES} queries (worst backend)",
+                f"{most['extra']['queries']} ({most['extra']['backend']})",
+                verdict(most["extra"]["queries"] < MAX_DASHBOARD_QUERIES),
+            )
+        )
+    else:
+        out.append((f"dashboard team page < {MAX_DASHBOARD_MS} ms", "-", verdict(None)))
+    return out
+
+
+def untargeted(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(figure, measured) for what the issues ask to note without a target."""
+    out: list[tuple[str, str]] = []
+    for r in pick(rows, bench="sync-rounds"):
+        if not r.get("ok") or "changed PRs" not in r["scenario"]:
+            continue
+        out.append(
+            (
+                f"sync: {r['scenario']} over {r['dataset']}",
+                f"{r['requests']} requests ({r['not_modified']} free 304s),"
+                f" {r['graphql_points']} GraphQL points, {r['prs']} PRs saved",
+            )
+        )
+    for r in pick(rows, bench="sync-workers"):
+        if r.get("ok"):
+            out.append(
+                (
+                    f"sync: PRs per minute, {r['scenario']}, {r['dataset']}",
+                    f"{r['extra']['prs_per_minute']:,.0f} ({r['prs']:,} PRs in {r['wall_seconds']:.1f} s,"
+                    f" {r['requests']} requests = {r['extra']['latency_sum_seconds']:.1f} s of latency;"
+                    f" max in flight {r['extra']['max_in_flight_per_token']})",
+                )
+            )
+        else:
+            out.append((f"sync: {r['scenario']}", "FAILED: " + (r.get("note") or "")))
+    faulty = first(rows, bench="faults", scenario="full seed, mixed fault profile")
+    clean = first(rows, bench="faults", scenario="full seed, no faults")
+    if faulty and clean and faulty["extra"].get("ratio"):
+        out.append(
+            (
+                f"seed wall time under `{faulty['extra'].get('profile')}` vs without faults"
+                f" ({faulty['dataset']}, same run)",
+                f"{faulty['extra']['ratio']:.2f}x ({faulty['wall_seconds']:.1f} s vs"
+                f" {clean['wall_seconds']:.1f} s; {faulty['requests']} vs {clean['requests']} requests)",
+            )
+        )
     return out
 
 
@@ -310,11 +493,6 @@ def findings(rows: list[dict[str, Any]]) -> list[str]:
         for r in pick(rows, bench="seed", scenario="full seed (cold)")
         if r.get("ok")
     }
-    sync = {
-        r["dataset"]: r
-        for r in pick(rows, bench="sync", scenario="sync: cold round")
-        if r.get("ok")
-    }
     k20 = "synthetic 20,000 PRs"
     if "synthetic 1,000 PRs" in seed:
         one = seed["synthetic 1,000 PRs"]
@@ -324,33 +502,54 @@ def findings(rows: list[dict[str, Any]]) -> list[str]:
             " the nested first pages are completed by batched follow-up queries (FetchPRConnections); the"
             " REST `GET /pulls` is the change check, whose ETag makes the next unchanged run a free 304."
         )
-    unchanged_20k = first(rows, bench="seed", scenario="unchanged re-run", dataset=k20)
+    rated = {
+        name: r for name, r in seed.items() if r["prs"] >= MIN_PRS_FOR_RATE and r.get("requests")
+    }
+    for name, r in rated.items():
+        rate = r["requests"] * 1000 / r["prs"]
+        if rate <= MAX_REQUESTS_PER_1000 or "pages_needed" not in r["extra"]:
+            continue
+        pages = r["extra"]["pages_needed"]
+        floor = (pages + 1) * 1000 / r["prs"]
+        heavy = r["extra"].get("overflow_prs") or []
+        follow = r["extra"].get("operations", {})
+        follow_ups = sum(v for k, v in follow.items() if k.startswith("FetchPRConnections"))
+        shown = ", ".join(
+            f"#{h['number']} (page {h['page']}: {h['files']} files, {h['commits']} commits)"
+            for h in heavy
+        )
+        notes.append(
+            f"**{name}: {rate:.1f} requests per 1,000 PRs, over the {MAX_REQUESTS_PER_1000} target.**"
+            f" {r['prs']:,} PRs need {pages} pages of 25 plus the change-check probe at the very least:"
+            f" {pages + 1} requests, already {floor:.1f} per 1,000 (a last page of"
+            f" {r['prs'] - (pages - 1) * 25} PRs costs a whole request). On top of that,"
+            f" {follow_ups} follow-up queries (FetchPRConnections): {len(heavy)} PRs overflow a nested"
+            f" first page (100 files or commits, 50 reviews) on {r['extra'].get('overflow_pages')}"
+            f" different pages ({shown}); each such page needs one follow-up round, and a PR with more"
+            " than 200 files needs a second one. A follow-up is batched per page, not per PR, so the"
+            " cost is bounded by the pages holding heavy PRs; the figure is the data's, and the target"
+            " is missed on this history."
+        )
+    small = [r for name, r in seed.items() if r["prs"] < MIN_PRS_FOR_RATE]
+    if small:
+        shown = "; ".join(f"{r['dataset']}: {r['requests']} requests ({ops(r)})" for r in small)
+        notes.append(
+            f"**Small histories.** {shown}. A repository of less than a page is one page plus the"
+            " change-check probe whatever the target, so its per-1,000 rate (200 for 10 PRs) says"
+            f" nothing about the cost per PR: rate targets take the datasets of at least"
+            f" {MIN_PRS_FOR_RATE} PRs. antiwork-gumroad (10 recorded PRs in ../shared/data) is in the"
+            " dataset list all the same: it is a full seed of its own above, part of the"
+            " `--project antiwork --max-prs 10` example, and loaded by bench_fakehub."
+        )
     if k20 in seed and seed[k20]["peak_rss_mb"] > MAX_RSS_20K_MB:
         two = seed.get("synthetic 2,000 PRs")
-        five = seed.get("synthetic 5,000 PRs")
-        slope = ""
-        if five:
-            per_k = (seed[k20]["peak_rss_mb"] - five["peak_rss_mb"]) / 15
-            slope = f" It grows by about {per_k:.0f} MiB per 1,000 PRs (5,000 -> 20,000)."
-        text = (
-            f"**Memory (seed): missed.** A cold seed of 20,000 PRs peaks at {fmt(seed[k20]['peak_rss_mb'], 0)} MiB"
+        notes.append(
+            f"**Memory (seed): missed.** A cold seed of 20,000 PRs peaks at"
+            f" {fmt(seed[k20]['peak_rss_mb'], 0)} MiB"
             + (f" against {fmt(two['peak_rss_mb'], 0)} MiB at 2,000" if two else "")
-            + f".{slope} The seeding path keeps every PR of the repository in memory: its cache is one JSON"
-            " document per repository, loaded whole"
+            + f", over the {MAX_RSS_20K_MB} MB target by"
+            f" {seed[k20]['peak_rss_mb'] - MAX_RSS_20K_MB:.0f} MiB."
         )
-        if unchanged_20k:
-            text += f" even when nothing changed (the unchanged re-run at 20,000 PRs, 1 request, peaks at {fmt(unchanged_20k['peak_rss_mb'], 0)} MiB)"
-        text += ". Streaming the cache (one file per page, or JSON lines) would bound it by a page."
-        if k20 in sync:
-            text += (
-                f" Production sync, which saves page by page and keeps no cache, peaks at"
-                f" {fmt(sync[k20]['peak_rss_mb'], 0)} MiB at 20,000 PRs"
-            )
-            if "synthetic 2,000 PRs" in sync:
-                growth = sync[k20]["peak_rss_mb"] / sync["synthetic 2,000 PRs"]["peak_rss_mb"]
-                text += f" ({growth:.2f}x its 2,000-PR run)"
-            text += "."
-        notes.append(text)
     latency = next(
         (r for r in pick(rows, bench="latency") if r.get("ok") and "overhead_pct" in r["extra"]),
         None,
@@ -358,22 +557,27 @@ def findings(rows: list[dict[str, Any]]) -> list[str]:
     if latency:
         local = first(rows, bench="seed", scenario="full seed (cold)", dataset=latency["dataset"])
         extra_s = latency["wall_seconds"] - latency["extra"]["latency_sum_seconds"]
+        e = latency["extra"]
         text = (
-            f"**Overhead over latency: {latency['extra']['overhead_pct']:+.1f} %** ({extra_s:.1f} s over"
-            f" {latency['extra']['latency_sum_seconds']:.1f} s of emulated latency for {latency['requests']} requests)."
+            f"**Overhead over latency: {e['overhead_pct']:+.1f} %** ({extra_s:.1f} s over"
+            f" {e['latency_sum_seconds']:.1f} s of emulated latency for {latency['requests']} requests)."
         )
+        if "startup_seconds" in e:
+            text += (
+                f" Python and Django start-up alone (`seed_real_projects --list-projects`, measured in"
+                f" the same run) take {e['startup_seconds']:.1f} s, {100 * e['startup_seconds'] / e['latency_sum_seconds']:.1f} %"
+                f" of the latency sum; without it the overhead is {e['overhead_pct_after_startup']:+.1f} %."
+            )
         if local:
             text += (
-                f" The same seed without latency takes {local['wall_seconds']:.1f} s in all: the overhead is"
-                " about the seed's whole local work (start-up, mapping, writing), because nothing overlaps the"
-                " network wait: requests are serial per token (GitHub's rule), and each page is mapped and"
-                " written before the next is asked for."
+                f" The same seed without latency takes {local['wall_seconds']:.1f} s in all. The walk"
+                " fetches page n+1 while page n is mapped and written (one request in flight, GitHub's"
+                " rule), so what remains is the work no request can hide: start-up, the change-check"
+                " probe before the first page, the first page's wait, and the follow-up queries and"
+                " cache save after the last page."
             )
-        if latency["extra"]["overhead_pct"] > MAX_OVERHEAD_PCT:
-            text += (
-                " Fetching page n+1 while page n is written (still one request in flight) would hide"
-                " most of it; the target is missed until then."
-            )
+        if e["overhead_pct"] > MAX_OVERHEAD_PCT:
+            text += f" The {MAX_OVERHEAD_PCT} % target is missed by {e['overhead_pct'] - MAX_OVERHEAD_PCT:.1f} points."
         notes.append(text)
     for peer in pick(rows, bench="peers", tool="Perceval"):
         ours = seed.get(peer["dataset"])
@@ -406,24 +610,52 @@ def findings(rows: list[dict[str, Any]]) -> list[str]:
     if sync_unchanged and any((r.get("graphql_points") or 0) > 0 for r in sync_unchanged):
         shown = "; ".join(f"{r['dataset']}: {ops(r)}" for r in sync_unchanged)
         notes.append(
-            "**Unchanged sync round: not 0 points.** The change check itself is a free 304, but every round"
-            " also re-polls recent PRs whose check runs had not all completed (a check run finishing does not"
-            " change a PR's `updatedAt`): at most 100 PRs, 10 per request, 1 point each. Synthetic repositories"
-            f" have many open PRs with running checks, so: {shown}. Bounded (10 requests at most), but not"
-            " zero; the seeding path's unchanged re-run is 0 points."
+            "**Unchanged sync round: not 0 points.** The change check itself is a free 304; the points"
+            " are the CI re-poll of PRs whose check runs had not all completed (a check run finishing"
+            f" does not change a PR's `updatedAt`): {shown}."
         )
     sync_k = [
         r for r in pick(rows, bench="sync") if r.get("ok") and r["scenario"].startswith("sync: k=")
     ]
-    if sync_k:
+    by_size: dict[str, set[int]] = {}
+    for r in sync_k:
+        by_size.setdefault(r["scenario"], set()).add(r.get("requests") or 0)
+    if sync_k and any(len(v) > 1 for v in by_size.values()):
         shown = "; ".join(
             f"{r['scenario']} at {r['extra'].get('repo_size', 0):,} PRs: {ops(r)}"
             for r in sync_k[:1] + sync_k[-1:]
         )
         notes.append(
-            "**Incremental sync rounds.** The walk itself does not depend on the repository's size; the"
-            f" CI re-poll above does, up to its cap: {shown}. The seeding path's incremental runs, which do"
-            " not re-poll CI, cost the same at 1,000 and 20,000 PRs."
+            "**Incremental sync rounds depend on the repository's size here:**"
+            f" {shown}. The walk by `updatedAt` does not; the difference is in the operations above."
+        )
+    kill = next((r for r in pick(rows, bench="faults") if "SIGKILL" in r["scenario"]), None)
+    if kill and kill["extra"].get("kills"):
+        e = kill["extra"]
+        notes.append(
+            f"**Kills.** {e['kills']} SIGKILLs at seeded random points of a seed of"
+            f" {kill['dataset']} ({e['latency_ms']} ms latency), then a re-run to the end:"
+            f" {e['page_requests']} page requests for {e['distinct_pages']} distinct pages, so"
+            f" {e['pages_refetched']} page(s) fetched twice ({e['refetched_per_kill']:g} per kill);"
+            f" {e['extra_graphql_requests']} GraphQL requests more than the undisturbed seed's"
+            f" {e['undisturbed_graphql_requests']}; the database ended equal to the undisturbed"
+            f" seed's: {fmt(e.get('same_rows_as_clean'))}."
+        )
+    faulty = first(rows, bench="faults", scenario="full seed, mixed fault profile")
+    clean = first(rows, bench="faults", scenario="full seed, no faults")
+    if faulty and clean and faulty["extra"].get("ratio"):
+        notes.append(
+            f"**Under faults** ({faulty['dataset']}, `{faulty['extra'].get('profile')}`): the seed"
+            f" takes {faulty['extra']['ratio']:.1f}x the clean seed's wall time"
+            f" ({faulty['wall_seconds']:.1f} s vs {clean['wall_seconds']:.1f} s) and"
+            f" {faulty['requests']} requests instead of {clean['requests']}"
+            f" ({faulty['extra'].get('faults_injected')} faults injected). Most of that time is the"
+            " profile's own waiting, which a correct client must spend: every answer slower than the"
+            f" {faulty['extra'].get('timeout_seconds')} s timeout costs the timeout, secondary limits"
+            " cost their `retry-after`, primary exhaustion waits for the reset of fakehub's"
+            f" {faulty['extra'].get('reset_seconds')} s window, 5xx and dropped connections back off"
+            " with jitter; a heavy page answered 502 halves the page size (more, smaller pages:"
+            f" {ops(faulty)})."
         )
     first_inc = first(
         rows, bench="seed", scenario="first incremental after the seed (k=1)", dataset=k20
@@ -452,6 +684,138 @@ def findings(rows: list[dict[str, Any]]) -> list[str]:
     return notes
 
 
+def sections(rows: list[dict[str, Any]]) -> list[str]:
+    """The sections of bench_sync, bench_faults, bench_dashboard and bench_fakehub."""
+    parts: list[str] = []
+    rounds = pick(rows, bench="sync-rounds")
+    workers = pick(rows, bench="sync-workers")
+    if rounds or workers:
+        parts += [
+            "## Sync at scale (`bench/bench_sync.py`)",
+            "",
+            "Incremental rounds: 20 tracked repositories, `sync_repository` in one process (SQLite),"
+            " after a cold round; before each round k PRs are edited through fakehub's control API"
+            " (spread over the repositories, no push: sync is incremental by `updatedAt`). Workers: a"
+            " real Celery worker (prefork, 1 then 4 processes) on Redis and PostgreSQL, one token,"
+            " fakehub answering every request after 500 ms; the clock runs from the enqueued"
+            " `sync_all_repositories_task` until every repository's status is final.",
+            "",
+        ]
+        if rounds:
+            parts += [run_table(rounds), ""]
+        if workers:
+            parts += [
+                table(
+                    ["workers", "data", "PRs", "seconds", "PRs / min", "requests", "latency sum s",
+                     "max in flight / token", "requests while limited", "note"],
+                    [
+                        [
+                            r["scenario"],
+                            r["dataset"],
+                            fmt(r.get("prs")),
+                            fmt(r.get("wall_seconds")),
+                            fmt(r["extra"].get("prs_per_minute"), 0),
+                            fmt(r.get("requests")),
+                            fmt(r["extra"].get("latency_sum_seconds")),
+                            fmt(r["extra"].get("max_in_flight_per_token")),
+                            fmt(r["extra"].get("requests_while_limited")),
+                            ("" if r.get("ok") else "FAILED: ") + (r.get("note") or ""),
+                        ]
+                        for r in workers
+                    ],
+                ),
+                "",
+            ]  # fmt: skip
+    faults = pick(rows, bench="faults")
+    if faults:
+        profile = BENCH_DIR / "profiles" / "mixed.json"
+        parts += [
+            "## Faults and kills (`bench/bench_faults.py`)",
+            "",
+            "The same cold seed twice against one fakehub: without faults, then with the profile"
+            " `bench/profiles/mixed.json` loaded (a token of its own; both runs with"
+            " `GITHUB_TIMEOUT_SECONDS=5` and fakehub's `--reset-seconds 20`); the databases are"
+            " compared row by row. Then a seed against fakehub with 100 ms latency is killed with"
+            " SIGKILL at seeded random points (after 1-4 further GraphQL requests plus 0-250 ms) and"
+            " re-run to the end; a re-fetched page is a `FetchPRsBulk` asking for a cursor already"
+            " asked for (fakehub's request log), and the database is compared with an undisturbed"
+            " seed's.",
+            "",
+            run_table(faults),
+            "",
+        ]
+        if profile.exists():
+            rules = json.loads(profile.read_text())["rules"]
+            parts += [
+                "The profile: "
+                + "; ".join("`" + json.dumps(rule, separators=(", ", ": ")) + "`" for rule in rules)
+                + ".",
+                "",
+            ]
+        for r in faults:
+            if r["extra"].get("operations"):
+                parts.append(f"- {r['scenario']}: {ops(r)}")
+            if r["extra"].get("kill_points"):
+                parts.append(
+                    f"- kill points (seed {r['extra'].get('kill_seed')}): "
+                    + "; ".join(r["extra"]["kill_points"])
+                    + f"; {r['extra']['page_requests']} page requests for"
+                    f" {r['extra']['distinct_pages']} distinct pages"
+                )
+        parts.append("")
+    dashboard = pick(rows, bench="dashboard")
+    if dashboard:
+        parts += [
+            "## Dashboard (`bench/bench_dashboard.py`)",
+            "",
+            "A team of 20,000 PRs bulk-inserted into SQLite and into a PostgreSQL database of its"
+            " own; each page is requested through Django's full stack in-process (middleware,"
+            " session, login, templates), after one warm-up request; median of the timed runs.",
+            "",
+            table(
+                ["page", "data", "median ms", "min ms", "max ms", "queries", "note"],
+                [
+                    [
+                        r["scenario"],
+                        r["dataset"],
+                        fmt(r["extra"].get("median_ms")),
+                        fmt(r["extra"].get("min_ms")),
+                        fmt(r["extra"].get("max_ms")),
+                        fmt(r["extra"].get("queries")),
+                        ("" if r.get("ok") else "FAILED: ") + (r.get("note") or ""),
+                    ]
+                    for r in dashboard
+                ],
+            ),
+            "",
+        ]
+    hub = pick(rows, bench="fakehub")
+    if hub:
+        body = []
+        for r in hub:
+            if r["scenario"] == "25-PR full-detail page":
+                e = r["extra"]
+                shown = (
+                    f"median {e['median_ms']:.1f} ms, p95 {e['p95_ms']:.1f} ms, max {e['max_ms']:.1f} ms"
+                    f" over {r['requests']} pages, {e['cost_points']} point(s) each"
+                )
+            else:
+                shown = f"{r['wall_seconds']:.2f} s ({fmt(r['extra'].get('prs_jsonl_mb'))} MB prs.jsonl)"
+            body.append([r["scenario"], r["dataset"], shown])
+        parts += [
+            "## fakehub itself (`bench/bench_fakehub.py`)",
+            "",
+            "A `python -m fakehub serve` subprocess with 10,000 synthetic PRs, walked 25 full-detail"
+            " PRs at a time over one keep-alive connection (5 warm-up pages not counted), timed from"
+            " send to parsed body; loads time `FakeHub.load_data` on a generated 5,000-PR folder and"
+            " on each recorded history.",
+            "",
+            table(["what", "data", "measured"], body),
+            "",
+        ]
+    return parts
+
+
 def render(rows: list[dict[str, Any]], meta: dict[str, Any], charts: list[str]) -> str:
     from bench.bench_peers import COVERAGE
 
@@ -475,6 +839,14 @@ def render(rows: list[dict[str, Any]], meta: dict[str, Any], charts: list[str]) 
         table(["target", "measured", "verdict"], [list(t) for t in targets(rows)]),
         "",
     ]
+    figures = untargeted(rows)
+    if figures:
+        parts += [
+            "## Figures the issues ask for, without a target",
+            "",
+            table(["figure", "measured"], [list(f) for f in figures]),
+            "",
+        ]
     notes = findings(rows)
     if notes:
         parts += ["## What the figures say", ""]
@@ -521,6 +893,7 @@ def render(rows: list[dict[str, Any]], meta: dict[str, Any], charts: list[str]) 
         chosen = pick(rows, bench=bench)
         if chosen:
             parts += [f"## {title}", "", run_table(chosen), ""]
+    parts += sections(rows)
     writes = pick(rows, bench="write")
     if writes:
         parts += [
@@ -667,6 +1040,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     print()
     for target, measured, result in targets(rows):
         print(f"{result.replace('**', ''):14} {target}: {measured}")
+    for figure, measured in untargeted(rows):
+        print(f"{'figure':14} {figure}: {measured}")
 
 
 # --- charts (run inside the charts venv: json + matplotlib only) ----------------------------
