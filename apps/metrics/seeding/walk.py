@@ -22,8 +22,9 @@ What a kill costs (pages fetched again on the next run):
 - With a spool (`PageSpool`: seeds with the cache on), each page is appended to the spool by
   the fetching thread as soon as it arrives, before it is handed over to be written. A resumed
   full walk first writes the spooled pages that follow its checkpoint (chained by their start
-  cursors) with the checkpoints they would have had, then fetches on. Only the page in flight
-  is lost: at most one page per kill.
+  cursors) with the checkpoints they would have had, then fetches on. Such a walk opens its
+  checkpoint before its first request, so even a kill before the first commit resumes it. Only
+  the page in flight is lost: at most one page per kill.
 - Without a spool (production sync, `--no-cache` seeds), a kill during page N's write loses N
   (fetched, not committed) and N+1 (in flight, since the prefetch overlaps the write): at most
   two pages per kill, one when the kill lands outside a write. An incremental walk restarts from
@@ -391,6 +392,16 @@ def walk_repository(
     prefetch: PagePrefetcher | None = None
     interrupted_hard = False
     try:
+        if spool is not None and plan.mode == FULL and not plan.resumed:
+            # Open the walk before its first request: a kill before the first page is committed
+            # then finds this walk (and the pages it spooled) on the next run, instead of
+            # starting a new walk that would fetch them all again.
+            save_page(
+                tracked,
+                [],
+                plan.checkpoint(None, prs_done),
+                status=TrackedRepository.Status.RUNNING,
+            )
         if spool is not None and plan.mode == FULL and plan.resumed:
             # Pages fetched by the run that was stopped, spooled but not (all) committed: write
             # them from the spool, with the checkpoints they would have had, before any request.
