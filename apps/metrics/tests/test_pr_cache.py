@@ -186,6 +186,58 @@ def test_partial_pages_survive_a_torn_last_line(tmp_path):
     assert pr_cache.read_partial("acme/rocket", tmp_path, "walk-2") is None
 
 
+def test_a_page_appended_after_a_torn_line_keeps_the_partial_pages_readable(tmp_path):
+    pr_cache.start_partial("acme/rocket", tmp_path, "walk-1")
+    pr_cache.append_partial("acme/rocket", tmp_path, "walk-1", [make_pr(1)], page={"start": None})
+    partial = pr_cache.partial_path(get_cache_path("acme/rocket", tmp_path))
+    with partial.open("a") as handle:
+        handle.write('{"walk": "walk-1", "page": {"start": "c1"}, "prs": [{"numb')  # killed
+    # The resumed walk appends the page it fetches again: the torn line goes first.
+    pr_cache.append_partial("acme/rocket", tmp_path, "walk-1", [make_pr(2)], page={"start": "c1"})
+
+    prs = pr_cache.read_partial("acme/rocket", tmp_path, "walk-1")
+    assert prs is not None and [pr.number for pr in prs] == [1, 2]
+    pages = list(pr_cache.iter_partial_pages("acme/rocket", tmp_path, "walk-1"))
+    assert [(facts["start"], [pr.number for pr in prs]) for facts, prs in pages] == [
+        (None, [1]),
+        ("c1", [2]),
+    ]
+    assert partial.read_text().count("numb\n") == 0 and partial.read_text().endswith("\n")
+
+
+def test_spooled_pages_give_back_their_facts_and_prs_in_walk_order(tmp_path):
+    pr_cache.start_partial("acme/rocket", tmp_path, "full:1")
+    pr_cache.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(6), make_pr(5)])
+    first = {"start": None, "end": "c2", "has_next": True, "page_size": 2, "high_water": None}
+    second = {"start": "c2", "end": "c4", "has_next": False, "page_size": 2, "high_water": None}
+    pr_cache.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(4), make_pr(3)], first)
+    pr_cache.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(2), make_pr(1)], second)
+
+    pages = list(pr_cache.iter_partial_pages("acme/rocket", tmp_path, "full:1"))
+
+    # The page appended without its facts (an older seed) is not replayable: it is skipped.
+    assert [facts for facts, _ in pages] == [first, second]
+    assert pages[1][1] == (make_pr(2), make_pr(1))
+    assert list(pr_cache.iter_partial_pages("acme/rocket", tmp_path, "full:2")) == []
+    assert list(pr_cache.iter_partial_pages("acme/other", tmp_path, "full:1")) == []
+    # The facts do not disturb the fold into the cache.
+    assert make_cache(prs=[]).save_with_partial(tmp_path, "full:1")
+    assert numbers(PRCache.load("acme/rocket", tmp_path)) == [6, 5, 4, 3, 2, 1]
+
+
+def test_spooled_pages_stop_before_a_broken_page(tmp_path):
+    pr_cache.start_partial("acme/rocket", tmp_path, "full:1")
+    pr_cache.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(2)], {"start": None})
+    partial = pr_cache.partial_path(get_cache_path("acme/rocket", tmp_path))
+    with partial.open("a") as handle:
+        handle.write('{"walk": "full:1", "page": {"start": "c1"}, "prs": [{"number": 1}]}\n')
+    pr_cache.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(0)], {"start": "c0"})
+
+    pages = list(pr_cache.iter_partial_pages("acme/rocket", tmp_path, "full:1"))
+
+    assert [facts["start"] for facts, _ in pages] == [None]  # the rest is fetched again
+
+
 def test_no_token_ever_reaches_the_cache_file(fakehub_factory, tmp_path):
     token = "ghp_CACHETOKENMARKER42"
     hub = fakehub_factory(synthetic=[("acme/rocket", 30, 1)], tokens=[token])
