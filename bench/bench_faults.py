@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,7 @@ def fault_run(prs: int) -> list[Row]:
                 hub.control("POST", "/_fakehub/faults", profile)
             hub.reset_stats()
             mark_log(hub)
+            mark = hub.log_mark  # type: ignore[attr-defined]
             log(f"faults: {label}, {dataset.label}")
             child = run_child([sys.executable, MANAGE, *seed_args(ws)], env=env, timeout=1800)
             stats = hub.stats()
@@ -132,6 +134,7 @@ def fault_run(prs: int) -> list[Row]:
             row.extra.update(
                 {
                     "operations": operations(hub),
+                    "seconds_after_answer": time_by_answer(request_log, mark),
                     "faults_injected": stats.get("faults_injected", 0),
                     "requests_while_limited": stats.get("requests_while_limited"),
                     "max_in_flight_per_token": stats.get("max_in_flight_per_token"),
@@ -169,12 +172,50 @@ def fault_run(prs: int) -> list[Row]:
     return rows
 
 
+def time_by_answer(log_path: Path, start: int) -> dict[str, float]:
+    """Seconds from each request's arrival to the next one's, summed by the first one's answer.
+
+    From fakehub's request log (from byte `start` on): where a run's wall time went, measured
+    at the server. Status 0 is a dropped connection, 499 a request the client gave up on (its
+    timeout); a GraphQL 200 that charged nothing is a primary rate-limit answer (an executed query
+    costs at least 1 point). The time after a limit answer is the wait before the next request.
+    """
+    entries: list[tuple[datetime, str]] = []
+    with log_path.open(encoding="utf-8") as handle:
+        handle.seek(start)
+        for line in handle:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            status = entry.get("status")
+            if status == 200 and entry.get("query") and not entry.get("cost"):
+                # Every executed query costs at least 1 point: one charging 0 was not executed.
+                key = "primary limit (200 RATE_LIMITED)"
+            else:
+                key = {0: "dropped (no answer)", 499: "timed out (client gave up)"}.get(
+                    status, str(status)
+                )
+            entries.append((datetime.fromisoformat(entry["time"]), key))
+    # Lines are written when answered; a slow answer's line comes after later requests' lines.
+    entries.sort(key=lambda item: item[0])
+    spent: dict[str, float] = {}
+    for (when, key), (after, _) in zip(entries, entries[1:], strict=False):
+        spent[key] = spent.get(key, 0.0) + (after - when).total_seconds()
+    return {k: round(v, 1) for k, v in sorted(spent.items(), key=lambda item: -item[1])}
+
+
 # --- 2. a seed killed with SIGKILL --------------------------------------------------------------
 
 
-def page_requests(log_path: Path, start: int) -> tuple[int, int]:
-    """(page requests, distinct cursors) of `FetchPRsBulk` in the log from byte `start` on."""
+def page_requests(log_path: Path, start: int) -> tuple[int, int, int]:
+    """(answered page requests, distinct cursors, abandoned ones) of `FetchPRsBulk` from `start`.
+
+    A page request whose client went away before the answer (its process killed) is logged with
+    status 499: never answered, so not a page fetched, but a request spent again.
+    """
     cursors: Counter[str] = Counter()
+    abandoned = 0
     with log_path.open(encoding="utf-8") as handle:
         handle.seek(start)
         for line in handle:
@@ -184,11 +225,13 @@ def page_requests(log_path: Path, start: int) -> tuple[int, int]:
                 continue
             if "FetchPRsBulk" not in (entry.get("query") or ""):
                 continue
+            if entry.get("status") == 499:
+                abandoned += 1
             if entry.get("status") != 200:
                 continue
             variables = entry.get("variables") or {}
             cursors[json.dumps([variables.get("after"), variables.get("first")])] += 1
-    return sum(cursors.values()), len(cursors)
+    return sum(cursors.values()), len(cursors), abandoned
 
 
 def kill_run(prs: int, kills: int) -> list[Row]:
@@ -249,7 +292,7 @@ def kill_run(prs: int, kills: int) -> list[Row]:
         final = run_child([sys.executable, MANAGE, *seed_args(ws)], env=env, timeout=1800)
         wall = time.perf_counter() - started
         stats = hub.stats()
-        pages, distinct = page_requests(request_log, mark)
+        pages, distinct, abandoned = page_requests(request_log, mark)
     refetched = pages - distinct
     same = final.ok and snapshot(ws.db, ws.team) == snapshot(clean.db, clean.team)
     row = Row(
@@ -268,6 +311,7 @@ def kill_run(prs: int, kills: int) -> list[Row]:
             "page_requests": pages,
             "distinct_pages": distinct,
             "pages_refetched": refetched,
+            "page_requests_abandoned": abandoned,
             "refetched_per_kill": round(refetched / done_kills, 2) if done_kills else None,
             "undisturbed_graphql_requests": clean_pages,
             "extra_graphql_requests": stats["graphql_requests"] - clean_pages,

@@ -485,6 +485,16 @@ def ops(row: dict[str, Any] | None) -> str:
     return ", ".join(f"{count} x {name}" for name, count in found.items()) or "-"
 
 
+def _profile_value(fault: str, key: str) -> Any:
+    """A value of bench/profiles/mixed.json's first rule of that fault ("?" when absent)."""
+    profile = BENCH_DIR / "profiles" / "mixed.json"
+    if profile.exists():
+        for rule in json.loads(profile.read_text()).get("rules", []):
+            if rule.get("fault") == fault and key in rule:
+                return rule[key]
+    return "?"
+
+
 def findings(rows: list[dict[str, Any]]) -> list[str]:
     """What the figures say, including why a target is missed; each only when its data exists."""
     notes: list[str] = []
@@ -636,27 +646,41 @@ def findings(rows: list[dict[str, Any]]) -> list[str]:
             f"**Kills.** {e['kills']} SIGKILLs at seeded random points of a seed of"
             f" {kill['dataset']} ({e['latency_ms']} ms latency), then a re-run to the end:"
             f" {e['page_requests']} page requests for {e['distinct_pages']} distinct pages, so"
-            f" {e['pages_refetched']} page(s) fetched twice ({e['refetched_per_kill']:g} per kill);"
-            f" {e['extra_graphql_requests']} GraphQL requests more than the undisturbed seed's"
-            f" {e['undisturbed_graphql_requests']}; the database ended equal to the undisturbed"
+            f" {e['pages_refetched']} page(s) fetched twice ({e['refetched_per_kill']:g} per kill)."
+            f" In all {e['extra_graphql_requests']} GraphQL requests more than the undisturbed seed's"
+            f" {e['undisturbed_graphql_requests']}, of which {e.get('page_requests_abandoned', '-')}"
+            " page requests were in flight when their process was killed (fakehub logs them 499:"
+            " never answered, so no page was fetched twice for them); the database ended equal to the undisturbed"
             f" seed's: {fmt(e.get('same_rows_as_clean'))}."
         )
     faulty = first(rows, bench="faults", scenario="full seed, mixed fault profile")
     clean = first(rows, bench="faults", scenario="full seed, no faults")
     if faulty and clean and faulty["extra"].get("ratio"):
-        notes.append(
+        text = (
             f"**Under faults** ({faulty['dataset']}, `{faulty['extra'].get('profile')}`): the seed"
             f" takes {faulty['extra']['ratio']:.1f}x the clean seed's wall time"
             f" ({faulty['wall_seconds']:.1f} s vs {clean['wall_seconds']:.1f} s) and"
             f" {faulty['requests']} requests instead of {clean['requests']}"
-            f" ({faulty['extra'].get('faults_injected')} faults injected). Most of that time is the"
-            " profile's own waiting, which a correct client must spend: every answer slower than the"
-            f" {faulty['extra'].get('timeout_seconds')} s timeout costs the timeout, secondary limits"
-            " cost their `retry-after`, primary exhaustion waits for the reset of fakehub's"
-            f" {faulty['extra'].get('reset_seconds')} s window, 5xx and dropped connections back off"
-            " with jitter; a heavy page answered 502 halves the page size (more, smaller pages:"
-            f" {ops(faulty)})."
+            f" ({faulty['extra'].get('faults_injected')} faults injected); same rows as the clean"
+            f" seed: {fmt(faulty['extra'].get('same_rows_as_clean'))}."
         )
+        spent = faulty["extra"].get("seconds_after_answer") or {}
+        if spent:
+            text += (
+                " Where the time went, measured at fakehub (seconds from a request's arrival to the next"
+                " one's, summed by the first one's answer): "
+                + ", ".join(f"{key} {value:.1f} s" for key, value in spent.items())
+                + ". The profile's primary exhaustion (after"
+                f" {_profile_value('primary_exhaustion', 'after_points')} points in fakehub's"
+                f" {faulty['extra'].get('reset_seconds')} s window) makes the client wait for each"
+                " reset, an answer slower than the"
+                f" {faulty['extra'].get('timeout_seconds')} s timeout costs the timeout, secondary"
+                " limits their `retry-after` (growing on repeated hits), 5xx and dropped connections a"
+                " jittered backoff; that is waiting GitHub asks for, not local work. A heavy page"
+                " answered 502 halves the page size, hence more, smaller pages:"
+                f" {ops(faulty)}."
+            )
+        notes.append(text)
     first_inc = first(
         rows, bench="seed", scenario="first incremental after the seed (k=1)", dataset=k20
     )
