@@ -131,7 +131,7 @@ def main() -> int:
 
         reset_stats(url)
         say(
-            "\n-- seed 3: two PRs change on GitHub (a new title, a new label): only they are fetched --"
+            "\n-- seed 3: two PRs change on GitHub (a new title, a new label): only PRs updated since the last run (and within a 60 s overlap) are fetched --"
         )
         touch_pr(url, "antiwork/gumroad", {"number": 7, "title": "Demo: retitled while we watched"})
         touch_pr(url, "antiwork/flexile", {"number": 12, "labels": [{"name": "demo"}]})
