@@ -206,6 +206,9 @@ _ROUND_SHARE = 0.3
 _TWO_ROUNDS_SHARE = 0.3
 # A PR with rounds lives at least this long (or until now): reviews and pushes take hours.
 _ROUND_MIN_LIFE = 4 * 3600
+# A PR whose lifetime would pass `now` ends this many seconds before it instead (squeeze()).
+_SQUEEZE_MIN = 120
+_SQUEEZE_MAX = 6 * 3600
 # A suite's conclusion: the first of these found among its runs, else SUCCESS (or the lone kind).
 _SUITE_PRIORITY = ["ACTION_REQUIRED", "TIMED_OUT", "CANCELLED", "FAILURE"]
 
@@ -229,15 +232,26 @@ def generate_repository(
         now = now.replace(tzinfo=UTC)
     # Seeded from a stable hash: Python's hash() of a str changes between processes.
     digest = hashlib.sha256(f"{full_name}\x00{seed}".encode()).digest()
-    generator = _Generator(random.Random(int.from_bytes(digest[:16], "big")), full_name, prs, now)
+    generator = _Generator(
+        random.Random(int.from_bytes(digest[:16], "big")),
+        random.Random(int.from_bytes(digest[16:], "big")),
+        full_name,
+        prs,
+        now,
+    )
     return generator.run()
 
 
 class _Generator:
     """One repository's worth of state: ids handed out, the people, the clock window."""
 
-    def __init__(self, rng: random.Random, full_name: str, prs: int, now: datetime) -> None:
+    def __init__(
+        self, rng: random.Random, spread: random.Random, full_name: str, prs: int, now: datetime
+    ) -> None:
         self.rng = rng
+        # A second stream for pulling clamped PRs back from `now` (squeeze()): drawing from it
+        # leaves every other value `rng` gives unchanged.
+        self.spread = spread
         self.full_name = full_name
         self.count = prs
         self.now = int(now.timestamp())
@@ -353,7 +367,7 @@ class _Generator:
                 n_reviews = max(n_reviews, rounds + 1)
                 n_commits = max(n_commits, 1 + sum(pushes))
 
-        # Time: every event of the PR falls in [created, created + life], life <= now - created.
+        # Time: every event of the PR falls in [created, created + life], life < now - created.
         horizon = self.now - created
         if state == "OPEN":
             life = int(horizon * rng.random())
@@ -361,6 +375,8 @@ class _Generator:
             life = min(horizon, int(rng.expovariate(1.0 / (3 * _DAY))))
         if pushes:
             life = max(life, min(horizon, _ROUND_MIN_LIFE))
+        if life >= horizon:
+            life = self.squeeze(horizon)
         points = sorted(
             created + int(rng.random() * life) for _ in range(n_commits + n_reviews + 1)
         )
@@ -544,6 +560,18 @@ class _Generator:
                 }
             )
         return commits
+
+    def squeeze(self, horizon: int) -> int:
+        """Return a lifetime below `horizon` (> 0) for a PR whose events would otherwise reach now.
+
+        Clamping at `now` would give every such PR updatedAt == now (a few percent of all PRs),
+        a bunch no real history has; instead the PR ends a per-PR 2 minutes to 6 hours before
+        now, or, created later than that, somewhere between its creation and now.
+        """
+        offset = _SQUEEZE_MIN + int(self.spread.random() * (_SQUEEZE_MAX - _SQUEEZE_MIN))
+        if horizon > offset:
+            return horizon - offset
+        return int(horizon * self.spread.random())
 
     def round_layout(
         self, times: list[int], n_commits: int, n_reviews: int, pushes: list[int], state: str

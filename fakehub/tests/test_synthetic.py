@@ -152,6 +152,17 @@ def test_dates_are_ordered_within_the_ninety_days_before_now(prs: list[dict[str,
                 assert run["startedAt"] <= run["completedAt"] <= (pr["closedAt"] or NOW_ISO)
 
 
+def test_the_newest_updates_do_not_bunch_at_now() -> None:
+    # An incremental sync re-reads every PR within its overlap (60 s) of the newest updatedAt:
+    # PRs whose lifetime would pass `now` must not all end exactly at it.
+    _, prs = generate_repository("acme/busy", 2000, seed=1, now=NOW)
+    updated = sorted(datetime.fromisoformat(pr["updatedAt"]) for pr in prs)
+    near_newest = [date for date in updated if updated[-1] - date <= timedelta(seconds=60)]
+    assert 1 <= len(near_newest) <= 3, len(near_newest)
+    assert sum(pr["updatedAt"] == NOW_ISO for pr in prs) <= 1
+    assert all(pr["updatedAt"] <= NOW_ISO for pr in prs)
+
+
 def qualifying_reviews(pr: dict[str, Any]) -> list[dict[str, Any]]:
     """The reviews pr_metrics counts: by a person other than the PR's author, in time order."""
     author = pr["author"]["login"] if pr["author"] else None
