@@ -30,7 +30,7 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.integrations.services.coordination_redis import RedisCoordinator
@@ -220,18 +220,22 @@ def _db_repository_lock(tracked: TrackedRepository) -> Iterator[Callable[[], Non
 # --- CI re-poll -------------------------------------------------------------------------------
 
 
-def pending_ci_numbers(
-    tracked: TrackedRepository, *, exclude: set[int] | frozenset[int] = frozenset()
-) -> list[int]:
-    """Numbers of recent PRs (updated within REPOLL_WINDOW) with a check run not completed."""
-    since = timezone.now() - REPOLL_WINDOW
+def _prs_with_ci_running(tracked: TrackedRepository, *, since: datetime) -> QuerySet[PullRequest]:
+    """The repository's PRs updated since `since` with a check run not completed."""
     pending = PRCheckRun.objects.filter(
         pull_request__team_id=tracked.team_id,
         pull_request__github_repo=tracked.full_name,
         pull_request__pr_updated_at__gte=since,
     ).exclude(status="completed")
+    return PullRequest.objects.filter(pk__in=pending.values("pull_request_id"))
+
+
+def pending_ci_numbers(
+    tracked: TrackedRepository, *, exclude: set[int] | frozenset[int] = frozenset()
+) -> list[int]:
+    """Numbers of recent PRs (updated within REPOLL_WINDOW) with a check run not completed."""
     numbers = (
-        PullRequest.objects.filter(pk__in=pending.values("pull_request_id"))
+        _prs_with_ci_running(tracked, since=timezone.now() - REPOLL_WINDOW)
         .exclude(github_pr_id__in=exclude)
         .order_by("-pr_updated_at")
         .values_list("github_pr_id", flat=True)[:REPOLL_LIMIT]
@@ -260,15 +264,9 @@ def due_ci_numbers(
 ) -> list[int]:
     """Numbers of recent PRs with CI still running whose re-poll is due at `now` (newest
     update first, at most REPOLL_LIMIT)."""
-    since = now - REPOLL_WINDOW
-    pending = PRCheckRun.objects.filter(
-        pull_request__team_id=tracked.team_id,
-        pull_request__github_repo=tracked.full_name,
-        pull_request__pr_updated_at__gte=since,
-    ).exclude(status="completed")
     # Nothing fetched less than the minimum wait ago can be due: leave it in the database.
     candidates = (
-        PullRequest.objects.filter(pk__in=pending.values("pull_request_id"))
+        _prs_with_ci_running(tracked, since=now - REPOLL_WINDOW)
         .filter(Q(synced_at__isnull=True) | Q(synced_at__lte=now - REPOLL_MIN_INTERVAL))
         .exclude(github_pr_id__in=exclude)
         .order_by("-pr_updated_at")
