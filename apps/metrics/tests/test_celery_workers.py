@@ -510,7 +510,9 @@ def test_installation_tokens_expiring_mid_sync_are_renewed_without_losing_a_page
         "SELECT id FROM metrics_trackedrepository WHERE full_name = 'acme/app'"
     )
     httpx.post(f"{hub.url}/_fakehub/stats/reset")
-    hub.latency = 0.15  # a walk of several seconds: installation tokens live 1.5 s here
+    # About 8 requests (6 pages, probe, follow-ups) at 0.4 s each: a walk of 3 s or more,
+    # more than twice the 1.5 s life of an installation token here, so one must expire mid-walk.
+    hub.latency = 0.4
     log = tmp_path / "app-worker.log"
     # Its own queue: the PAT workers of the other tests must not take this task.
     worker = start_workers(app_env, log, concurrency=2, queue=f"{QUEUE}-app")
