@@ -124,6 +124,8 @@ LOGGING = {
 
 # --- GitHub -------------------------------------------------------------------------------
 GITHUB_API_URL = env_str("GITHUB_API_URL", "https://api.github.com").rstrip("/")
+# Empty: derived from GITHUB_API_URL (.../api/v3 -> .../api/graphql, else + /graphql).
+GITHUB_GRAPHQL_URL = env_str("GITHUB_GRAPHQL_URL").rstrip("/")
 GITHUB_TOKEN = env_str("GITHUB_TOKEN")
 GITHUB_SEEDING_TOKENS = env_list("GITHUB_SEEDING_TOKENS")
 GITHUB_TIMEOUT_SECONDS = env_float("GITHUB_TIMEOUT_SECONDS", 60.0, positive=True)

@@ -74,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tokens", metavar="FILE", help="valid tokens, one a line")
     serve.add_argument("--installation-token-seconds", type=_positive_float, default=3600.0)
     serve.add_argument("--app-public-key", metavar="FILE", help="verify App JWTs with this PEM")
+    serve.add_argument(
+        "--ghes",
+        action="store_true",
+        help="GitHub Enterprise Server's layout: REST under /api/v3, GraphQL at /api/graphql",
+    )
     return parser
 
 
@@ -92,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "latency_ms": args.latency_ms,
         "tokens": args.tokens,
         "installation_token_seconds": args.installation_token_seconds,
+        "ghes": args.ghes,
     }
     try:
         if args.faults:

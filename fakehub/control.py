@@ -17,14 +17,20 @@ class FakeHubControlError(RuntimeError):
 class FakeHubControl:
     """Drive a running fakehub: stats, faults, repositories, live PR changes, limits."""
 
-    def __init__(self, url: str, timeout: float = 60.0) -> None:
+    def __init__(self, url: str, timeout: float = 60.0, *, ghes: bool = False) -> None:
         self.url = url.rstrip("/")
+        self.ghes = ghes  # the server runs in GHES mode (`--ghes`): the API below /api
         self._http = httpx.Client(base_url=self.url, timeout=timeout)
         self.server: Any = None  # the in-process FakeHub when a fixture made one
 
     @property
+    def api_url(self) -> str:
+        """The REST base URL to give a client (GITHUB_API_URL): `/api/v3` in GHES mode."""
+        return self.url + ("/api/v3" if self.ghes else "")
+
+    @property
     def graphql_url(self) -> str:
-        return self.url + "/graphql"
+        return self.url + ("/api/graphql" if self.ghes else "/graphql")
 
     def close(self) -> None:
         self._http.close()

@@ -85,6 +85,35 @@ WATCH_SECONDS = 0.05
 _PEEK_FLAGS = socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0)
 _SYNTHETIC = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+):(\d+)(?::(\d+))?$")
 _REPO_PATH = re.compile(r"^/repos/([^/]+)/([^/]+)(/.*)?$")
+# docs.github.com/enterprise-server, "Getting started with the REST API" (REST at
+# http(s)://HOSTNAME/api/v3) and "Forming calls with GraphQL" (GraphQL at
+# http(s)://HOSTNAME/api/graphql).
+GHES_REST = "/api/v3"
+GHES_GRAPHQL = "/api/graphql"
+
+
+def _api_path(path: str, *, ghes: bool) -> tuple[str, str | None]:
+    """(REST prefix, API path) of a request path; the path is None where no API is served.
+
+    api.github.com: GraphQL at /graphql only, REST at the root. REST is also answered below
+    /api/v3 there, for peers that take an Enterprise-style base URL (Perceval's
+    --enterprise-url), but never GraphQL: GitHub serves no /api/v3/graphql anywhere.
+    GHES mode: REST only below /api/v3, GraphQL only at /api/graphql, nothing at the root.
+    """
+    rest_prefixed = path.startswith(GHES_REST + "/") or path == GHES_REST
+    if ghes:
+        if path == GHES_GRAPHQL:
+            return "", "/graphql"
+        if rest_prefixed:
+            rest_path = path[len(GHES_REST) :] or "/"
+            return GHES_REST, None if rest_path == "/graphql" else rest_path
+        return "", None
+    if rest_prefixed:
+        rest_path = path[len(GHES_REST) :] or "/"
+        return GHES_REST, None if rest_path == "/graphql" else rest_path
+    if path == GHES_GRAPHQL:
+        return "", None
+    return "", path
 
 
 def parse_synthetic(spec: str) -> tuple[str, int, int]:
@@ -149,9 +178,12 @@ class FakeHub:
         tokens: Sequence[str] | str | Path | None = None,
         installation_token_seconds: float = 3600,
         app_public_key: str | None = None,
+        ghes: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.host, self.port = host, port
+        # GitHub Enterprise Server's layout: REST under /api/v3, GraphQL at /api/graphql only.
+        self.ghes = ghes
         self.clock = clock
         self.store = Store(clock)
         self.limiter = RateLimiter(graphql_points, core_requests, reset_seconds, clock)
@@ -197,8 +229,19 @@ class FakeHub:
 
     @property
     def url(self) -> str:
-        """The base URL (`http://HOST:PORT`); GraphQL is at `url + "/graphql"`."""
+        """The server's root (`http://HOST:PORT`): the control API is below it, and so is the
+        GitHub API unless `ghes` (then see `api_url`)."""
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        """The REST base a client is given: `url`, or `url + "/api/v3"` in GHES mode."""
+        return self.url + (GHES_REST if self.ghes else "")
+
+    @property
+    def graphql_url(self) -> str:
+        """Where GraphQL is answered: `/graphql`, or `/api/graphql` in GHES mode."""
+        return self.url + (GHES_GRAPHQL if self.ghes else "/graphql")
 
     def stop(self) -> None:
         """Stop serving and close every open connection; idempotent."""
@@ -457,11 +500,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _api(self, path: str, query: str, raw: bytes) -> None:
         hub = self.hub
         started = hub.clock()
-        prefix = ""
-        if path.startswith("/api/v3/") or path == "/api/v3":
-            prefix, path = "/api/v3", path[len("/api/v3") :] or "/"
-        if path == "/api/graphql":
-            path = "/graphql"
+        prefix, path = _api_path(path, ghes=hub.ghes)
         resource = "graphql" if path == "/graphql" else "core"
         kind = "graphql_requests" if resource == "graphql" else "rest_requests"
         log: dict[str, Any] = {
@@ -478,6 +517,12 @@ class _Handler(BaseHTTPRequestHandler):
         status = 500
         self._record = log
         try:
+            if path is None:
+                # Not where this GitHub serves its API: no token check, no point spent.
+                hub.accounting.add(tok, requests=1)
+                status = 404
+                self._send(404, {"message": "Not Found", "documentation_url": REST_DOCS})
+                return
             app_route = re.fullmatch(r"/app/installations/(\d+)/access_tokens", path)
             if app_route and self.command == "POST":
                 hub.accounting.add(tok, requests=1, rest_requests=1)

@@ -3,8 +3,9 @@
 - `fakehub`: a fresh in-process server, no repositories; the value is a `FakeHubControl` whose
   `.server` is the `FakeHub`.
 - `fakehub_factory(**options)`: the same with server options (`tokens=`, `reset_seconds=`,
-  `graphql_points=`, `core_requests=`, `latency_ms=`, `faults=`, `data=`, `synthetic=`, ...);
-  every server it made stops at teardown.
+  `graphql_points=`, `core_requests=`, `latency_ms=`, `faults=`, `data=`, `synthetic=`,
+  `ghes=True` for GitHub Enterprise Server's layout, ...); every server it made stops at
+  teardown. A client is given the control's `.api_url` (`url + "/api/v3"` with `ghes`).
 - `start_fakehub_process(args)`: `python -m fakehub serve --port 0 *args` as a subprocess;
   returns (Popen, url) once it listens.
 - `github_schema_or_fail()`: GitHub's GraphQL schema file (fakehub.reference), or the calling
@@ -30,7 +31,7 @@ __all__ = ["fakehub", "fakehub_factory", "github_schema_or_fail", "start_fakehub
 
 def _start(**options: Any) -> FakeHubControl:
     hub = FakeHub(**options).start()
-    control = FakeHubControl(hub.url)
+    control = FakeHubControl(hub.url, ghes=hub.ghes)
     control.server = hub
     return control
 

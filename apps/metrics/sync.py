@@ -153,6 +153,7 @@ def build_client(*, on_limit: str = "stop") -> GitHubGraphQLClient:
         timeout=settings.GITHUB_TIMEOUT_SECONDS,
         on_limit=on_limit,
         coordinator=coordinator,
+        graphql_url=settings.GITHUB_GRAPHQL_URL or None,
     )
 
 

@@ -44,6 +44,7 @@ from ..coordination import (
     next_send_at,
     token_key,
 )
+from ..endpoints import graphql_url_for
 from ..errors import (
     BadCredentials,
     GitHubError,
@@ -107,10 +108,14 @@ class GitHubGraphQLClient:
         listener: ClientListener | None = None,
         *,
         transport: Transport | None = None,
+        graphql_url: str | None = None,
     ) -> None:
         if on_limit not in ("wait", "stop"):
             raise ValueError(f"on_limit must be 'wait' or 'stop', not {on_limit!r}")
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        # REST goes below base_url; GraphQL to the endpoint GitHub documents for it (on
+        # Enterprise Server beside /api/v3, not below it), or to `graphql_url` when given.
+        self.graphql_url = graphql_url_for(self.base_url, graphql_url)
         self.tokens: TokenSource = as_token_source(token)
         self.retry = retry or RetryPolicy()
         self.clock: Clock = clock or SystemClock()
@@ -158,7 +163,7 @@ class GitHubGraphQLClient:
         answer = self._send(
             kind="graphql",
             method="POST",
-            path="/graphql",
+            path=self.graphql_url,
             resource="graphql",
             json_body={"query": query, "variables": dict(variables or {})},
             estimate=self._costs.estimate(key),

@@ -257,6 +257,7 @@ class Command(BaseCommand):
             timeout=settings.GITHUB_TIMEOUT_SECONDS,
             on_limit=options["on_limit"],
             listener=progress,
+            graphql_url=settings.GITHUB_GRAPHQL_URL or None,
         )
         fetcher = GitHubGraphQLFetcher(
             client,
