@@ -50,7 +50,9 @@ CHECK_CONCLUSIONS = frozenset(
         "STARTUP_FAILURE",
     }
 )
-ACTOR_TYPES = frozenset({"User", "Bot"})
+# Mannequin: an account imported from another code host (docs.github.com/graphql/reference/
+# objects#mannequin).
+ACTOR_TYPES = frozenset({"User", "Bot", "Mannequin"})
 # GitHub's default label colour, used when a dataset gives a label without one.
 DEFAULT_LABEL_COLOR = "ededed"
 
@@ -343,6 +345,36 @@ def _fill_pr(pr: dict[str, Any], ids: _RepoIds) -> None:
 
     pr.setdefault("commentCount", 0)
     _count(pr, "commentCount")
+    _fill_auto_merge(pr)
+
+
+MERGE_METHODS = frozenset({"MERGE", "REBASE", "SQUASH"})
+MERGE_QUEUE_STATES = frozenset({"AWAITING_CHECKS", "LOCKED", "MERGEABLE", "QUEUED", "UNMERGEABLE"})
+
+
+def _fill_auto_merge(pr: dict[str, Any]) -> None:
+    """Optional `autoMergeRequest` {enabledAt, enabledBy, mergeMethod, ...} and
+    `mergeQueueEntry` {enqueuedAt, enqueuer, position, state, ...}: absent or null when off."""
+    auto = pr.get("autoMergeRequest")
+    if auto is not None:
+        _object(auto, "autoMergeRequest")
+        auto["enabledAt"] = _date(
+            auto.get("enabledAt"), "autoMergeRequest.enabledAt", nullable=True
+        )
+        auto["enabledBy"] = _actor(auto.get("enabledBy"), "autoMergeRequest.enabledBy")
+        auto.setdefault("mergeMethod", "MERGE")
+        _enum(auto, "mergeMethod", MERGE_METHODS, "autoMergeRequest")
+    entry = pr.get("mergeQueueEntry")
+    if entry is not None:
+        _object(entry, "mergeQueueEntry")
+        entry["enqueuedAt"] = _date(
+            _get(entry, "enqueuedAt", "mergeQueueEntry"), "mergeQueueEntry.enqueuedAt"
+        )
+        entry["enqueuer"] = _actor(entry.get("enqueuer"), "mergeQueueEntry.enqueuer")
+        entry.setdefault("position", 1)
+        _count(entry, "position", "mergeQueueEntry")
+        entry.setdefault("state", "QUEUED")
+        _enum(entry, "state", MERGE_QUEUE_STATES, "mergeQueueEntry")
 
 
 # --- small checks; each raises _Invalid with the key path at fault -------------------------
@@ -416,7 +448,7 @@ def _actor(value: Any, where: str) -> dict[str, Any] | None:
     _require(value, "login", str, where)
     typename = value.setdefault("__typename", "User")
     if typename not in ACTOR_TYPES:
-        raise _Invalid(f"{where}.__typename must be User or Bot, got {_show(typename)}")
+        raise _Invalid(f"{where}.__typename must be User, Bot or Mannequin, got {_show(typename)}")
     return value
 
 

@@ -41,7 +41,7 @@ from graphql.error import GraphQLSyntaxError
 
 from fakehub.fast_exec import fast_execute
 from fakehub.store import ORDER_FIELDS, Repo, Store
-from fakehub.views import pr_view, repo_view
+from fakehub.views import mentionable_users, pr_view, repo_view
 
 __all__ = [
     "MAX_NODES",
@@ -268,6 +268,30 @@ def _resolve_pull_request(source: dict[str, Any], info: Any, number: int) -> Any
     return pr_view(repo, pr)
 
 
+def _resolve_mentionable_users(
+    source: dict[str, Any],
+    info: Any,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    query: str | None = None,
+) -> ListConnection:
+    """Repository.mentionableUsers: the users taking part in the repository (PR authors,
+    reviewers, assignees, requested reviewers), by login; `query` filters on login and name
+    (docs.github.com/graphql/reference/objects#repository)."""
+    repo: Repo = source["_repo"]
+    store: Store = info.context.store
+    with store.lock:
+        users = mentionable_users(repo)
+    if query:
+        needle = query.lower()
+        users = [
+            u for u in users if needle in u["login"].lower() or needle in (u["name"] or "").lower()
+        ]
+    return ListConnection(users, first, after, last, before)
+
+
 def _resolve_pr_repository(source: dict[str, Any], info: Any) -> Any:
     return repo_view(source["_repo"])
 
@@ -314,6 +338,7 @@ def build_schema() -> GraphQLSchema:
     assert isinstance(repository, GraphQLObjectType)
     repository.fields["pullRequests"].resolve = _resolve_pull_requests
     repository.fields["pullRequest"].resolve = _resolve_pull_request
+    repository.fields["mentionableUsers"].resolve = _resolve_mentionable_users
     pull_request = schema.type_map["PullRequest"]
     assert isinstance(pull_request, GraphQLObjectType)
     pull_request.fields["repository"].resolve = _resolve_pr_repository

@@ -33,6 +33,11 @@ def user_json(api: str, actor: dict[str, Any] | None) -> dict[str, Any]:
         login = actor["login"].removesuffix("[bot]") + "[bot]"
         user_id = actor.get("databaseId") or stable_id("bot:" + login.removesuffix("[bot]"))
         kind = "Bot"
+    elif actor.get("__typename") == "Mannequin":
+        # The same account GraphQL shows as a Mannequin: its id, its type.
+        login = actor["login"]
+        user_id = actor.get("databaseId") or stable_id("mannequin:" + login.lower())
+        kind = "Mannequin"
     else:
         login = actor["login"]
         user_id = actor.get("databaseId") or stable_id("user:" + login.lower())

@@ -824,6 +824,9 @@ class _Handler(BaseHTTPRequestHandler):
         check_runs = re.fullmatch(r"/commits/([^/]+)/check-runs", rest_path)
         if check_runs:
             return self._check_runs(api, repo, check_runs.group(1), params)
+        single_commit = re.fullmatch(r"/commits/([^/]+)", rest_path)
+        if single_commit:
+            return self._single_commit(api, repo, single_commit.group(1), params)
         return self._peer_route(api, repo, rest_path, params) or not_found
 
     def _paginate(
@@ -990,6 +993,48 @@ class _Handler(BaseHTTPRequestHandler):
             headers["Link"] = link
         return 200, body, headers
 
+    def _single_commit(
+        self, api: str, repo: Any, ref: str, params: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]]:
+        """GET /repos/{o}/{r}/commits/{ref} (docs.github.com/rest/commits/commits#get-a-commit):
+        the commit with its `stats` and `files`; a SHA no PR holds is 422 "No commit found".
+
+        Datasets keep files per PR, not per commit: a PR's only commit gets the PR's files, a
+        commit among several gets none (its `stats` still hold its own line counts).
+        """
+        with self.hub.store.lock:
+            found = commit_index(repo).get(ref.lower())
+            if found is None:
+                return (
+                    422,
+                    {"message": f"No commit found for SHA: {ref}", "documentation_url": REST_DOCS},
+                    {},
+                )
+            number, index = found
+            pr = repo.prs[number]
+        commits = pr["commits"]
+        commit = commits[index]
+        parent = commits[index - 1]["oid"] if index else None
+        body = rest.commit_json(api, repo, commit, parent)
+        body["stats"] = {
+            "additions": commit["additions"],
+            "deletions": commit["deletions"],
+            "total": commit["additions"] + commit["deletions"],
+        }
+        files = pr["files"] if len(commits) == 1 else []
+        # GitHub pages a commit's files 300 at a time (per_page/page, with a Link header).
+        per_page = min(300, max(1, _int(params.get("per_page"), 300)))
+        page = max(1, _int(params.get("page"), 1))
+        chosen = files[(page - 1) * per_page : page * per_page]
+        body["files"] = [rest.file_json(api, repo, f, commit["oid"]) for f in chosen]
+        headers: dict[str, str] = {}
+        last_page = max(1, -(-len(files) // per_page))
+        link_params = {k: v for k, v in params.items() if k != "page"}
+        url = f"{api}/repos/{repo.full_name}/commits/{ref}"
+        if link := rest.link_header(url, link_params, page, last_page):
+            headers["Link"] = link
+        return 200, body, headers
+
     # --- GitHub App installation tokens --------------------------------------------------------
 
     def _app_token(self, jwt_token: str | None) -> int:
@@ -1095,6 +1140,21 @@ class _Handler(BaseHTTPRequestHandler):
             if pull and not pull.group(2) and method == "GET":
                 return 200, hub.store.get_pr(full_name, int(pull.group(1)))
         return 404, {"message": f"no control endpoint {method} {path}"}
+
+
+def commit_index(repo: Any) -> dict[str, tuple[int, int]]:
+    """{commit SHA: (PR number, index in its commits)} of `repo`, cached per repository version;
+    the caller holds the store's lock."""
+    cached = getattr(repo, "_commit_index", None)
+    if cached is not None and cached[0] == repo.version:
+        return cached[1]
+    index = {
+        commit["oid"].lower(): (number, position)
+        for number, pr in repo.prs.items()
+        for position, commit in enumerate(pr["commits"])
+    }
+    repo._commit_index = (repo.version, index)
+    return index
 
 
 def _limit_values(budget: Budget) -> dict[str, int]:

@@ -54,6 +54,8 @@ _HUMANS = [
 ]
 _DISPLAY_NAMES = {login: name for login, name, _ in _HUMANS}
 _MAINTAINERS = 6  # the first logins above review and merge most PRs
+# Accounts imported from another code host, never claimed (GraphQL's Mannequin).
+_MANNEQUINS = ["svn-import-hgarcia", "bitbucket-jdoe", "gitlab-import-mkowalski"]
 _BOTS = {
     "dependabot": ("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com"),
     "renovate": ("renovate[bot]", "29139614+renovate[bot]@users.noreply.github.com"),
@@ -484,8 +486,47 @@ class _Generator:
             "checkSuites": check_suites,
             "commentCount": self.size(2.5, 0, 40),
         }
+        self.imported_and_auto_merge(pr, number, created, updated_at)
         pushed = max(last_commit, closed_at if state == "MERGED" else last_commit)
         return pr, pushed
+
+    def imported_and_auto_merge(
+        self, pr: dict[str, Any], number: int, created: int, updated: int
+    ) -> None:
+        """Mannequin authors (accounts imported from another code host) on about 2 % of the
+        PRs people opened; auto-merge on about a quarter of the open, ready PRs, a third of
+        those in the merge queue. Drawn from a stream of their own, so every other value of
+        the repository stays what it was."""
+        extra = random.Random(f"{self.full_name}#{number}:imported-and-auto-merge")
+        author = pr["author"]
+        if author is not None and author["__typename"] == "User" and extra.random() < 0.02:
+            pr["author"] = {
+                "__typename": "Mannequin",
+                "login": _MANNEQUINS[extra.randrange(len(_MANNEQUINS))],
+            }
+        if pr["state"] != "OPEN" or pr["isDraft"] or extra.random() >= 0.25:
+            return
+        enabled = created + int((updated - created) * extra.random())
+        enabler = (
+            pr["author"] if pr["author"] and pr["author"]["__typename"] != "Mannequin" else None
+        )
+        enabler = enabler or self.user(self.people[extra.randrange(_MAINTAINERS)][0])
+        pr["autoMergeRequest"] = {
+            "enabledAt": self.iso(enabled),
+            "enabledBy": enabler,
+            "mergeMethod": extra.choice(("SQUASH", "SQUASH", "MERGE", "REBASE")),
+            "commitHeadline": f"{pr['title']} (#{number})",
+            "commitBody": None,
+            "authorEmail": None,
+        }
+        if extra.random() < 1 / 3:
+            pr["mergeQueueEntry"] = {
+                "enqueuedAt": self.iso(enabled),
+                "enqueuer": enabler,
+                "position": 1 + extra.randrange(5),
+                "state": extra.choice(("QUEUED", "AWAITING_CHECKS", "MERGEABLE")),
+                "estimatedTimeToMerge": 60 * (5 + extra.randrange(55)),
+            }
 
     def files(self, count: int) -> list[dict[str, Any]]:
         rng = self.rng

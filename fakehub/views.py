@@ -13,7 +13,7 @@ from typing import Any, overload
 
 from fakehub.store import Repo, fake_sha, stable_id
 
-__all__ = ["actor_view", "pr_view", "repo_view"]
+__all__ = ["actor_view", "mentionable_users", "pr_view", "repo_view"]
 
 _FAILING = {"FAILURE", "TIMED_OUT", "CANCELLED", "ACTION_REQUIRED", "STARTUP_FAILURE", "STALE"}
 
@@ -45,6 +45,19 @@ def actor_view(actor: dict[str, Any] | None) -> dict[str, Any] | None:
             "login": login,
             "url": f"https://github.com/apps/{login}",
         }
+    elif typename == "Mannequin":
+        # An account imported from another code host, not yet claimed by a user
+        # (docs.github.com/graphql/reference/objects#mannequin).
+        view = {
+            "__typename": "Mannequin",
+            "id": _nid("MQ_", login),
+            "databaseId": actor.get("databaseId") or stable_id("mannequin:" + login.lower()),
+            "login": login,
+            "email": actor.get("email"),
+            "createdAt": actor.get("createdAt") or "2019-01-01T00:00:00Z",
+            "claimant": None,
+            "url": f"https://github.com/{login}",
+        }
     elif typename == "Team":
         slug = actor.get("slug") or login
         view = {
@@ -66,6 +79,29 @@ def actor_view(actor: dict[str, Any] | None) -> dict[str, Any] | None:
     if len(_actors) < 100_000:
         _actors[key] = view
     return view
+
+
+def mentionable_users(repo: Repo) -> list[dict[str, Any]]:
+    """The User views of everyone taking part in `repo`'s PRs, by login; cached per version."""
+    cached = getattr(repo, "_mentionable", None)
+    if cached is not None and cached[0] == repo.version:
+        return cached[1]
+    people: dict[str, dict[str, Any]] = {}
+
+    def add(actor: dict[str, Any] | None) -> None:
+        if actor and (actor.get("__typename") or "User") == "User":
+            people.setdefault(actor["login"].lower(), {"__typename": "User", **actor})
+
+    for pr in repo.prs.values():
+        add(pr.get("author"))
+        add(pr.get("mergedBy"))
+        for review in pr.get("reviews") or ():
+            add(review.get("author"))
+        for person in (*(pr.get("assignees") or ()), *(pr.get("reviewRequests") or ())):
+            add(person)
+    users = [actor_view(people[login]) for login in sorted(people)]
+    repo._mentionable = (repo.version, users)  # type: ignore[attr-defined]
+    return users
 
 
 def repo_view(repo: Repo) -> dict[str, Any]:
@@ -256,7 +292,7 @@ def _build_pr_view(repo: Repo, pr: dict[str, Any]) -> dict[str, Any]:
             commit_views[-1]["commit"]["statusCheckRollup"] = rollup
 
     milestone = pr.get("milestone")
-    return {
+    view = {
         "__typename": "PullRequest",
         "_pr": pr,
         "_repo": repo,
@@ -333,4 +369,48 @@ def _build_pr_view(repo: Repo, pr: dict[str, Any]) -> dict[str, Any]:
         "files": pr["files"],
         "commits": commit_views,
         "statusCheckRollup": rollup,
+    }
+    view["autoMergeRequest"] = _auto_merge_view(pr.get("autoMergeRequest"), view)
+    view["mergeQueueEntry"] = _merge_queue_view(pr.get("mergeQueueEntry"), view, key, commit_views)
+    return view
+
+
+def _auto_merge_view(auto: dict[str, Any] | None, pr: dict[str, Any]) -> dict[str, Any] | None:
+    """PullRequest.autoMergeRequest: set while auto-merge is enabled on an open PR
+    (docs.github.com/graphql/reference/objects#automergerequest)."""
+    if not auto:
+        return None
+    return {
+        "authorEmail": auto.get("authorEmail"),
+        "commitBody": auto.get("commitBody"),
+        "commitHeadline": auto.get("commitHeadline"),
+        "enabledAt": auto.get("enabledAt"),
+        "enabledBy": actor_view(auto.get("enabledBy")),
+        "mergeMethod": auto.get("mergeMethod") or "MERGE",
+        "pullRequest": pr,
+    }
+
+
+def _merge_queue_view(
+    entry: dict[str, Any] | None,
+    pr: dict[str, Any],
+    key: str,
+    commit_views: list[dict[str, Any]],
+) -> dict[str, Any] | None:
+    """PullRequest.mergeQueueEntry: the PR's place in its base branch's merge queue
+    (docs.github.com/graphql/reference/objects#mergequeueentry)."""
+    if not entry:
+        return None
+    return {
+        "id": _nid("MQE_", key),
+        "baseCommit": None,
+        "headCommit": commit_views[-1]["commit"] if commit_views else None,
+        "enqueuedAt": entry["enqueuedAt"],
+        "enqueuer": actor_view(entry.get("enqueuer")) or actor_view({"login": "ghost"}),
+        "estimatedTimeToMerge": entry.get("estimatedTimeToMerge"),
+        "jump": bool(entry.get("jump", False)),
+        "position": int(entry.get("position", 1)),
+        "pullRequest": pr,
+        "solo": bool(entry.get("solo", False)),
+        "state": entry.get("state") or "QUEUED",
     }

@@ -190,7 +190,7 @@ def test_normalize_pr_raises_a_dataset_error_naming_the_pr_and_key() -> None:
         ([make_pr(createdAt="yesterday")], "PR #1: createdAt must be an ISO 8601 date"),
         (
             [make_pr(author={"login": "x", "__typename": "Org"})],
-            "author.__typename must be User or Bot",
+            "author.__typename must be User, Bot or Mannequin",
         ),
         ([make_pr(additions=-1)], "PR #1: additions must be a non-negative integer, got -1"),
         (

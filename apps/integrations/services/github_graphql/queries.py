@@ -44,6 +44,7 @@ fragment ActorFields on Actor {
   login
   ... on User { databaseId name email }
   ... on Bot { databaseId }
+  ... on Mannequin { databaseId }
 }
 """
 
