@@ -77,6 +77,13 @@ class FakeHubControl:
             "POST", f"/repos/{full_name}/pulls/{number}/check-suites", {"checkSuites": suites}
         )
 
+    def rename_repo(self, full_name: str, new_full_name: str) -> str:
+        """Rename (or transfer) a repository; its old name redirects (REST 301, GraphQL
+        follows). Returns the new nameWithOwner."""
+        return self._call("POST", f"/repos/{full_name}/rename", {"to": new_full_name})[
+            "nameWithOwner"
+        ]
+
     def push(self, full_name: str) -> str:
         """Bump the repository's pushedAt; returns the new value."""
         return self._call("POST", f"/repos/{full_name}/push")["pushedAt"]

@@ -220,9 +220,20 @@ def _resolve_list_connection(key: str):  # type: ignore[no-untyped-def]
     return resolve
 
 
-def _resolve_repository(root: Any, info: Any, owner: str, name: str, **_: Any) -> Any:
+def _resolve_repository(
+    root: Any,
+    info: Any,
+    owner: str,
+    name: str,
+    followRenames: bool = True,  # noqa: N803
+) -> Any:
     store: Store = info.context.store
     repo = store.get_repo(owner, name)
+    if repo is None and followRenames:
+        # docs.github.com/graphql/reference/queries#repository: followRenames (default true)
+        # "Follow repository renames. If disabled, a repository referenced by its old name
+        # will return an error."
+        repo = store.moved_repo(owner, name)
     if repo is None:
         raise GitHubGraphQLError(
             f"Could not resolve to a Repository with the name '{owner}/{name}'.",

@@ -815,6 +815,8 @@ class _Handler(BaseHTTPRequestHandler):
         owner, name, rest_path = match.group(1), match.group(2), match.group(3) or ""
         store = self.hub.store
         repo = store.get_repo(owner, name)
+        if repo is None and (moved := store.moved_repo(owner, name)) is not None:
+            return _moved(api, moved.full_name, rest_path, self.path)
         if repo is None:
             return not_found
         if rest_path == "":
@@ -1131,6 +1133,11 @@ class _Handler(BaseHTTPRequestHandler):
                 return 200, hub.store.upsert_pr(full_name, payload)
             if tail == "/push" and method == "POST":
                 return 200, {"pushedAt": hub.store.push(full_name)}
+            if tail == "/rename" and method == "POST":
+                if not isinstance(payload, dict) or not isinstance(payload.get("to"), str):
+                    raise ValueError('expected {"to": "owner/new-name"}')
+                repo = hub.store.rename_repository(full_name, payload["to"])
+                return 200, {"nameWithOwner": repo.full_name}
             pull = re.fullmatch(r"/pulls/(\d+)(/check-suites)?", tail)
             if pull and pull.group(2) and method == "POST":
                 suites = payload.get("checkSuites") if isinstance(payload, dict) else payload
@@ -1140,6 +1147,30 @@ class _Handler(BaseHTTPRequestHandler):
             if pull and not pull.group(2) and method == "GET":
                 return 200, hub.store.get_pr(full_name, int(pull.group(1)))
         return 404, {"message": f"no control endpoint {method} {path}"}
+
+
+def _moved(
+    api: str, full_name: str, rest_path: str, request_path: str
+) -> tuple[int, Any, dict[str, str]]:
+    """A renamed repository's former path: 301 to the same resource under the new name.
+
+    docs.github.com/rest/using-the-rest-api/best-practices-for-using-the-rest-api#follow-
+    redirects: a 301 is a permanent redirection, the Location header holds the URL to use from
+    then on; GitHub answers so for a repository that was renamed or transferred. (GitHub's
+    Location may name the repository by id, /repositories/{id}/...; a client follows it
+    whatever it is.)
+    """
+    query = urlsplit(request_path).query
+    location = f"{api}/repos/{full_name}{rest_path}" + (f"?{query}" if query else "")
+    body = {
+        "message": "Moved Permanently",
+        "url": location,
+        "documentation_url": (
+            "https://docs.github.com/rest/using-the-rest-api/"
+            "best-practices-for-using-the-rest-api#follow-redirects"
+        ),
+    }
+    return 301, body, {"Location": location}
 
 
 def commit_index(repo: Any) -> dict[str, tuple[int, int]]:

@@ -110,6 +110,9 @@ class Repo:
         self.full_name: str = meta["nameWithOwner"]
         self.owner, self.name = self.full_name.split("/", 1)
         self.key = self.full_name.lower()
+        # The name node ids are derived from: the first one, kept through renames (GitHub's
+        # global ids do not change when a repository is renamed or transferred).
+        self.id_name = self.full_name
         self.meta = meta
         self.database_id = database_id
         self.node_id = "R_" + _b64(self.full_name)
@@ -233,6 +236,8 @@ class Store:
         self.clock = clock
         self.lock = threading.RLock()
         self.repos: dict[str, Repo] = {}
+        # Former names (lower case) of renamed or transferred repositories -> the repository.
+        self.redirects: dict[str, Repo] = {}
 
     # --- loading -------------------------------------------------------------------------------
 
@@ -249,6 +254,38 @@ class Store:
         """The repository `owner/name` (case-insensitive), or None."""
         return self.repos.get(f"{owner}/{name}".lower())
 
+    def moved_repo(self, owner: str, name: str) -> Repo | None:
+        """The repository once named `owner/name` and renamed since (None when it was not)."""
+        key = f"{owner}/{name}".lower()
+        return None if key in self.repos else self.redirects.get(key)
+
+    def rename_repository(self, full_name: str, new_full_name: str) -> Repo:
+        """Rename (or transfer) a repository; its former name keeps redirecting to it.
+
+        docs.github.com/repositories/creating-and-managing-repositories/renaming-a-repository:
+        "all existing information, with the exception of project site URLs, is automatically
+        redirected to the new name"; a repository created later under the old name ends that.
+        """
+        if not isinstance(new_full_name, str) or new_full_name.count("/") != 1:
+            raise StoreError(f'the new name must be "owner/name", got {new_full_name!r}')
+        owner, name = new_full_name.split("/")
+        if not owner or not name:
+            raise StoreError(f'the new name must be "owner/name", got {new_full_name!r}')
+        with self.lock:
+            repo = self.repo_by_full_name(full_name)
+            new_key = new_full_name.lower()
+            if new_key in self.repos and self.repos[new_key] is not repo:
+                raise StoreError(f"repository {new_full_name} already exists")
+            del self.repos[repo.key]
+            self.redirects[repo.key] = repo
+            self.redirects.pop(new_key, None)
+            repo.full_name, repo.owner, repo.name, repo.key = new_full_name, owner, name, new_key
+            self.repos[new_key] = repo
+            repo.views.clear()  # URLs and nameWithOwner change; ids do not
+            repo.updated_at = max(repo.updated_at, self.now_iso())
+            repo.version += 1
+            return repo
+
     def repo_by_full_name(self, full_name: str) -> Repo:
         """The repository `full_name`, or StoreError."""
         repo = self.repos.get(full_name.lower())
@@ -264,7 +301,7 @@ class Store:
         if text is None or "#" not in text:
             return None
         full_name, _, number = text.rpartition("#")
-        repo = self.repos.get(full_name.lower())
+        repo = self.repos.get(full_name.lower()) or self.redirects.get(full_name.lower())
         if repo is None or not number.isdigit():
             return None
         pr = repo.prs.get(int(number))

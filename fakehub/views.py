@@ -191,7 +191,7 @@ def pr_view(repo: Repo, pr: dict[str, Any]) -> dict[str, Any]:
 def _build_pr_view(repo: Repo, pr: dict[str, Any]) -> dict[str, Any]:
     number = pr["number"]
     full = repo.full_name
-    key = f"{full}#{number}"
+    key = f"{repo.id_name}#{number}"  # ids survive a rename; URLs follow it
     url = f"https://github.com/{full}/pull/{number}"
     commits = pr["commits"]
     last_oid = commits[-1]["oid"] if commits else fake_sha(f"head:{key}")

@@ -401,6 +401,8 @@ def _sync_locked(
             etag=(tracked.etag or None) if known else None,
             pushed_at=tracked.pushed_at if known else None,
         )
+        if change.renamed_to and not _follow_rename(tracked, change.renamed_to, result):
+            return  # the team tracks the new name too: that row syncs it
         if known and not change.changed:
             result.mode = "unchanged"
         else:
@@ -420,6 +422,21 @@ def _sync_locked(
     if repoll:
         result.repolled, stats = repoll_pending_ci(client, tracked, exclude=seen, on_batch=beat)
         result.stats = result.stats + stats
+
+
+def _follow_rename(tracked: TrackedRepository, new: str, result: SyncResult) -> bool:
+    """Move `tracked` (rows, seeding cache) to GitHub's new name; False when it was merged into
+    another tracked row of the team (and deleted)."""
+    from apps.metrics.renames import follow_rename
+
+    moved = follow_rename(
+        tracked.team, tracked.full_name, new, cache_dir=settings.SEEDING_CACHE_DIR, tracked=tracked
+    )
+    if moved is None or moved.pk != tracked.pk:
+        result.mode = "renamed"
+        return False
+    result.repository = tracked.full_name
+    return True
 
 
 def _record(

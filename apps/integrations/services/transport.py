@@ -128,6 +128,9 @@ class Transport:
             text=text,
             url=url,
             elapsed=response.elapsed.total_seconds() if response.is_closed else 0.0,
+            # A followed 301: the repository was renamed or transferred (the caller may ask
+            # GitHub for its new name).
+            extra={"redirected": True} if response.history else {},
         )
 
     def _safe(self, url: str) -> str:

@@ -96,6 +96,9 @@ class ChangeCheck:
     top_updated_at: datetime | None = None
     pushed_at: datetime | None = None
     via: str = "probe"  # "probe" | "metadata"
+    # The repository's nameWithOwner when GitHub answered under another name than the one
+    # asked (renamed or transferred); None otherwise.
+    renamed_to: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,22 +308,36 @@ class GitHubGraphQLFetcher:
             if isinstance(exc, ServerError) and exc.retryable:
                 raise exc.for_repo(repo) from None
             return self._metadata_check(repo, pushed_at, reason=str(exc))
+        # A probe GitHub redirected (301) asked for a repository under a former name: the
+        # metadata query (~1 point, once) tells the name it answers to now.
+        renamed_to = self._new_name(repo) if getattr(response, "redirected", False) else None
         if getattr(response, "not_modified", False) or response.status == 304:
-            return ChangeCheck(changed=False, etag=etag, via="probe")
+            return ChangeCheck(changed=False, etag=etag, via="probe", renamed_to=renamed_to)
         if response.status != 200:
             return self._metadata_check(repo, pushed_at, reason=f"probe answered {response.status}")
         items = response.data if isinstance(response.data, list) else []
         top = (
             _parse_dt(items[0].get("updated_at")) if items and isinstance(items[0], dict) else None
         )
-        return ChangeCheck(changed=True, etag=response.etag or None, top_updated_at=top)
+        return ChangeCheck(
+            changed=True, etag=response.etag or None, top_updated_at=top, renamed_to=renamed_to
+        )
+
+    def _new_name(self, repo: str) -> str | None:
+        """GitHub's nameWithOwner for `repo` when it differs from `repo` (not only in case)."""
+        name = getattr(self.fetch_repo_metadata(repo), "name_with_owner", None)
+        return name if isinstance(name, str) and name.lower() != repo.lower() else None
 
     def _metadata_check(self, repo: str, pushed_at: datetime | None, *, reason: str) -> ChangeCheck:
         self._log(f"{repo}: pulls probe unavailable ({reason}); checking pushedAt instead")
         meta = self.fetch_repo_metadata(repo)
         new_pushed = _parse_dt(getattr(meta, "pushed_at", None))
         unchanged = pushed_at is not None and new_pushed is not None and new_pushed <= pushed_at
-        return ChangeCheck(changed=not unchanged, pushed_at=new_pushed, via="metadata")
+        name = getattr(meta, "name_with_owner", None)
+        renamed_to = name if isinstance(name, str) and name.lower() != repo.lower() else None
+        return ChangeCheck(
+            changed=not unchanged, pushed_at=new_pushed, via="metadata", renamed_to=renamed_to
+        )
 
     # --- pages ------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from django.db import reset_queries, transaction
 
 from apps.integrations.services.errors import NotFound
 from apps.metrics.models import PullRequest, Team, TrackedRepository
+from apps.metrics.renames import follow_rename
 from apps.metrics.seeding import pr_cache
 from apps.metrics.seeding.fetched import FetchedPRFull
 from apps.metrics.seeding.github_graphql_fetcher import (
@@ -255,6 +256,19 @@ class RealProjectSeeder:
             self._clear_pending = False
             self.cleared = self.clear()
             tracked = None
+        if check.renamed_to:
+            # GitHub answers under another name now: rows, state and cache follow it.
+            tracked = follow_rename(
+                self.existing_team(),
+                repo,
+                check.renamed_to,
+                cache_dir=fetcher.cache_dir if use_cache else None,
+                tracked=tracked,
+                log=self._say,
+            )
+            repo = result.repo = check.renamed_to if tracked is None else tracked.full_name
+            if cache is not None:
+                cache = fetcher.load_cache(repo, max_prs=self.max_prs, days_back=self.days_back)
         tracked = tracked or self._tracked(repo)
 
         if cache is not None and not self._sync_db_with_cache(tracked, cache, result):

@@ -216,6 +216,7 @@ class GitHubGraphQLClient:
             etag=answer.headers.get("etag") or (etag if not_modified else None),
             headers={k.lower(): v for k, v in answer.headers.items()},
             not_modified=not_modified,
+            redirected=bool(answer.extra.get("redirected")),
         )
 
     def fetch_repo_metadata(self, owner: str, name: str) -> RepoMetadata:

@@ -37,6 +37,7 @@ class RestResponse:
     etag: str | None
     headers: dict[str, str]
     not_modified: bool = False
+    redirected: bool = False  # GitHub answered 301 first (a renamed or transferred repository)
 
 
 @dataclass(frozen=True, slots=True)
