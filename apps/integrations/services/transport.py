@@ -128,9 +128,9 @@ class Transport:
             text=text,
             url=url,
             elapsed=response.elapsed.total_seconds() if response.is_closed else 0.0,
-            # A followed 301: the repository was renamed or transferred (the caller may ask
-            # GitHub for its new name).
-            extra={"redirected": True} if response.history else {},
+            # A redirect to another path (GitHub's 301 for a renamed or transferred repository):
+            # the caller may ask GitHub for the new name. A scheme or host change is not one.
+            extra={"redirected": True} if _moved(response) else {},
         )
 
     def _safe(self, url: str) -> str:
@@ -138,6 +138,13 @@ class Transport:
 
     def close(self) -> None:
         self._http.close()
+
+
+def _moved(response: httpx.Response) -> bool:
+    """Whether httpx followed a redirect that changed the request's path."""
+    if not response.history:
+        return False
+    return response.history[0].request.url.path != response.url.path
 
 
 def raise_for_status(answer: HTTPAnswer, *, now: float, resource: str = "core") -> None:
