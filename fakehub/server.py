@@ -100,20 +100,12 @@ def _api_path(path: str, *, ghes: bool) -> tuple[str, str | None]:
     --enterprise-url), but never GraphQL: GitHub serves no /api/v3/graphql anywhere.
     GHES mode: REST only below /api/v3, GraphQL only at /api/graphql, nothing at the root.
     """
-    rest_prefixed = path.startswith(GHES_REST + "/") or path == GHES_REST
-    if ghes:
-        if path == GHES_GRAPHQL:
-            return "", "/graphql"
-        if rest_prefixed:
-            rest_path = path[len(GHES_REST) :] or "/"
-            return GHES_REST, None if rest_path == "/graphql" else rest_path
-        return "", None
-    if rest_prefixed:
+    if path == GHES_GRAPHQL:
+        return "", "/graphql" if ghes else None
+    if path.startswith(GHES_REST + "/") or path == GHES_REST:
         rest_path = path[len(GHES_REST) :] or "/"
         return GHES_REST, None if rest_path == "/graphql" else rest_path
-    if path == GHES_GRAPHQL:
-        return "", None
-    return "", path
+    return "", None if ghes else path
 
 
 def parse_synthetic(spec: str) -> tuple[str, int, int]:
