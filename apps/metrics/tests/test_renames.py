@@ -123,3 +123,16 @@ def test_a_rename_onto_a_name_the_team_also_tracks_merges_the_two(hub):
     assert result.mode == "renamed"
     assert rows(OLD) == 0 and rows(NEW) == 40
     assert list(TrackedRepository.objects.values_list("full_name", flat=True)) == [NEW]
+
+
+def test_a_seed_without_the_cache_moves_the_rows_too(hub, settings):
+    seed("--repo", OLD, "--team-slug", "acme", "--no-cache")
+    hub.rename_repo(OLD, NEW)
+    hub.upsert_pr(NEW, {"number": 5, "title": "Renamed and changed"})
+
+    seed("--repo", OLD, "--team-slug", "acme", "--no-cache")
+
+    assert rows(OLD) == 0 and rows(NEW) == 40
+    assert PullRequest.objects.get(github_repo=NEW, github_pr_id=5).title == "Renamed and changed"
+    assert list(TrackedRepository.objects.values_list("full_name", flat=True)) == [NEW]
+    assert not settings.SEEDING_CACHE_DIR.exists() or not any(settings.SEEDING_CACHE_DIR.iterdir())
