@@ -43,7 +43,7 @@ from apps.integrations.services.errors import (
     TransportFailed,
 )
 from apps.metrics.seeding.fetched import FetchedCheckRun, FetchedPRFull
-from apps.metrics.seeding.pr_cache import PRCache
+from apps.metrics.seeding.pr_cache import PRCache, fuller_on_disk
 
 logger = logging.getLogger(__name__)
 
@@ -246,7 +246,14 @@ class GitHubGraphQLFetcher:
             return _since(cache.iter_prs(), since)
         cache.merge(fetched)  # a new cache: the fetched PRs are all of it
         del fetched
-        self.save_cache(cache)
+        if not self.use_cache or not fuller_on_disk(
+            repo,
+            self.cache_dir,
+            max_prs=max_prs,
+            days_back=days_back,
+            check_runs=self.check_runs_mode,
+        ):
+            self.save_cache(cache)  # a fuller cache on disk is kept, not replaced by this one
         return _since(cache.prs, since)
 
     def fetch_repo_metadata(self, repo: str) -> Any:
@@ -260,12 +267,20 @@ class GitHubGraphQLFetcher:
     # --- cache ------------------------------------------------------------------------------
 
     def load_cache(
-        self, repo: str, *, max_prs: int | None = None, days_back: int | None = None
+        self,
+        repo: str,
+        *,
+        max_prs: int | None = None,
+        days_back: int | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
     ) -> PRCache | None:
-        """The repository's cache when caching is on and it answers these limits, else None."""
+        """The repository's cache when caching is on and it answers these limits, else None.
+
+        `cache_dir`: another folder than the fetcher's (a team's: `pr_cache.team_cache_dir`).
+        """
         if not self.use_cache:
             return None
-        cache = PRCache.load(repo, self.cache_dir)
+        cache = PRCache.load(repo, self.cache_dir if cache_dir is None else cache_dir)
         if cache is None:
             return None
         mode = self.check_runs_mode
@@ -283,8 +298,8 @@ class GitHubGraphQLFetcher:
         if self.use_cache:
             cache.save(self.cache_dir)
 
-    def drop_cache(self, repo: str) -> None:
-        PRCache.delete(repo, self.cache_dir)
+    def drop_cache(self, repo: str, cache_dir: str | os.PathLike[str] | None = None) -> None:
+        PRCache.delete(repo, self.cache_dir if cache_dir is None else cache_dir)
 
     # --- change checks ----------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ corrupt ones are replaced."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import tracemalloc
@@ -153,6 +154,7 @@ def test_the_check_runs_mode_is_kept_in_the_header_and_decides_validity(tmp_path
 def test_a_file_written_before_the_check_runs_mode_was_kept_stays_valid(tmp_path):
     header = make_cache().header()
     del header["check_runs"]
+    header["format"] = 3  # written then: JSON Lines without a digest
     path = get_cache_path("acme/rocket", tmp_path)
     path.write_text(json.dumps(header) + "\n" + json.dumps({"end": True, "prs": 0}) + "\n")
 
@@ -264,10 +266,11 @@ def test_the_file_is_a_header_line_then_one_pr_per_line_then_a_trailer(tmp_path)
     lines = get_cache_path("acme/rocket", tmp_path).read_text().splitlines()
 
     header, *prs, trailer = (json.loads(line) for line in lines)
-    assert header["format"] == 3 and header["repo"] == "acme/rocket" and "prs" not in header
+    assert header["format"] == 4 and header["repo"] == "acme/rocket" and "prs" not in header
     assert header["etag"] == 'W/"abc"' and header["page_size"] == 12
     assert [FetchedPRFull.from_dict(item) for item in prs] == [make_pr(2), make_pr(1)]
-    assert trailer == {"end": True, "prs": 2}
+    body = "".join(line + "\n" for line in lines[:-1]).encode()
+    assert trailer == {"end": True, "prs": 2, "sha256": hashlib.sha256(body).hexdigest()}
 
 
 def test_loading_reads_no_pr_until_they_are_streamed(tmp_path):
@@ -281,7 +284,7 @@ def test_loading_reads_no_pr_until_they_are_streamed(tmp_path):
 
     assert loaded is not None and loaded.pr_count == 3  # the damage is not seen yet
     streamed = loaded.iter_prs()
-    assert [next(streamed).number, next(streamed).number] == [3, 2]
+    # The first PR read checks the digest of the whole file: no PR of a damaged file is used.
     with pytest.raises(CacheCorrupt, match="corrupt"):
         next(streamed)
 
@@ -320,7 +323,7 @@ def test_an_old_single_document_file_with_pushed_at_loads_and_is_rewritten_as_li
 
     loaded.save_merged(tmp_path, [make_pr(3)])
 
-    assert json.loads(path.read_text().splitlines()[0])["format"] == 3
+    assert json.loads(path.read_text().splitlines()[0])["format"] == pr_cache.CACHE_FORMAT
     assert numbers(PRCache.load("acme/rocket", tmp_path)) == [3, 2, 1]
 
 

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from apps.metrics.models import PRCheckRun, PullRequest, Team, TrackedRepository
-from apps.metrics.seeding.pr_cache import PRCache, get_cache_path
+from apps.metrics.seeding.pr_cache import CACHE_FORMAT, PRCache, get_cache_path, team_cache_dir
 from apps.metrics.tests.seed_support import snapshot
 from fakehub.control import FakeHubControl
 from fakehub.server import FakeHub
@@ -124,7 +124,7 @@ def test_a_seed_without_check_runs_does_not_keep_a_later_seed_from_storing_them(
 
     assert "antiwork/gumroad: unchanged" not in output
     assert check_runs_of() > 0
-    header = json.loads(get_cache_path("antiwork/gumroad", antiwork_cache()).open().readline())
+    header = json.loads(get_cache_path("antiwork/gumroad", antiwork_cache(), "antiwork").open().readline())
     assert header["check_runs"] == "graphql"
 
 
@@ -150,7 +150,7 @@ def test_rest_check_runs_are_an_option_the_cache_remembers(antiwork):
     assert "antiwork/gumroad: unchanged" not in output
     assert antiwork.stats()["graphql_requests"] >= 1
     assert "core requests remain" in output
-    header = json.loads(get_cache_path("antiwork/gumroad", antiwork_cache()).open().readline())
+    header = json.loads(get_cache_path("antiwork/gumroad", antiwork_cache(), "antiwork").open().readline())
     assert header["check_runs"] == "rest"
 
 
@@ -212,7 +212,7 @@ def test_refresh_drops_the_cache_and_fetches_again(antiwork):
 @pytest.mark.django_db
 def test_a_corrupt_cache_file_is_replaced_and_the_seed_completes(antiwork, settings, caplog):
     seed("--repo", "antiwork/gumroad", "--max-prs", "5")
-    path = get_cache_path("antiwork/gumroad", settings.SEEDING_CACHE_DIR)
+    path = get_cache_path("antiwork/gumroad", settings.SEEDING_CACHE_DIR, "antiwork")
     path.write_text("{ not json")
 
     seed("--repo", "antiwork/gumroad", "--max-prs", "5")
@@ -232,7 +232,7 @@ def damage_a_pr_line(path: Path) -> None:
 @pytest.mark.django_db
 def test_an_unchanged_rerun_reads_no_pr_of_the_cache(antiwork, settings, caplog):
     seed("--repo", "antiwork/gumroad")
-    damage_a_pr_line(get_cache_path("antiwork/gumroad", settings.SEEDING_CACHE_DIR))
+    damage_a_pr_line(get_cache_path("antiwork/gumroad", settings.SEEDING_CACHE_DIR, "antiwork"))
     antiwork.reset_stats()
 
     output = seed("--repo", "antiwork/gumroad")
@@ -247,14 +247,14 @@ def test_an_unchanged_rerun_reads_no_pr_of_the_cache(antiwork, settings, caplog)
 def test_a_cache_damaged_inside_is_dropped_in_one_line_and_fetched_again(antiwork, settings):
     seed("--repo", "antiwork/gumroad")
     before = snapshot("antiwork")
-    path = get_cache_path("antiwork/gumroad", settings.SEEDING_CACHE_DIR)
+    path = get_cache_path("antiwork/gumroad", settings.SEEDING_CACHE_DIR, "antiwork")
     damage_a_pr_line(path)
 
     output = seed("--repo", "antiwork/gumroad", "--clear")
 
     assert snapshot("antiwork") == before
     assert output.count("corrupt") == 1
-    rebuilt = PRCache.load("antiwork/gumroad", settings.SEEDING_CACHE_DIR)
+    rebuilt = PRCache.load("antiwork/gumroad", team_cache_dir(settings.SEEDING_CACHE_DIR, "antiwork"))
     assert rebuilt is not None and len(list(rebuilt.iter_prs())) == rebuilt.pr_count == 40
 
 
@@ -264,8 +264,8 @@ def test_an_old_single_document_cache_refills_the_database_and_is_rewritten_as_l
 ):
     seed("--repo", "antiwork/gumroad")
     before = snapshot("antiwork")
-    path = get_cache_path("antiwork/gumroad", settings.SEEDING_CACHE_DIR)
-    old = PRCache.load("antiwork/gumroad", settings.SEEDING_CACHE_DIR).to_dict()
+    path = get_cache_path("antiwork/gumroad", settings.SEEDING_CACHE_DIR, "antiwork")
+    old = PRCache.load("antiwork/gumroad", team_cache_dir(settings.SEEDING_CACHE_DIR, "antiwork")).to_dict()
     old["format"] = 2
     path.write_text(json.dumps(old))  # what the seed wrote before the cache was streamed
     antiwork.reset_stats()
@@ -277,7 +277,7 @@ def test_an_old_single_document_cache_refills_the_database_and_is_rewritten_as_l
     antiwork.upsert_pr("antiwork/gumroad", {"number": 3, "title": "edited"})
     seed("--repo", "antiwork/gumroad")
     rewritten = path.read_text().splitlines()
-    assert json.loads(rewritten[0])["format"] == 3 and len(rewritten) == 42
+    assert json.loads(rewritten[0])["format"] == CACHE_FORMAT and len(rewritten) == 42
     assert PullRequest.objects.get(team__slug="antiwork", github_pr_id=3).title == "edited"
 
 
