@@ -115,6 +115,9 @@ class PRPage:
     points: int = 0
     requests: int = 0
     shrunk: int = 0  # times the page size was halved to get this page
+    # A full walk stopped by `since`: when the first PR left out was created (what an empty
+    # `--days-back` seed tells the user: the newest PR is older than the cut-off).
+    cut_created_at: datetime | None = None
 
 
 @dataclass
@@ -407,12 +410,14 @@ class GitHubGraphQLFetcher:
                 )
             prs: list[FetchedPRFull] = []
             done = not result.has_next_page
+            cut_created_at: datetime | None = None
             for node in nodes:
                 pr = self._map_pr(node, repo)
                 if mode == INCREMENTAL and watermark is not None and pr.updated_at < watermark:
                     done = True
                     break
                 if mode == FULL and since is not None and pr.created_at < since:
+                    cut_created_at = pr.created_at
                     done = True
                     break
                 prs.append(pr)
@@ -452,6 +457,7 @@ class GitHubGraphQLFetcher:
                 points=int(getattr(result, "cost", 0) or 0),
                 requests=int(getattr(result, "requests", 1) or 1) + shrunk,
                 shrunk=shrunk,
+                cut_created_at=cut_created_at,
             )
             if done:
                 return

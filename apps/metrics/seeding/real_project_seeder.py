@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from django.db import DatabaseError, reset_queries, transaction
@@ -80,6 +80,10 @@ class RepoSeedResult:
     graphql_requests: int = 0
     points: int = 0
     error: str = ""
+    # Why the repository has no PR stored after a completed seed (one line), else "".
+    empty_reason: str = ""
+    # A full walk stopped by --days-back: when the newest PR it left out was created.
+    cut_created_at: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -213,6 +217,8 @@ class RealProjectSeeder:
             raise
         else:
             self._record_budget(repo)
+            if result.completed:
+                self._explain_if_empty(repo, result)
         finally:
             after = _usage(self.client)
             result.requests = after.requests - before.requests
@@ -221,6 +227,26 @@ class RealProjectSeeder:
         if self.progress is not None:
             self.progress.finish_repo(result)
         return result
+
+    def _explain_if_empty(self, repo: str, result: RepoSeedResult) -> None:
+        """When the repository has no PR stored after a completed seed, say why in one line."""
+        team = self.existing_team()
+        if team is None or PullRequest.objects.filter(team=team, github_repo=repo).exists():
+            return
+        if self.days_back:
+            cut = datetime.now(UTC) - timedelta(days=self.days_back)
+            reason = f"no PR created in the last {self.days_back} days (since {cut:%Y-%m-%d})"
+            if result.cut_created_at is not None:
+                reason += f": the newest PR was created {result.cut_created_at:%Y-%m-%d}"
+            elif result.source == "unchanged":
+                reason += ", and nothing changed on GitHub since the last seed"
+            reason += "; a larger --days-back (0 = all) fetches older ones"
+        elif result.source == "unchanged":
+            reason = "no PR stored, and nothing changed on GitHub since the last seed"
+        else:
+            reason = "GitHub has no pull request in this repository"
+        result.empty_reason = reason
+        self._say(f"{repo}: 0 PRs: {reason}")
 
     def _record_budget(self, repo: str) -> None:
         """Keep the GraphQL budget GitHub last reported on the repository's row (what the sync
@@ -368,6 +394,8 @@ class RealProjectSeeder:
             spool = PageSpool(repo, cache_dir)
 
         def on_page(page: PRPage, stats: SaveStats) -> None:
+            if page.cut_created_at is not None and result.cut_created_at is None:
+                result.cut_created_at = page.cut_created_at
             if self.progress is not None:
                 self.progress.page(repo, page, stats)
 

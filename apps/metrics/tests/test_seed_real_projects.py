@@ -282,7 +282,7 @@ def test_an_old_single_document_cache_refills_the_database_and_is_rewritten_as_l
 
 
 @pytest.mark.django_db
-def test_a_project_repository_github_does_not_know_is_reported_and_skipped(
+def test_a_project_repository_github_does_not_know_is_reported_skipped_and_fails_the_run(
     fakehub_factory, settings, tmp_path
 ):
     hub = fakehub_factory(synthetic=ANTIWORK[:2])
@@ -291,9 +291,12 @@ def test_a_project_repository_github_does_not_know_is_reported_and_skipped(
     settings.GITHUB_SEEDING_TOKENS = []
     settings.SEEDING_CACHE_DIR = tmp_path
 
-    output = seed("--project", "antiwork", "--max-prs", "3")
+    out = io.StringIO()
+    with pytest.raises(CommandError, match=r"^1 of 3 repositories not found on GitHub: antiwork/helper"):
+        call_command("seed_real_projects", "--project", "antiwork", "--max-prs", "3", stdout=out)
+    output = out.getvalue()
 
-    assert "antiwork/helper" in output and "not found" in output
+    assert "antiwork/helper: not found on GitHub, skipped" in output
     assert PullRequest.objects.filter(team__slug="antiwork").count() == 6
     assert not TrackedRepository.objects.filter(full_name="antiwork/helper").exists()
 
