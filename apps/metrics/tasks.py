@@ -55,7 +55,7 @@ def sync_repository_task(
         return {"skipped": "no such tracked repository", "id": tracked_repository_id}
     if not tracked.is_active:
         return {"skipped": "inactive", "repository": tracked.full_name}
-    label = f"{tracked.team.slug}/{tracked.full_name}"
+    label = f"{tracked.full_name} (team {tracked.team.slug})"
     logger.info("%s: sync started (%s)", label, reason)
     try:
         result = sync_repository(tracked)

@@ -81,9 +81,7 @@ def team_cache_dir(cache_dir: str | os.PathLike[str], team: str) -> Path:
     return Path(cache_dir) / _SAFE.sub("-", team)
 
 
-def get_cache_path(
-    repo: str, cache_dir: str | os.PathLike[str], team: str | None = None
-) -> Path:
+def get_cache_path(repo: str, cache_dir: str | os.PathLike[str], team: str | None = None) -> Path:
     """Return the cache file of `repo` ("owner/name"): `<cache_dir>/[<team>/]owner__name.json`.
 
     The one place a cache file's name is made: moving a repository's cache (a rename on GitHub)
@@ -599,9 +597,7 @@ class PRCache:
             return None
         except _DECODE_ERRORS as exc:
             reason = type(exc).__name__
-            warn(
-                "seeding cache %s is corrupt (%s); ignoring it, it will be replaced", path, reason
-            )
+            warn("seeding cache %s is corrupt (%s); ignoring it, it will be replaced", path, reason)
             return None
         if cache.repo.lower() != repo.lower():
             warn("seeding cache %s belongs to %s; ignoring it", path, cache.repo)

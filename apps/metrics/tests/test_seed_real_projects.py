@@ -124,7 +124,9 @@ def test_a_seed_without_check_runs_does_not_keep_a_later_seed_from_storing_them(
 
     assert "antiwork/gumroad: unchanged" not in output
     assert check_runs_of() > 0
-    header = json.loads(get_cache_path("antiwork/gumroad", antiwork_cache(), "antiwork").open().readline())
+    header = json.loads(
+        get_cache_path("antiwork/gumroad", antiwork_cache(), "antiwork").open().readline()
+    )
     assert header["check_runs"] == "graphql"
 
 
@@ -150,7 +152,9 @@ def test_rest_check_runs_are_an_option_the_cache_remembers(antiwork):
     assert "antiwork/gumroad: unchanged" not in output
     assert antiwork.stats()["graphql_requests"] >= 1
     assert "core requests remain" in output
-    header = json.loads(get_cache_path("antiwork/gumroad", antiwork_cache(), "antiwork").open().readline())
+    header = json.loads(
+        get_cache_path("antiwork/gumroad", antiwork_cache(), "antiwork").open().readline()
+    )
     assert header["check_runs"] == "rest"
 
 
@@ -254,7 +258,9 @@ def test_a_cache_damaged_inside_is_dropped_in_one_line_and_fetched_again(antiwor
 
     assert snapshot("antiwork") == before
     assert output.count("corrupt") == 1
-    rebuilt = PRCache.load("antiwork/gumroad", team_cache_dir(settings.SEEDING_CACHE_DIR, "antiwork"))
+    rebuilt = PRCache.load(
+        "antiwork/gumroad", team_cache_dir(settings.SEEDING_CACHE_DIR, "antiwork")
+    )
     assert rebuilt is not None and len(list(rebuilt.iter_prs())) == rebuilt.pr_count == 40
 
 
@@ -265,7 +271,9 @@ def test_an_old_single_document_cache_refills_the_database_and_is_rewritten_as_l
     seed("--repo", "antiwork/gumroad")
     before = snapshot("antiwork")
     path = get_cache_path("antiwork/gumroad", settings.SEEDING_CACHE_DIR, "antiwork")
-    old = PRCache.load("antiwork/gumroad", team_cache_dir(settings.SEEDING_CACHE_DIR, "antiwork")).to_dict()
+    old = PRCache.load(
+        "antiwork/gumroad", team_cache_dir(settings.SEEDING_CACHE_DIR, "antiwork")
+    ).to_dict()
     old["format"] = 2
     path.write_text(json.dumps(old))  # what the seed wrote before the cache was streamed
     antiwork.reset_stats()
@@ -292,7 +300,9 @@ def test_a_project_repository_github_does_not_know_is_reported_skipped_and_fails
     settings.SEEDING_CACHE_DIR = tmp_path
 
     out = io.StringIO()
-    with pytest.raises(CommandError, match=r"^1 of 3 repositories not found on GitHub: antiwork/helper"):
+    with pytest.raises(
+        CommandError, match=r"^1 of 3 repositories not found on GitHub: antiwork/helper"
+    ):
         call_command("seed_real_projects", "--project", "antiwork", "--max-prs", "3", stdout=out)
     output = out.getvalue()
 
