@@ -26,8 +26,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-DEMO_DB = ROOT / "demo.sqlite3"
-DEMO_CACHE = ROOT / ".seeding_cache" / "demo"
+# Where the demo's files go: the repository root (tests point it at a scratch folder).
+DEMO_DIR = Path(os.environ.get("PRHARVEST_DEMO_DIR") or ROOT)
+DEMO_DB = DEMO_DIR / "demo.sqlite3"
+DEMO_CACHE = DEMO_DIR / ".seeding_cache" / "demo"
 # How the README's commands (and `make serve`) reach the demo's data: relative to the root.
 DEMO_EXPORT = f"export SQLITE_PATH={DEMO_DB.name} SEEDING_CACHE_DIR=.seeding_cache/demo"
 SYNTHETIC = ["antiwork/gumroad:120", "antiwork/flexile:200", "antiwork/helper:80"]

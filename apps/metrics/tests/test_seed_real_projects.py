@@ -433,3 +433,129 @@ def test_an_unreachable_github_is_one_line(migrated_db):
     assert result.returncode != 0 and len(lines) == 1, result.stderr
     assert "GITHUB_API_URL" in lines[0]
     assert "Traceback" not in result.stderr
+
+
+# --- the first hour: zero results say why, the budget and the caches the status page shows -------
+
+
+def team_cache(slug: str = "antiwork") -> Path:
+    return team_cache_dir(antiwork_cache(), slug)
+
+
+@pytest.mark.django_db
+def test_a_seed_with_max_prs_keeps_a_fuller_cache_and_goes_by_the_database(antiwork):
+    seed("--repo", "antiwork/gumroad")
+    path = get_cache_path("antiwork/gumroad", antiwork_cache(), "antiwork")
+    full = path.read_bytes()
+
+    output = seed("--repo", "antiwork/gumroad", "--max-prs", "10")
+
+    assert "kept as it is; this seed goes by the database" in output
+    assert path.read_bytes() == full  # 40 PRs, not 10
+    antiwork.reset_stats()
+    again = seed("--repo", "antiwork/gumroad", "--max-prs", "10")
+    assert "antiwork/gumroad: unchanged" in again
+    assert antiwork.stats()["graphql_points"] == 0  # the database's ETag: one free 304
+    antiwork.reset_stats()
+    seed("--repo", "antiwork/gumroad")
+    assert antiwork.stats()["graphql_points"] == 0  # the full cache still answers a full seed
+    assert PRCache.load("antiwork/gumroad", team_cache()).pr_count == 40
+
+
+@pytest.mark.django_db
+def test_two_teams_seeding_one_repository_keep_their_own_view_of_it(antiwork):
+    seed("--repo", "antiwork/gumroad", "--team-slug", "small", "--max-prs", "5")
+    seed("--repo", "antiwork/gumroad", "--team-slug", "whole")
+    antiwork.reset_stats()
+
+    output = seed("--repo", "antiwork/gumroad", "--team-slug", "small", "--max-prs", "5")
+
+    assert "antiwork/gumroad: unchanged" in output
+    assert antiwork.stats()["graphql_points"] == 0
+    assert PRCache.load("antiwork/gumroad", team_cache("small")).pr_count == 5
+    assert PRCache.load("antiwork/gumroad", team_cache("whole")).pr_count == 40
+    assert PullRequest.objects.filter(team__slug="small").count() == 5
+
+
+@pytest.mark.django_db
+def test_a_cache_with_lines_removed_and_its_trailer_edited_is_fetched_again_counting_each_pr_once(
+    antiwork,
+):
+    seed("--repo", "antiwork/gumroad")
+    before = snapshot("antiwork")
+    path = get_cache_path("antiwork/gumroad", antiwork_cache(), "antiwork")
+    header, *prs, trailer = path.read_text().splitlines()
+    edited = json.loads(trailer) | {"prs": 31}
+    path.write_text("\n".join([header, *prs[:31], json.dumps(edited)]) + "\n")
+    antiwork.reset_stats()
+
+    output = seed("--repo", "antiwork/gumroad", "--clear")
+
+    assert output.count("does not match the digest") == 1
+    assert antiwork.stats()["graphql_points"] > 0  # fetched again from GitHub
+    assert snapshot("antiwork") == before
+    assert "antiwork/gumroad: full, 40 PRs (40 new, 0 updated)" in output
+    assert "total: 1 repositories, 40 PRs" in output
+    assert PRCache.load("antiwork/gumroad", team_cache()).pr_count == 40
+
+
+@pytest.mark.django_db
+def test_seeding_records_the_rate_limit_budget_it_saw_on_each_repository(antiwork):
+    seed("--project", "antiwork", "--max-prs", "3")
+
+    left = 5000 - antiwork.stats()["graphql_points"]  # fakehub's default budget, one window
+    rows = TrackedRepository.objects.filter(team__slug="antiwork")
+    seen = {r.full_name: r.rate_limit_remaining for r in rows}
+    # Each repository keeps what GitHub said when its seed ended: the last one, the final count.
+    assert seen["antiwork/helper"] == left
+    assert left <= seen["antiwork/flexile"] <= seen["antiwork/gumroad"] < 5000
+    assert all(r.rate_limit_reset_at is not None for r in rows)
+
+
+@pytest.mark.django_db
+def test_the_sync_status_page_reads_the_teams_cache_where_the_seed_wrote_it(antiwork, client):
+    from django.contrib.auth.models import User
+
+    seed("--project", "antiwork", "--max-prs", "3")
+    client.force_login(User.objects.create_user("viewer"))
+
+    html = client.get("/sync/?team=antiwork").content.decode()
+
+    assert "no cache file" not in html
+    assert html.count("3 PRs (max 3 PRs)") == 3
+    remaining = TrackedRepository.objects.filter(team__slug="antiwork").first()
+    assert f'class="num">{remaining.rate_limit_remaining}</td>' in html
+
+
+@pytest.mark.django_db
+def test_a_days_back_older_than_the_newest_pr_says_both_dates(fakehub_factory, settings, tmp_path):
+    hub = fakehub_factory(synthetic=[("acme/old", 0)])
+    hub.upsert_pr(
+        "acme/old",
+        {"number": 1, "createdAt": "2020-05-01T10:00:00Z", "updatedAt": "2020-05-02T10:00:00Z"},
+    )
+    settings.GITHUB_API_URL = hub.url
+    settings.GITHUB_TOKEN = "dummy-token"
+    settings.GITHUB_SEEDING_TOKENS = []
+    settings.SEEDING_CACHE_DIR = tmp_path
+
+    output = seed("--repo", "acme/old", "--days-back", "90")
+
+    line = next(line for line in output.splitlines() if line.startswith("acme/old: 0 PRs:"))
+    assert "no PR created in the last 90 days (since " in line
+    assert "the newest PR was created 2020-05-01" in line
+    again = seed("--repo", "acme/old", "--days-back", "90")
+    assert "acme/old: 0 PRs: no PR created in the last 90 days" in again
+
+
+@pytest.mark.django_db
+def test_a_repository_without_any_pull_request_says_so(fakehub_factory, settings, tmp_path):
+    hub = fakehub_factory(synthetic=[("acme/empty", 0)])
+    settings.GITHUB_API_URL = hub.url
+    settings.GITHUB_TOKEN = "dummy-token"
+    settings.GITHUB_SEEDING_TOKENS = []
+    settings.SEEDING_CACHE_DIR = tmp_path
+
+    output = seed("--repo", "acme/empty")
+
+    assert "acme/empty: 0 PRs: GitHub has no pull request in this repository" in output

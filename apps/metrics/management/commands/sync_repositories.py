@@ -64,7 +64,7 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"nothing due: {count} active tracked "
                     f"{'repository' if count == 1 else 'repositories'}, none due yet; the next "
-                    f"is {upcoming.team.slug}/{upcoming.full_name}, due "
+                    f"is {upcoming.full_name} (team {upcoming.team.slug}), due "
                     f"{upcoming.next_sync_after:%Y-%m-%d %H:%M:%S} UTC (in {_duration(wait)}); "
                     "run without --due-only to sync now"
                 )
