@@ -111,7 +111,7 @@ class PullRequestAdmin(_ReadOnlyAdmin):
 
 @admin.register(PRReview)
 class PRReviewAdmin(_ReadOnlyAdmin):
-    list_display = ("github_review_id", "pull_request", "reviewer", "state", "submitted_at")
+    list_display = ("__str__", "pull_request", "reviewer", "state", "submitted_at")
     list_filter = ("state",)
     search_fields = ("reviewer__github_login", "pull_request__github_repo", "=github_review_id")
     list_select_related = ("pull_request", "reviewer")
@@ -137,7 +137,7 @@ class PRFileAdmin(_ReadOnlyAdmin):
 
 @admin.register(PRCheckRun)
 class PRCheckRunAdmin(_ReadOnlyAdmin):
-    list_display = ("name", "pull_request", "status", "conclusion", "duration_seconds", "app_name")
+    list_display = ("__str__", "pull_request", "status", "duration_seconds", "app_name")
     list_filter = ("status", "conclusion", "app_name")
     search_fields = ("name", "pull_request__github_repo", "=github_check_run_id")
     list_select_related = ("pull_request",)
