@@ -249,12 +249,15 @@ def week_start(day: date) -> date:
 
 
 def team_report(flt: MetricsFilter) -> TeamReport:
-    """Weekly and whole-range figures plus reviewer load for `flt`: three SQL queries."""
+    """Weekly and whole-range figures plus reviewer load for `flt`: three SQL queries, and a
+    fourth only when no merged PR was reviewed (were reviews collected at all?)."""
     weeks, total = _weeks_and_total(flt)
-    if total.merged and not _reviews_collected(flt):
+    reviewers = reviewer_load(flt)
+    # A PR reviewed (or a reviewer's load) proves reviews were collected: no query needed then.
+    if total.merged and not total.reviewed and not reviewers and not _reviews_collected(flt):
         for stats in [total, *(w.stats for w in weeks)]:
             stats.review_data = False
-    return TeamReport(filter=flt, weeks=weeks, total=total, reviewers=reviewer_load(flt))
+    return TeamReport(filter=flt, weeks=weeks, total=total, reviewers=reviewers)
 
 
 def _reviews_collected(flt: MetricsFilter) -> bool:
