@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -559,3 +560,29 @@ def test_a_repository_without_any_pull_request_says_so(fakehub_factory, settings
     output = seed("--repo", "acme/empty")
 
     assert "acme/empty: 0 PRs: GitHub has no pull request in this repository" in output
+
+
+@pytest.mark.django_db
+def test_a_cache_thrown_away_half_way_through_a_refill_counts_each_pr_once(
+    fakehub_factory, settings, tmp_path
+):
+    hub = fakehub_factory(synthetic=[("acme/big", 250, 4)])
+    settings.GITHUB_API_URL = hub.url
+    settings.GITHUB_TOKEN = "dummy-token"
+    settings.GITHUB_SEEDING_TOKENS = []
+    settings.SEEDING_CACHE_DIR = tmp_path
+    seed("--repo", "acme/big")
+    path = get_cache_path("acme/big", tmp_path, "acme")
+    # A PR line that reads as JSON but not as a PR, past the first chunk written from the
+    # cache, in a file whose digest was made to match: found only while the cache is written.
+    header, *prs, trailer = path.read_text().splitlines()
+    prs[150] = json.dumps({"number": json.loads(prs[150])["number"]})
+    body = "".join(line + "\n" for line in [header, *prs]).encode()
+    fixed = json.loads(trailer) | {"sha256": hashlib.sha256(body).hexdigest()}
+    path.write_bytes(body + json.dumps(fixed).encode() + b"\n")
+
+    output = seed("--repo", "acme/big", "--clear")
+
+    assert output.count("corrupt") == 1
+    assert "total: 1 repositories, 250 PRs" in output
+    assert PullRequest.objects.filter(team__slug="acme").count() == 250
