@@ -24,9 +24,9 @@ system-deps:
 demo: install
 	$(PY) scripts/demo.py
 
-# The dashboard on the demo database (after `make demo`): log in as demo / demo.
+# The dashboard on the demo's database and cache (after `make demo`): log in as demo / demo.
 serve: install
-	SQLITE_PATH=demo.sqlite3 $(PY) manage.py runserver 127.0.0.1:8000
+	env -u DATABASE_URL SQLITE_PATH=demo.sqlite3 SEEDING_CACHE_DIR=.seeding_cache/demo $(PY) manage.py runserver 127.0.0.1:8000
 
 test: install system-deps
 	$(PYTEST)
@@ -51,4 +51,4 @@ bench: install
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) .seeding_cache db.sqlite3 test-artifacts
+	rm -rf $(VENV) .seeding_cache .state db.sqlite3 demo.sqlite3 test-artifacts

@@ -114,6 +114,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # httpx logs every request at INFO: a worker at --loglevel INFO says what it synced instead.
+    "loggers": {"httpx": {"level": "WARNING"}},
     "root": {
         "handlers": ["console"],
         "level": env_choice(

@@ -58,22 +58,92 @@ def _synthetic(text: str) -> tuple[str, int, int]:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="fakehub", description="An offline GitHub API emulator.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    serve = commands.add_parser("serve", help="serve GitHub's GraphQL and REST APIs")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=_positive_int, default=0, help="0 picks a free port")
-    serve.add_argument("--data", action="append", default=[], metavar="DIR")
-    serve.add_argument(
-        "--synthetic", action="append", default=[], type=_synthetic, metavar="OWNER/NAME:PRS[:SEED]"
+    serve = commands.add_parser(
+        "serve",
+        help="serve GitHub's GraphQL and REST APIs",
+        description=(
+            "Serve GitHub's GraphQL API (POST /graphql) and REST API on HOST:PORT until SIGTERM "
+            "or Ctrl-C, with GitHub's rate limits and costs. Prints 'fakehub listening on URL' "
+            "once ready. Counts every request and point: GET /_fakehub/stats."
+        ),
     )
-    serve.add_argument("--request-log", metavar="FILE")
-    serve.add_argument("--faults", metavar="FILE")
-    serve.add_argument("--graphql-points", type=_positive_int, default=5000)
-    serve.add_argument("--core-requests", type=_positive_int, default=5000)
-    serve.add_argument("--reset-seconds", type=_positive_float, default=3600.0)
-    serve.add_argument("--latency-ms", type=_positive_float, default=0.0)
-    serve.add_argument("--tokens", metavar="FILE", help="valid tokens, one a line")
-    serve.add_argument("--installation-token-seconds", type=_positive_float, default=3600.0)
-    serve.add_argument("--app-public-key", metavar="FILE", help="verify App JWTs with this PEM")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--port", type=_positive_int, default=0, help="the port to listen on; 0 picks a free one"
+    )
+    serve.add_argument(
+        "--data",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a recorded dataset folder to serve (e.g. ../shared/data/pallets-flask); repeatable",
+    )
+    serve.add_argument(
+        "--synthetic",
+        action="append",
+        default=[],
+        type=_synthetic,
+        metavar="OWNER/NAME:PRS[:SEED]",
+        help=(
+            "a generated repository with PRS pull requests, the same for the same SEED "
+            "(default seed 1); repeatable"
+        ),
+    )
+    serve.add_argument(
+        "--request-log",
+        metavar="FILE",
+        help="append one JSON line per request to FILE (a token's hash, never the token)",
+    )
+    serve.add_argument(
+        "--faults",
+        metavar="FILE",
+        help=(
+            "a JSON fault profile: which requests fail and how (5xx, slow, dropped, secondary "
+            "limits, ...), deterministic under its seed; see fakehub/faults.py"
+        ),
+    )
+    serve.add_argument(
+        "--graphql-points",
+        type=_positive_int,
+        default=5000,
+        help="GraphQL points per token per window, GitHub's primary limit (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--core-requests",
+        type=_positive_int,
+        default=5000,
+        help="REST (core) requests per token per window (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--reset-seconds",
+        type=_positive_float,
+        default=3600.0,
+        help="length of a rate-limit window, in seconds (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--latency-ms",
+        type=_positive_float,
+        default=0.0,
+        help="added delay before every answer, in milliseconds (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--tokens",
+        metavar="FILE",
+        help="the only tokens accepted, one a line (default: any token is accepted)",
+    )
+    serve.add_argument(
+        "--installation-token-seconds",
+        type=_positive_float,
+        default=3600.0,
+        help="lifetime of the App installation tokens it issues, in seconds (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--app-public-key",
+        metavar="FILE",
+        help="a PEM public key: GitHub App JWTs are verified with it (default: not verified)",
+    )
     serve.add_argument(
         "--ghes",
         action="store_true",

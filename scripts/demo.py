@@ -1,12 +1,17 @@
 """`make demo`: the whole pipeline offline, against fakehub, in about a minute; no token, no network.
 
 1. starts fakehub (the project's offline GitHub) on a free port with generated antiwork data;
-2. migrates a demo SQLite database (demo.sqlite3 at the repository root, rebuilt each run);
+2. migrates a demo SQLite database (demo.sqlite3 at the repository root, rebuilt each run; the
+   seeding cache in .seeding_cache/demo/): the user's own db.sqlite3 and cache are never touched;
 3. runs `seed_real_projects --project antiwork` twice: the first run fetches every PR, the
    second finds nothing changed (one `304` per repository, 0 GraphQL points);
 4. changes two PRs in fakehub and seeds again: only those are fetched (incremental);
 5. prints the team's PR metrics, what fakehub counted, and how to open the dashboard;
    stops fakehub; exits 0.
+
+The README's commands on the demo's data name its database and cache the way the last lines
+printed here do (`export SQLITE_PATH=demo.sqlite3 SEEDING_CACHE_DIR=.seeding_cache/demo`), and
+`make serve` serves them.
 """
 
 from __future__ import annotations
@@ -21,8 +26,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-DEMO_DB = ROOT / "demo.sqlite3"
-DEMO_CACHE = ROOT / ".seeding_cache" / "demo"
+# Where the demo's files go: the repository root (tests point it at a scratch folder).
+DEMO_DIR = Path(os.environ.get("PRHARVEST_DEMO_DIR") or ROOT)
+DEMO_DB = DEMO_DIR / "demo.sqlite3"
+DEMO_CACHE = DEMO_DIR / ".seeding_cache" / "demo"
+# How the README's commands (and `make serve`) reach the demo's data: relative to the root.
+DEMO_EXPORT = f"export SQLITE_PATH={DEMO_DB.name} SEEDING_CACHE_DIR=.seeding_cache/demo"
 SYNTHETIC = ["antiwork/gumroad:120", "antiwork/flexile:200", "antiwork/helper:80"]
 DUMMY_TOKEN = "demo-token-not-a-secret"  # fakehub accepts any token by default
 
@@ -140,11 +149,10 @@ def main() -> int:
 
         say("\n-- dashboard --")
         manage(env, "ensure_demo_user", "--quiet")
-        say(
-            "Start it with:  make serve   (or SQLITE_PATH=demo.sqlite3 .venv/bin/python manage.py runserver)"
-        )
+        say("Start it with:  make serve")
         say("then open http://127.0.0.1:8000/teams/antiwork/ and log in as demo / demo")
-        say("(a demo-only account on the demo database; the data is synthetic).")
+        say("(a demo-only account on the demo database; the data is synthetic). The sync status")
+        say("page (http://127.0.0.1:8000/sync/) shows the budget and cache the seeds left.")
     except (RuntimeError, OSError) as exc:
         say(f"demo failed: {exc}")
         return 1
@@ -154,7 +162,11 @@ def main() -> int:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-    say("\nfakehub stopped. Demo done: the database is demo.sqlite3 (SQLITE_PATH=demo.sqlite3).")
+    say("\nfakehub stopped. Demo done. The demo's data is demo.sqlite3 and .seeding_cache/demo/;")
+    say("the README's commands reach it after (in this shell, from the repository root):")
+    say(f"    {DEMO_EXPORT}")
+    say("    .venv/bin/python manage.py pr_metrics --team antiwork --weeks 12")
+    say("Your own data (db.sqlite3) again: unset SQLITE_PATH SEEDING_CACHE_DIR")
     return 0
 
 

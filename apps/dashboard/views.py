@@ -25,7 +25,7 @@ from django.utils import timezone
 from apps.dashboard import charts
 from apps.metrics.aggregates import SIZE_BUCKETS, MetricsFilter, TeamReport, team_report
 from apps.metrics.models import PullRequest, Team, TeamMember, TrackedRepository
-from apps.metrics.seeding.pr_cache import get_cache_path
+from apps.metrics.seeding.pr_cache import PRCache, get_cache_path, team_cache_dir
 
 WEEK_CHOICES = (4, 8, 12, 26, 52)
 DEFAULT_WEEKS = 12
@@ -195,11 +195,14 @@ def pr_list(request: HttpRequest, slug: str) -> HttpResponse:
 
 @dataclass(frozen=True, slots=True)
 class CacheState:
-    """What the seeding cache holds for one repository (from the file system, not parsed)."""
+    """What the seeding cache holds for one repository: its file, and from the file's header
+    and trailer (no PR is read) how many PRs and with which limits; `prs` None: unreadable."""
 
     exists: bool
     size_bytes: int = 0
     modified_at: datetime | None = None
+    prs: int | None = None
+    limits: str = ""
 
 
 @login_required
@@ -221,7 +224,7 @@ def sync_status(request: HttpRequest) -> HttpResponse:
             "repo": repo,
             "prs": counts.get((repo.team_id, repo.full_name), 0),
             "checkpoint": repo.checkpoint if isinstance(repo.checkpoint, dict) else None,
-            "cache": _cache_state(repo.full_name),
+            "cache": _cache_state(repo.full_name, repo.team.slug),
         }
         for repo in repos
     ]
@@ -234,14 +237,32 @@ def sync_status(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/sync_status.html", context)
 
 
-def _cache_state(full_name: str) -> CacheState:
-    path: Path = get_cache_path(full_name, settings.SEEDING_CACHE_DIR)
-    try:
-        stat = path.stat()
-    except OSError:
-        return CacheState(exists=False)
-    modified = datetime.fromtimestamp(stat.st_mtime, tz=timezone.get_current_timezone())
-    return CacheState(exists=True, size_bytes=stat.st_size, modified_at=modified)
+def _cache_state(full_name: str, team_slug: str) -> CacheState:
+    """The team's cache file of the repository where the seed writes it (SEEDING_CACHE_DIR), or
+    the team-less file seeds wrote before caches were kept per team."""
+    base = settings.SEEDING_CACHE_DIR
+    for folder in (team_cache_dir(base, team_slug), Path(base)):
+        path: Path = get_cache_path(full_name, folder)
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        modified = datetime.fromtimestamp(stat.st_mtime, tz=timezone.get_current_timezone())
+        cache = PRCache.load(full_name, folder, quiet=True)
+        limits = ""
+        if cache is not None:
+            parts = [f"max {cache.max_prs} PRs" if cache.max_prs else "no PR limit"]
+            if cache.days_back:
+                parts.append(f"last {cache.days_back} days")
+            limits = ", ".join(parts)
+        return CacheState(
+            exists=True,
+            size_bytes=stat.st_size,
+            modified_at=modified,
+            prs=cache.pr_count if cache is not None else None,
+            limits=limits,
+        )
+    return CacheState(exists=False)
 
 
 def _filter_form(request: HttpRequest, team: Team) -> TeamFilterForm:

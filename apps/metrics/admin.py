@@ -1,7 +1,9 @@
 """Django admin for every metrics model: lists, searches, filters; PR children as inlines.
 
-Rows written by the writer are GitHub's data: the admin is for looking, and for fixing sync
-state (TrackedRepository), so PR children inlines are read-only.
+Rows written by the writer (pull requests and their reviews, commits, files and check runs)
+are GitHub's data, read-only everywhere but in apps/metrics/writer.py: the admin shows them
+and offers no add, change or delete (a change would be overwritten by the next sync, a delete
+undone by it). Teams, members and sync state (TrackedRepository) stay editable.
 """
 
 from __future__ import annotations
@@ -19,6 +21,19 @@ from apps.metrics.models import (
     TeamMember,
     TrackedRepository,
 )
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """A model the writer owns: viewable, never added, changed or deleted from the admin."""
+
+    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
 
 
 class _ReadOnlyInline(admin.TabularInline):
@@ -69,7 +84,7 @@ class TeamMemberAdmin(admin.ModelAdmin):
 
 
 @admin.register(PullRequest)
-class PullRequestAdmin(admin.ModelAdmin):
+class PullRequestAdmin(_ReadOnlyAdmin):
     list_display = (
         "__str__",
         "title",
@@ -95,8 +110,8 @@ class PullRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(PRReview)
-class PRReviewAdmin(admin.ModelAdmin):
-    list_display = ("github_review_id", "pull_request", "reviewer", "state", "submitted_at")
+class PRReviewAdmin(_ReadOnlyAdmin):
+    list_display = ("__str__", "pull_request", "reviewer", "state", "submitted_at")
     list_filter = ("state",)
     search_fields = ("reviewer__github_login", "pull_request__github_repo", "=github_review_id")
     list_select_related = ("pull_request", "reviewer")
@@ -104,7 +119,7 @@ class PRReviewAdmin(admin.ModelAdmin):
 
 
 @admin.register(Commit)
-class CommitAdmin(admin.ModelAdmin):
+class CommitAdmin(_ReadOnlyAdmin):
     list_display = ("sha", "pull_request", "author", "author_name", "committed_at")
     search_fields = ("sha", "author_name", "author_email", "message")
     list_select_related = ("pull_request", "author")
@@ -112,7 +127,7 @@ class CommitAdmin(admin.ModelAdmin):
 
 
 @admin.register(PRFile)
-class PRFileAdmin(admin.ModelAdmin):
+class PRFileAdmin(_ReadOnlyAdmin):
     list_display = ("filename", "pull_request", "status", "additions", "deletions", "changes")
     list_filter = ("status",)
     search_fields = ("filename", "pull_request__github_repo")
@@ -121,8 +136,8 @@ class PRFileAdmin(admin.ModelAdmin):
 
 
 @admin.register(PRCheckRun)
-class PRCheckRunAdmin(admin.ModelAdmin):
-    list_display = ("name", "pull_request", "status", "conclusion", "duration_seconds", "app_name")
+class PRCheckRunAdmin(_ReadOnlyAdmin):
+    list_display = ("__str__", "pull_request", "status", "duration_seconds", "app_name")
     list_filter = ("status", "conclusion", "app_name")
     search_fields = ("name", "pull_request__github_repo", "=github_check_run_id")
     list_select_related = ("pull_request",)

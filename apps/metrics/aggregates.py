@@ -9,6 +9,8 @@ that apps/metrics/pr_metrics.py stores on write:
   interpolation between the two nearest ranks);
 - time to first review median (hours, created -> first review by a human other than the author);
 - reviewed share: merged PRs that got such a review (`first_review_at` set) / merged PRs;
+  unknown (None, "no review data"), not 0 %, when no review at all is stored for the
+  filter's PRs (reviews were not collected), as `review_data` says;
 - size distribution: merged PRs per size bucket (XS..XL);
 - CI success rate: merged PRs whose last commit's checks all passed / merged PRs with CI data;
 - bot share: merged PRs authored by a bot / merged PRs;
@@ -129,11 +131,14 @@ class PeriodStats:
     bot_prs: int = 0
     review_rounds: int = 0
     commits_after_first_review: int = 0
+    # False when no review at all is stored for the filter's PRs: review figures are unknown.
+    review_data: bool = True
 
     @property
     def reviewed_share(self) -> float | None:
-        """Merged PRs with a non-author human review / merged PRs; None when nothing merged."""
-        return self.reviewed / self.merged if self.merged else None
+        """Merged PRs with a non-author human review / merged PRs; None when nothing merged
+        or when no review data was collected (unknown, not 0 %)."""
+        return self.reviewed / self.merged if self.merged and self.review_data else None
 
     @property
     def ci_success_rate(self) -> float | None:
@@ -169,8 +174,9 @@ class PeriodStats:
             "cycle_time_p50_hours": _round(self.cycle_p50_hours),
             "cycle_time_p75_hours": _round(self.cycle_p75_hours),
             "time_to_first_review_p50_hours": _round(self.review_p50_hours),
-            "reviewed": self.reviewed,
+            "reviewed": self.reviewed if self.review_data else None,
             "reviewed_share": _round(self.reviewed_share, 4),
+            "review_data": self.review_data,
             "sizes": dict(self.sizes),
             "ci_known": self.ci_known,
             "ci_passed": self.ci_passed,
@@ -243,9 +249,26 @@ def week_start(day: date) -> date:
 
 
 def team_report(flt: MetricsFilter) -> TeamReport:
-    """Weekly and whole-range figures plus reviewer load for `flt`: three SQL queries."""
+    """Weekly and whole-range figures plus reviewer load for `flt`: three SQL queries, and a
+    fourth only when no merged PR was reviewed (were reviews collected at all?)."""
     weeks, total = _weeks_and_total(flt)
-    return TeamReport(filter=flt, weeks=weeks, total=total, reviewers=reviewer_load(flt))
+    reviewers = reviewer_load(flt)
+    # A PR reviewed (or a reviewer's load) proves reviews were collected: no query needed then.
+    if total.merged and not total.reviewed and not reviewers and not _reviews_collected(flt):
+        for stats in [total, *(w.stats for w in weeks)]:
+            stats.review_data = False
+    return TeamReport(filter=flt, weeks=weeks, total=total, reviewers=reviewers)
+
+
+def _reviews_collected(flt: MetricsFilter) -> bool:
+    """Whether any review (of any state, at any time) is stored for the filter's PRs: without
+    one, "reviewed by someone else" cannot be told from "reviews were not collected"."""
+    qs = PRReview.objects.filter(pull_request__team=flt.team)
+    if flt.repo:
+        qs = qs.filter(pull_request__github_repo=flt.repo)
+    if flt.member:
+        qs = qs.filter(pull_request__author__github_login=flt.member)
+    return qs.exists()
 
 
 def period_stats(flt: MetricsFilter) -> PeriodStats:

@@ -55,6 +55,8 @@ def sync_repository_task(
         return {"skipped": "no such tracked repository", "id": tracked_repository_id}
     if not tracked.is_active:
         return {"skipped": "inactive", "repository": tracked.full_name}
+    label = f"{tracked.full_name} (team {tracked.team.slug})"
+    logger.info("%s: sync started (%s)", label, reason)
     try:
         result = sync_repository(tracked)
     except RateLimited as exc:
@@ -62,13 +64,28 @@ def sync_repository_task(
         if self.request.is_eager:
             # In-process: nobody would run a retry later; the state says when to come back.
             return {"rate_limited": tracked.full_name, "retry_in": countdown}
-        logger.info("%s: rate limited, re-queued in %.0fs", tracked.full_name, countdown)
+        logger.info("%s: rate limited, re-queued in %.0fs", label, countdown)
         raise self.retry(countdown=countdown, exc=exc) from None
     except RepositoryBusy:
         if reason == "webhook" and not self.request.is_eager and self.request.retries < 20:
             # The running sync may have started before the change the webhook announced.
+            logger.info("%s: busy with another sync, retried in %.0fs", label, BUSY_RETRY_SECONDS)
             raise self.retry(countdown=BUSY_RETRY_SECONDS) from None
+        logger.info("%s: skipped, another sync of it is running", label)
         return {"skipped": "busy", "repository": tracked.full_name}
+    if result.error:
+        logger.warning("%s: sync failed (%s): %s", label, reason, result.error)
+    else:
+        logger.info(
+            "%s: synced (%s): %s, %d PRs saved, %d re-polled for CI, %d requests, %d points",
+            label,
+            reason,
+            result.mode,
+            result.prs_saved,
+            result.repolled,
+            result.requests,
+            result.points,
+        )
     return result.as_dict()
 
 
@@ -88,6 +105,7 @@ def sync_all_repositories_task() -> dict[str, Any]:
         )
     for pk in ids:
         sync_repository_task.delay(pk)
+    logger.info("sync round: %d due repositories enqueued", len(ids))
     return {"enqueued": len(ids)}
 
 

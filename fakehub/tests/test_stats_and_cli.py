@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import signal
@@ -201,3 +202,19 @@ def test_stats_read_right_after_each_answer_already_count_it(fakehub_factory, tm
             assert len(log_path.read_text().splitlines()) == index + 2
     assert set(expected) == {"0", "200", "304", "401", "404"}
     assert stats["not_modified"] == 40 and stats["faults_injected"] == 40 // 7
+
+
+def test_serve_help_explains_every_option():
+    from fakehub.cli import build_parser
+
+    parser = build_parser()
+    serve = next(
+        action.choices["serve"]
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+    )
+    options = [a for a in serve._actions if a.option_strings and a.dest != "help"]
+    assert len(options) == 13
+    assert [a.option_strings[0] for a in options if not (a.help or "").strip()] == []
+    text = serve.format_help()
+    assert all(a.option_strings[0] in text for a in options)

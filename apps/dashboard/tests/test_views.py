@@ -211,3 +211,37 @@ def test_a_url_without_a_range_shows_the_default_twelve_weeks(
     html = client_in.get(f"/teams/acme/{query}").content.decode()
     selected = re.search(r'<option value="(\d+)" selected>', html)
     assert selected is not None and selected.group(1) == "12", html[:2000]
+
+
+def test_a_team_with_no_review_collected_shows_no_review_data_not_zero_percent(
+    client_in: Client,
+) -> None:
+    team = TeamFactory(slug="quiet")
+    merged = timezone.now() - timedelta(days=1)
+    for number in (1, 2):
+        PullRequestFactory(
+            team=team,
+            github_pr_id=number,
+            pr_created_at=merged - timedelta(hours=5),
+            merged_at=merged,
+            state="merged",
+        )
+    html = client_in.get("/teams/quiet/").content.decode()
+    card = html.split('data-metric="reviewed-share"', 1)[1].split("</div>", 1)[0]
+    assert "no review data" in card and "0.0%" not in card
+
+
+def test_the_sync_page_finds_a_teams_cache_and_says_how_many_prs_it_holds(
+    client_in: Client, settings, tmp_path
+) -> None:
+    from apps.metrics.seeding.pr_cache import PRCache, team_cache_dir
+
+    settings.SEEDING_CACHE_DIR = tmp_path
+    team = TeamFactory(slug="web")
+    TrackedRepository.objects.create(team=team, full_name="acme/site", rate_limit_remaining=4321)
+    PRCache(repo="acme/site", fetched_at=timezone.now(), max_prs=10).save(
+        team_cache_dir(tmp_path, "web")
+    )
+    html = client_in.get("/sync/?team=web").content.decode()
+    assert "0 PRs (max 10 PRs)" in html and "no cache file" not in html
+    assert "4321" in html

@@ -43,7 +43,7 @@ from apps.integrations.services.errors import (
     TransportFailed,
 )
 from apps.metrics.seeding.fetched import FetchedCheckRun, FetchedPRFull
-from apps.metrics.seeding.pr_cache import PRCache
+from apps.metrics.seeding.pr_cache import PRCache, fuller_on_disk
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +118,9 @@ class PRPage:
     points: int = 0
     requests: int = 0
     shrunk: int = 0  # times the page size was halved to get this page
+    # A full walk stopped by `since`: when the first PR left out was created (what an empty
+    # `--days-back` seed tells the user: the newest PR is older than the cut-off).
+    cut_created_at: datetime | None = None
 
 
 @dataclass
@@ -249,7 +252,14 @@ class GitHubGraphQLFetcher:
             return _since(cache.iter_prs(), since)
         cache.merge(fetched)  # a new cache: the fetched PRs are all of it
         del fetched
-        self.save_cache(cache)
+        if not self.use_cache or not fuller_on_disk(
+            repo,
+            self.cache_dir,
+            max_prs=max_prs,
+            days_back=days_back,
+            check_runs=self.check_runs_mode,
+        ):
+            self.save_cache(cache)  # a fuller cache on disk is kept, not replaced by this one
         return _since(cache.prs, since)
 
     def fetch_repo_metadata(self, repo: str) -> Any:
@@ -263,12 +273,20 @@ class GitHubGraphQLFetcher:
     # --- cache ------------------------------------------------------------------------------
 
     def load_cache(
-        self, repo: str, *, max_prs: int | None = None, days_back: int | None = None
+        self,
+        repo: str,
+        *,
+        max_prs: int | None = None,
+        days_back: int | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
     ) -> PRCache | None:
-        """The repository's cache when caching is on and it answers these limits, else None."""
+        """The repository's cache when caching is on and it answers these limits, else None.
+
+        `cache_dir`: another folder than the fetcher's (a team's: `pr_cache.team_cache_dir`).
+        """
         if not self.use_cache:
             return None
-        cache = PRCache.load(repo, self.cache_dir)
+        cache = PRCache.load(repo, self.cache_dir if cache_dir is None else cache_dir)
         if cache is None:
             return None
         mode = self.check_runs_mode
@@ -286,8 +304,8 @@ class GitHubGraphQLFetcher:
         if self.use_cache:
             cache.save(self.cache_dir)
 
-    def drop_cache(self, repo: str) -> None:
-        PRCache.delete(repo, self.cache_dir)
+    def drop_cache(self, repo: str, cache_dir: str | os.PathLike[str] | None = None) -> None:
+        PRCache.delete(repo, self.cache_dir if cache_dir is None else cache_dir)
 
     # --- change checks ----------------------------------------------------------------------
 
@@ -409,12 +427,14 @@ class GitHubGraphQLFetcher:
                 )
             prs: list[FetchedPRFull] = []
             done = not result.has_next_page
+            cut_created_at: datetime | None = None
             for node in nodes:
                 pr = self._map_pr(node, repo)
                 if mode == INCREMENTAL and watermark is not None and pr.updated_at < watermark:
                     done = True
                     break
                 if mode == FULL and since is not None and pr.created_at < since:
+                    cut_created_at = pr.created_at
                     done = True
                     break
                 prs.append(pr)
@@ -454,6 +474,7 @@ class GitHubGraphQLFetcher:
                 points=int(getattr(result, "cost", 0) or 0),
                 requests=int(getattr(result, "requests", 1) or 1) + shrunk,
                 shrunk=shrunk,
+                cut_created_at=cut_created_at,
             )
             if done:
                 return

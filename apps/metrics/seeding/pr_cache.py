@@ -1,4 +1,4 @@
-"""PRCache: the seeding cache, one file per repository in `.seeding_cache/`, read and written as a stream.
+"""PRCache: the seeding cache, one file per (team, repository) in `.seeding_cache/`, streamed.
 
 A cache file holds the fetched PRs of one repository (`FetchedPRFull.to_dict()`), what was asked
 for (`max_prs`, `days_back`, and `check_runs`: how check runs were fetched, "graphql", "rest" or
@@ -7,16 +7,23 @@ for (`max_prs`, `days_back`, and `check_runs`: how check runs were fetched, "gra
 original change check) and the watermark (the newest PR `updatedAt` GitHub reported when the
 fetch started; the next incremental fetch starts just below it).
 
-The file is JSON Lines (format 3), so memory is bounded by a PR, not by the repository:
+Where: `get_cache_path(repo, cache_dir, team)` is `<cache_dir>/<team>/<owner>__<name>.json`, so
+two teams seeding one repository each keep their own view of it (their own limits, ETag and
+watermark); without a team it is `<cache_dir>/<owner>__<name>.json` (the fetcher's own API,
+and where files written before caches were kept per team are still found: `adopt_shared()`).
 
-    {"format": 3, "repo": ..., "fetched_at": ..., "etag": ..., ...}    header: everything but PRs
+The file is JSON Lines (format 4), so memory is bounded by a PR, not by the repository:
+
+    {"format": 4, "repo": ..., "fetched_at": ..., "etag": ..., ...}    header: everything but PRs
     {"number": 61, ...}                                                 one PR per line, newest
     {"number": 60, ...}                                                 created first
-    {"end": true, "prs": 2}                                             trailer: the PR count
+    {"end": true, "prs": 2, "sha256": "..."}                            trailer: count and digest
 
 `load()` reads the header and checks the trailer (a cut-off file is corrupt) without reading a
-single PR; `iter_prs()` streams them; `prs` still gives the whole list (read on first use) for
-callers that want one. Files are written atomically (a temporary file in the same folder, then
+single PR; `iter_prs()` streams them, after checking once that the SHA-256 of every byte before
+the trailer (header and PR lines) is the trailer's: a file with lines removed or edited, its
+count made to match, is corrupt before a single PR of it is used. `prs` still gives the whole
+list (read on first use) for callers that want one. Format 3 files (no digest) still load. Files are written atomically (a temporary file in the same folder, then
 `os.replace`), so a crash never leaves half a file, and an incremental update streams the old
 file into the new one, replacing or adding only the changed PRs (memory: the changed PRs).
 Older single-JSON-document files (formats 1 and 2, with or without `repo_pushed_at`, `etag`,
@@ -36,10 +43,12 @@ next page is appended.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -52,23 +61,58 @@ from apps.metrics.seeding.fetched import FetchedPRFull
 logger = logging.getLogger(__name__)
 
 # 1: the seed's files (one JSON document, no etag, watermark, page_size, params);
-# 2: one JSON document with those; 3: JSON Lines (header, one PR per line, trailer).
-CACHE_FORMAT = 3
+# 2: one JSON document with those; 3: JSON Lines (header, one PR per line, trailer);
+# 4: format 3 with the SHA-256 of the header and PR lines in the trailer (required).
+CACHE_FORMAT = 4
+DIGEST_FORMAT = 4  # from this format on a trailer without its digest is corrupt
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _TRAILER_PROBE = 4096  # bytes read from the end of a file to find its trailer line
 _DECODE_ERRORS = (ValueError, KeyError, TypeError, AttributeError)
+_CHUNK = 1 << 16  # bytes hashed at a time when a file's digest is checked (memory stays small)
 
 
 class CacheCorrupt(ValueError):
     """A cache file turned out unreadable while its PRs were streamed (one line, names the file)."""
 
 
-def get_cache_path(repo: str, cache_dir: str | os.PathLike[str]) -> Path:
-    """Return the cache file of `repo` ("owner/name") in `cache_dir`: `owner__name.json`."""
+def team_cache_dir(cache_dir: str | os.PathLike[str], team: str) -> Path:
+    """The folder of `team`'s cache files in `cache_dir`: `<cache_dir>/<team>/`."""
+    return Path(cache_dir) / _SAFE.sub("-", team)
+
+
+def get_cache_path(repo: str, cache_dir: str | os.PathLike[str], team: str | None = None) -> Path:
+    """Return the cache file of `repo` ("owner/name"): `<cache_dir>/[<team>/]owner__name.json`.
+
+    The one place a cache file's name is made: moving a repository's cache (a rename on GitHub)
+    is moving `get_cache_path(old, dir, team)` to `get_cache_path(new, dir, team)`, with its
+    `partial_path()` alongside.
+    """
     owner, _, name = repo.partition("/")
     stem = f"{_SAFE.sub('-', owner)}__{_SAFE.sub('-', name)}"
-    return Path(cache_dir) / f"{stem}.json"
+    folder = team_cache_dir(cache_dir, team) if team else Path(cache_dir)
+    return folder / f"{stem}.json"
+
+
+def adopt_shared(repo: str, cache_dir: str | os.PathLike[str], team: str) -> bool:
+    """Copy the repository's team-less cache file (written before caches were kept per team)
+    to `team`'s, when the team has none yet; True when copied. The shared file stays for the
+    other teams; a failed copy leaves nothing half-written (the next seed fetches instead)."""
+    target = get_cache_path(repo, cache_dir, team)
+    source = get_cache_path(repo, cache_dir)
+    if target.exists() or not source.is_file():
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        logger.warning("seeding cache %s not copied for team %s (%s)", source, team, exc.strerror)
+        return False
+    return True
 
 
 def _normalise_limit(value: int | None) -> int | None:
@@ -119,6 +163,9 @@ class _Source(NamedTuple):
     identity: tuple[int, int, int, int]  # (device, inode, size, mtime ns)
     offset: int  # the first PR line
     count: int  # PRs, from the trailer
+    digest: str | None = None  # the trailer's SHA-256 of bytes [0, end); None: format 3
+    end: int = 0  # where the trailer line starts
+    verified: bool = False  # the digest was checked against the file (or it was just written)
 
 
 def _identity(handle: IO[bytes]) -> tuple[int, int, int, int]:
@@ -135,16 +182,24 @@ class _AtomicLines:
         self.path = path
         self.tmp = Path(tmp)
         self.count = 0
-        self.handle = os.fdopen(fd, "w", encoding="utf-8")
-        self.handle.write(_dumps(header) + "\n")
+        self.end = 0  # bytes written before the trailer
+        self.digest = hashlib.sha256()
+        self.handle = os.fdopen(fd, "wb")
+        self._put(_dumps(header))
+
+    def _put(self, line: str) -> None:
+        data = line.encode("utf-8") + b"\n"
+        self.digest.update(data)
+        self.handle.write(data)
+        self.end += len(data)
 
     def add(self, line: str) -> None:
-        self.handle.write(line)
-        self.handle.write("\n")
+        self._put(line)
         self.count += 1
 
     def commit(self) -> None:
-        self.handle.write(_dumps({"end": True, "prs": self.count}) + "\n")
+        trailer = {"end": True, "prs": self.count, "sha256": self.digest.hexdigest()}
+        self.handle.write(_dumps(trailer).encode("utf-8") + b"\n")
         self.handle.flush()
         os.fsync(self.handle.fileno())
         self.handle.close()
@@ -281,6 +336,9 @@ class PRCache:
         with handle:
             if _identity(handle) != source.identity:
                 raise self._corrupt("replaced since it was read")
+            if source.digest is not None and not source.verified:
+                self._verify(handle, source)
+                self.__dict__["_source"] = source._replace(verified=True)
             handle.seek(source.offset)
             for index in range(source.count):
                 raw = handle.readline()
@@ -292,6 +350,24 @@ class PRCache:
                 except ValueError:
                     raise self._corrupt(f"PR line {index + 1}") from None
                 yield line, record
+
+    def _verify(self, handle: IO[bytes], source: _Source) -> None:
+        """Check the trailer's digest against every byte before it (header and PR lines)."""
+        digest = hashlib.sha256()
+        lines = 0
+        handle.seek(0)
+        left = source.end
+        while left > 0:
+            chunk = handle.read(min(_CHUNK, left))
+            if not chunk:
+                break
+            digest.update(chunk)
+            lines += chunk.count(b"\n")
+            left -= len(chunk)
+        if left or digest.hexdigest() != source.digest:
+            raise self._corrupt("its content does not match the digest in its trailer")
+        if lines != 1 + source.count:
+            raise self._corrupt(f"{lines - 1} PR lines, its trailer says {source.count}")
 
     def _corrupt(self, reason: str) -> CacheCorrupt:
         source: _Source | None = self.__dict__.get("_source")
@@ -329,6 +405,32 @@ class PRCache:
             # An old file without repo_pushed_at cannot prove it is current.
             return self.repo_pushed_at is not None and self.repo_pushed_at >= repo_pushed_at
         return True
+
+    def covers(
+        self,
+        *,
+        max_prs: int | None = None,
+        days_back: int | None = None,
+        check_runs: str | None = None,
+    ) -> bool:
+        """True when this cache holds at least what a fetch with these options would: its
+        limits are as wide or wider (no limit is the widest), check runs fetched alike.
+
+        A seed with narrower limits must not replace such a cache with its smaller one.
+        """
+        if check_runs is not None and self.check_runs not in (None, check_runs):
+            return False
+        wanted_prs, wanted_days = _normalise_limit(max_prs), _normalise_limit(days_back)
+        if self.max_prs is not None and (wanted_prs is None or wanted_prs > self.max_prs):
+            return False
+        return self.days_back is None or (wanted_days is not None and wanted_days <= self.days_back)
+
+    def is_fuller_than(
+        self, *, max_prs: int | None, days_back: int | None, check_runs: str | None
+    ) -> bool:
+        """Covers a fetch with these options and holds more than it would (wider limits)."""
+        options = {"max_prs": max_prs, "days_back": days_back, "check_runs": check_runs}
+        return self.covers(**options) and not self.is_valid(**options)
 
     @property
     def since_watermark(self) -> datetime:
@@ -463,37 +565,42 @@ class PRCache:
                 offset = handle.tell()
                 identity = _identity(handle)
             self.__dict__["_prs"] = None
-            self.__dict__["_source"] = _Source(path, identity, offset, out.count)
+            digest = out.digest.hexdigest()
+            self.__dict__["_source"] = _Source(
+                path, identity, offset, out.count, digest, out.end, verified=True
+            )
         return path
 
     @classmethod
-    def load(cls, repo: str, cache_dir: str | os.PathLike[str]) -> PRCache | None:
+    def load(
+        cls, repo: str, cache_dir: str | os.PathLike[str], *, quiet: bool = False
+    ) -> PRCache | None:
         """Read the cache of `repo`; None when absent, or corrupt (one warning line, ignored).
 
         A JSON Lines file is not read beyond its header and trailer: its PRs stream on demand.
+        `quiet`: a second look at a file already reported: its problems are not said again.
         """
+        warn = logger.debug if quiet else logger.warning
         path = get_cache_path(repo, cache_dir)
         try:
             handle = path.open("rb")
         except FileNotFoundError:
             return None
         except OSError as exc:
-            logger.warning("seeding cache %s unreadable (%s); ignoring it", path, exc.strerror)
+            warn("seeding cache %s unreadable (%s); ignoring it", path, exc.strerror)
             return None
         try:
             with handle:
                 cache = cls._read(handle, path)
         except OSError as exc:
-            logger.warning("seeding cache %s unreadable (%s); ignoring it", path, exc.strerror)
+            warn("seeding cache %s unreadable (%s); ignoring it", path, exc.strerror)
             return None
         except _DECODE_ERRORS as exc:
             reason = type(exc).__name__
-            logger.warning(
-                "seeding cache %s is corrupt (%s); ignoring it, it will be replaced", path, reason
-            )
+            warn("seeding cache %s is corrupt (%s); ignoring it, it will be replaced", path, reason)
             return None
         if cache.repo.lower() != repo.lower():
-            logger.warning("seeding cache %s belongs to %s; ignoring it", path, cache.repo)
+            warn("seeding cache %s belongs to %s; ignoring it", path, cache.repo)
             return None
         return cache
 
@@ -507,17 +614,23 @@ class PRCache:
         if isinstance(header, dict) and int(header.get("format") or 0) >= 3:
             offset = handle.tell()
             identity = _identity(handle)
-            handle.seek(max(offset, identity[2] - _TRAILER_PROBE))
-            tail = handle.read().rstrip(b"\n").rsplit(b"\n", 1)[-1]
+            start = max(offset, identity[2] - _TRAILER_PROBE)
+            handle.seek(start)
+            kept = handle.read().rstrip(b"\n")
+            tail = kept.rsplit(b"\n", 1)[-1]
+            end = start + len(kept) - len(tail)  # where the trailer line starts
             trailer = json.loads(tail)
             if not isinstance(trailer, dict) or trailer.get("end") is not True:
                 raise ValueError("no trailer: the file was cut short")
             count = int(trailer["prs"])
             if count < 0:
                 raise ValueError("a negative PR count")
+            digest = trailer.get("sha256")
+            if int(header["format"]) >= DIGEST_FORMAT and not isinstance(digest, str):
+                raise ValueError("no digest in its trailer")
             cache = cls.from_dict({k: v for k, v in header.items() if k != "prs"})
             cache.__dict__["_prs"] = None
-            cache.__dict__["_source"] = _Source(path, identity, offset, count)
+            cache.__dict__["_source"] = _Source(path, identity, offset, count, digest, end)
             return cache
         # Formats 1 and 2: one JSON document, read whole (rewritten as lines on the next save).
         handle.seek(0)
@@ -535,6 +648,24 @@ class PRCache:
 
 
 PRCache.prs = property(PRCache._get_prs, PRCache._set_prs)  # type: ignore[assignment,method-assign]
+
+
+def fuller_on_disk(
+    repo: str,
+    cache_dir: str | os.PathLike[str],
+    *,
+    max_prs: int | None,
+    days_back: int | None,
+    check_runs: str | None,
+) -> PRCache | None:
+    """The cache on disk when it holds strictly more than a fetch with these options would
+    (wider limits, same check runs): such a cache is kept, never replaced by the smaller one."""
+    existing = PRCache.load(repo, cache_dir, quiet=True)
+    if existing is not None and existing.is_fuller_than(
+        max_prs=max_prs, days_back=days_back, check_runs=check_runs
+    ):
+        return existing
+    return None
 
 
 # --- partial pages of an open walk -----------------------------------------------------------

@@ -7,7 +7,10 @@ stopped at any point resumes on the next run. The fetcher reads, the writer writ
 decides which to call and counts what it cost.
 
 Repository state lives in TrackedRepository (get-or-create by team + full name), shared with
-production sync. With the cache on, each page is also appended to the cache's partial pages
+production sync; the GraphQL budget GitHub reported is recorded there too (points remaining and
+reset, for the sync status page). The cache is the team's (`<SEEDING_CACHE_DIR>/<team>/`), so two
+teams seeding one repository keep their own view; a seed with narrower limits than the team's
+cache (`--max-prs 10` after a seed of everything) keeps that cache and goes by the database. With the cache on, each page is also appended to the cache's partial pages
 as it arrives, before its rows are committed, so a resumed walk still ends with a complete cache
 file, and a resumed full walk writes the pages it had fetched from there instead of fetching
 them again (walk.PageSpool).
@@ -18,12 +21,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from django.db import reset_queries, transaction
+from django.db import DatabaseError, reset_queries, transaction
 
-from apps.integrations.services.errors import NotFound
+from apps.integrations.services.errors import NotFound, RateLimited
 from apps.metrics.models import PullRequest, Team, TrackedRepository
 from apps.metrics.renames import follow_rename
 from apps.metrics.seeding import pr_cache
@@ -78,6 +81,10 @@ class RepoSeedResult:
     graphql_requests: int = 0
     points: int = 0
     error: str = ""
+    # Why the repository has no PR stored after a completed seed (one line), else "".
+    empty_reason: str = ""
+    # A full walk stopped by --days-back: when the newest PR it left out was created.
+    cut_created_at: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -131,6 +138,9 @@ class RealProjectSeeder:
         self.progress = progress
         self.should_stop = should_stop
         self._team: Team | None = None
+        # The team's own cache folder; `_cache_on` says whether this repository's seed uses it.
+        self.cache_dir = pr_cache.team_cache_dir(fetcher.cache_dir, team_slug)
+        self._cache_on = fetcher.use_cache
 
     @classmethod
     def for_project(
@@ -203,6 +213,13 @@ class RealProjectSeeder:
         result = RepoSeedResult(repo=repo)
         try:
             self._seed_repo(repo, result)
+        except RateLimited:
+            self._record_budget(repo)
+            raise
+        else:
+            self._record_budget(repo)
+            if result.completed:
+                self._explain_if_empty(repo, result)
         finally:
             after = _usage(self.client)
             result.requests = after.requests - before.requests
@@ -212,9 +229,46 @@ class RealProjectSeeder:
             self.progress.finish_repo(result)
         return result
 
+    def _explain_if_empty(self, repo: str, result: RepoSeedResult) -> None:
+        """When the repository has no PR stored after a completed seed, say why in one line."""
+        team = self.existing_team()
+        if team is None or PullRequest.objects.filter(team=team, github_repo=repo).exists():
+            return
+        if self.days_back:
+            cut = datetime.now(UTC) - timedelta(days=self.days_back)
+            reason = f"no PR created in the last {self.days_back} days (since {cut:%Y-%m-%d})"
+            if result.cut_created_at is not None:
+                reason += f": the newest PR was created {result.cut_created_at:%Y-%m-%d}"
+            elif result.source == "unchanged":
+                reason += ", and nothing changed on GitHub since the last seed"
+            reason += "; a larger --days-back (0 = all) fetches older ones"
+        elif result.source == "unchanged":
+            reason = "no PR stored, and nothing changed on GitHub since the last seed"
+        else:
+            reason = "GitHub has no pull request in this repository"
+        result.empty_reason = reason
+        self._say(f"{repo}: 0 PRs: {reason}")
+
+    def _record_budget(self, repo: str) -> None:
+        """Keep the GraphQL budget GitHub last reported on the repository's row (what the sync
+        status page shows). A run that sent no GraphQL request learnt nothing: left as it was."""
+        state = (getattr(self.client, "rate_limits", None) or {}).get("graphql")
+        team = self.existing_team()
+        if state is None or team is None:
+            return
+        try:
+            TrackedRepository.objects.filter(team=team, full_name=repo).update(
+                rate_limit_remaining=int(state.remaining),
+                rate_limit_reset_at=datetime.fromtimestamp(float(state.reset_at), UTC),
+            )
+        except DatabaseError:  # the seed's own error (if any) is the one to report
+            logger.warning("%s: could not record the rate-limit budget", repo)
+
     def _seed_repo(self, repo: str, result: RepoSeedResult) -> None:
         fetcher = self.fetcher
-        use_cache = fetcher.use_cache
+        self._cache_on = use_cache = fetcher.use_cache
+        if use_cache:
+            pr_cache.adopt_shared(repo, fetcher.cache_dir, self.team_slug)
         team = self.existing_team()
         tracked = (
             TrackedRepository.objects.filter(team=team, full_name=repo).first() if team else None
@@ -222,7 +276,7 @@ class RealProjectSeeder:
         if self._clear_pending:
             tracked = None  # its state goes with the team's PRs once GitHub has answered
         if self.refresh:
-            fetcher.drop_cache(repo)
+            fetcher.drop_cache(repo, self.cache_dir)
             if tracked is not None:
                 self._reset(tracked)
 
@@ -241,7 +295,8 @@ class RealProjectSeeder:
             self._run_walk(repo, tracked, plan, result)
             return
 
-        cache = fetcher.load_cache(repo, max_prs=self.max_prs, days_back=self.days_back)
+        cache = self._load_cache(repo)
+        use_cache = self._cache_on
         if use_cache:
             etag = cache.etag if cache is not None else None
             pushed_at = cache.repo_pushed_at if cache is not None else None
@@ -309,15 +364,43 @@ class RealProjectSeeder:
         result.source = plan.mode
         self._run_walk(repo, tracked, plan, result)
 
+    def _load_cache(self, repo: str) -> PRCache | None:
+        """The team's cache of `repo` when it answers this seed's options, else None.
+
+        A cache fetched with wider limits is kept as it is: this seed then goes by the
+        database (`_cache_on` off for the repository), so it never replaces a fuller cache.
+        """
+        if not self._cache_on:
+            return None
+        cache = PRCache.load(repo, self.cache_dir)
+        if cache is None:
+            return None
+        options = self._options()
+        if cache.is_valid(**options):
+            return cache
+        if cache.is_fuller_than(**options):
+            self._say(
+                f"{repo}: the cache holds more ({_describe(_cache_options(cache))}, "
+                f"{cache.pr_count} PRs) than this seed asks for ({_describe(options)}): "
+                "kept as it is; this seed goes by the database"
+            )
+            self._cache_on = False
+            return None
+        self._say(
+            f"{repo}: the cache was fetched with other options "
+            f"({_describe(_cache_options(cache))}; now {_describe(options)}); refetching"
+        )
+        return None
+
     # --- walks ------------------------------------------------------------------------------
 
     def _run_walk(
         self, repo: str, tracked: TrackedRepository, plan: WalkPlan, result: RepoSeedResult
     ) -> None:
         fetcher = self.fetcher
-        cache_dir = fetcher.cache_dir
+        cache_dir = self.cache_dir
         spool = None
-        if fetcher.use_cache:
+        if self._cache_on:
             if not plan.resumed:
                 pr_cache.start_partial(repo, cache_dir, plan.walk_id)
             # The cache's partial pages: each page is kept there as it arrives, before its rows
@@ -325,6 +408,8 @@ class RealProjectSeeder:
             spool = PageSpool(repo, cache_dir)
 
         def on_page(page: PRPage, stats: SaveStats) -> None:
+            if page.cut_created_at is not None and result.cut_created_at is None:
+                result.cut_created_at = page.cut_created_at
             if self.progress is not None:
                 self.progress.page(repo, page, stats)
 
@@ -341,7 +426,7 @@ class RealProjectSeeder:
         result.stats = result.stats + walk.stats
         result.completed = walk.completed
         result.interrupted = walk.interrupted
-        if walk.completed and fetcher.use_cache:
+        if walk.completed and self._cache_on:
             self._store_cache(repo, tracked, plan)
 
     def _store_cache(self, repo: str, tracked: TrackedRepository, plan: WalkPlan) -> None:
@@ -354,6 +439,20 @@ class RealProjectSeeder:
         fetcher = self.fetcher
         base: PRCache | None = None
         if plan.mode == FULL:
+            fuller = pr_cache.fuller_on_disk(
+                repo,
+                self.cache_dir,
+                max_prs=plan.max_prs,
+                days_back=plan.days_back,
+                check_runs=fetcher.check_runs_mode,
+            )
+            if fuller is not None:
+                self._say(
+                    f"{repo}: cache kept ({fuller.pr_count} PRs, "
+                    f"{_describe(_cache_options(fuller))}): this walk fetched less"
+                )
+                pr_cache.drop_partial(repo, self.cache_dir)
+                return
             base = PRCache(
                 repo=repo,
                 fetched_at=plan.started_at,
@@ -362,7 +461,7 @@ class RealProjectSeeder:
                 check_runs=fetcher.check_runs_mode,
             )
         else:
-            base = PRCache.load(repo, fetcher.cache_dir)
+            base = PRCache.load(repo, self.cache_dir)
         stored = False
         if base is not None:
             base.fetched_at = plan.started_at
@@ -371,14 +470,14 @@ class RealProjectSeeder:
             base.page_size = tracked.page_size
             base.repo_pushed_at = tracked.pushed_at or base.repo_pushed_at
             try:
-                stored = base.save_with_partial(fetcher.cache_dir, plan.walk_id)
+                stored = base.save_with_partial(self.cache_dir, plan.walk_id)
             except CacheCorrupt as exc:
                 self._say(str(exc))
         if not stored:
             self._say(f"{repo}: cache not updated (its pages of this walk are missing); dropped")
-            fetcher.drop_cache(repo)
+            fetcher.drop_cache(repo, self.cache_dir)
             return
-        pr_cache.drop_partial(repo, fetcher.cache_dir)
+        pr_cache.drop_partial(repo, self.cache_dir)
 
     def _sync_db_with_cache(
         self, tracked: TrackedRepository, cache: PRCache, result: RepoSeedResult
@@ -402,8 +501,11 @@ class RealProjectSeeder:
             return self._write_cache_to_db(tracked, cache, result)
         except CacheCorrupt as exc:
             self._say(str(exc))
-            self.fetcher.drop_cache(tracked.full_name)
+            self.fetcher.drop_cache(tracked.full_name, self.cache_dir)
+            # Whatever was written from it is fetched again: each PR is counted once, by the walk.
             result.source = ""
+            result.prs = 0
+            result.stats = SaveStats()
             return False
 
     def _write_cache_to_db(

@@ -182,3 +182,31 @@ def test_the_pr_list_admin_runs_a_bounded_number_of_queries(
     with django_assert_max_num_queries(15):
         response = admin_client.get(reverse("admin:metrics_pullrequest_changelist"))
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "model", [PullRequest, PRReview, Commit, PRFile, PRCheckRun], ids=lambda m: m.__name__
+)
+def test_the_admin_shows_pr_rows_read_only_as_the_writer_owns_them(admin_client, model):
+    pr = PullRequestFactory(title="as GitHub said")
+    objects = {
+        PullRequest: pr,
+        PRReview: PRReviewFactory(pull_request=pr),
+        Commit: CommitFactory(pull_request=pr),
+        PRFile: PRFileFactory(pull_request=pr),
+        PRCheckRun: PRCheckRunFactory(pull_request=pr),
+    }
+    opts = model._meta
+    change = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[objects[model].pk])
+    add = reverse(f"admin:{opts.app_label}_{opts.model_name}_add")
+    delete = reverse(f"admin:{opts.app_label}_{opts.model_name}_delete", args=[objects[model].pk])
+
+    page = admin_client.get(change).content.decode()
+    posted = admin_client.post(change, {"title": "edited in the admin"})
+
+    assert 'name="_save"' not in page
+    assert posted.status_code == 403
+    assert admin_client.get(add).status_code == 403
+    assert admin_client.get(delete).status_code == 403
+    pr.refresh_from_db()
+    assert pr.title == "as GitHub said"

@@ -3,6 +3,7 @@ corrupt ones are replaced."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import tracemalloc
@@ -153,6 +154,7 @@ def test_the_check_runs_mode_is_kept_in_the_header_and_decides_validity(tmp_path
 def test_a_file_written_before_the_check_runs_mode_was_kept_stays_valid(tmp_path):
     header = make_cache().header()
     del header["check_runs"]
+    header["format"] = 3  # written then: JSON Lines without a digest
     path = get_cache_path("acme/rocket", tmp_path)
     path.write_text(json.dumps(header) + "\n" + json.dumps({"end": True, "prs": 0}) + "\n")
 
@@ -264,10 +266,11 @@ def test_the_file_is_a_header_line_then_one_pr_per_line_then_a_trailer(tmp_path)
     lines = get_cache_path("acme/rocket", tmp_path).read_text().splitlines()
 
     header, *prs, trailer = (json.loads(line) for line in lines)
-    assert header["format"] == 3 and header["repo"] == "acme/rocket" and "prs" not in header
+    assert header["format"] == 4 and header["repo"] == "acme/rocket" and "prs" not in header
     assert header["etag"] == 'W/"abc"' and header["page_size"] == 12
     assert [FetchedPRFull.from_dict(item) for item in prs] == [make_pr(2), make_pr(1)]
-    assert trailer == {"end": True, "prs": 2}
+    body = "".join(line + "\n" for line in lines[:-1]).encode()
+    assert trailer == {"end": True, "prs": 2, "sha256": hashlib.sha256(body).hexdigest()}
 
 
 def test_loading_reads_no_pr_until_they_are_streamed(tmp_path):
@@ -281,7 +284,7 @@ def test_loading_reads_no_pr_until_they_are_streamed(tmp_path):
 
     assert loaded is not None and loaded.pr_count == 3  # the damage is not seen yet
     streamed = loaded.iter_prs()
-    assert [next(streamed).number, next(streamed).number] == [3, 2]
+    # The first PR read checks the digest of the whole file: no PR of a damaged file is used.
     with pytest.raises(CacheCorrupt, match="corrupt"):
         next(streamed)
 
@@ -320,7 +323,7 @@ def test_an_old_single_document_file_with_pushed_at_loads_and_is_rewritten_as_li
 
     loaded.save_merged(tmp_path, [make_pr(3)])
 
-    assert json.loads(path.read_text().splitlines()[0])["format"] == 3
+    assert json.loads(path.read_text().splitlines()[0])["format"] == pr_cache.CACHE_FORMAT
     assert numbers(PRCache.load("acme/rocket", tmp_path)) == [3, 2, 1]
 
 
@@ -392,3 +395,101 @@ def test_an_incremental_save_holds_the_changed_prs_not_the_whole_cache(tmp_path)
     assert streamed == 1501
     # Holding the PRs would take several times the file's size; a stream takes a few lines.
     assert peak < size / 10, (peak, size)
+
+
+# --- integrity: a digest of the content in the trailer -----------------------------------------
+
+
+def remove_pr_lines_and_fix_the_count(path, keep: int) -> None:
+    """What a careless edit does: PR lines removed, the trailer's count made to match."""
+    header, *prs, trailer = path.read_text().splitlines()
+    fixed = json.loads(trailer)
+    fixed["prs"] = keep
+    path.write_text("\n".join([header, *prs[:keep], json.dumps(fixed)]) + "\n")
+
+
+def test_a_cache_with_lines_removed_and_its_count_edited_to_match_is_corrupt_before_any_pr_is_used(
+    tmp_path,
+):
+    make_cache(prs=[make_pr(n) for n in range(9, 0, -1)]).save(tmp_path)
+    remove_pr_lines_and_fix_the_count(get_cache_path("acme/rocket", tmp_path), keep=6)
+
+    loaded = PRCache.load("acme/rocket", tmp_path)
+
+    assert loaded is not None and loaded.pr_count == 6  # header and trailer look consistent
+    with pytest.raises(CacheCorrupt, match="does not match the digest"):
+        next(loaded.iter_prs())
+
+
+def test_a_trailer_count_edited_alone_is_corrupt(tmp_path):
+    make_cache(prs=[make_pr(3), make_pr(2), make_pr(1)]).save(tmp_path)
+    path = get_cache_path("acme/rocket", tmp_path)
+    path.write_text(path.read_text().replace('"prs":3', '"prs":2'))
+
+    with pytest.raises(CacheCorrupt, match="3 PR lines, its trailer says 2"):
+        list(PRCache.load("acme/rocket", tmp_path).iter_prs())
+
+
+def test_a_digest_trailer_removed_is_corrupt_in_one_warning_line(tmp_path, caplog):
+    make_cache().save(tmp_path)
+    path = get_cache_path("acme/rocket", tmp_path)
+    *lines, trailer = path.read_text().splitlines()
+    path.write_text("\n".join([*lines, json.dumps({"end": True, "prs": 2})]) + "\n")
+
+    with caplog.at_level(logging.WARNING):
+        assert PRCache.load("acme/rocket", tmp_path) is None
+
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "corrupt" in warnings[0]
+
+
+# --- one file per (team, repository); a narrower fetch never replaces a fuller cache -----------
+
+
+def test_each_team_has_its_own_cache_file_of_one_repository(tmp_path):
+    web = get_cache_path("acme/rocket", tmp_path, "web")
+    infra = get_cache_path("acme/rocket", tmp_path, "infra")
+
+    assert web != infra
+    assert web == pr_cache.team_cache_dir(tmp_path, "web") / "acme__rocket.json"
+    assert get_cache_path("acme/rocket", pr_cache.team_cache_dir(tmp_path, "web")) == web
+    make_cache(prs=[make_pr(1)]).save(pr_cache.team_cache_dir(tmp_path, "web"))
+    assert PRCache.load("acme/rocket", pr_cache.team_cache_dir(tmp_path, "infra")) is None
+
+
+def test_a_cache_without_limits_covers_every_narrower_fetch_and_is_fuller_than_it():
+    everything = make_cache(max_prs=None, days_back=None, check_runs="graphql")
+    ten = make_cache(max_prs=10, days_back=None, check_runs="graphql")
+
+    assert everything.is_fuller_than(max_prs=10, days_back=None, check_runs="graphql")
+    assert everything.is_fuller_than(max_prs=None, days_back=90, check_runs="graphql")
+    assert not everything.is_fuller_than(max_prs=None, days_back=None, check_runs="graphql")
+    assert not everything.is_fuller_than(max_prs=10, days_back=None, check_runs="none")
+    assert ten.is_fuller_than(max_prs=5, days_back=None, check_runs="graphql")
+    assert not ten.is_fuller_than(max_prs=20, days_back=None, check_runs="graphql")
+    assert not ten.is_fuller_than(max_prs=None, days_back=None, check_runs="graphql")
+
+
+def test_a_fetch_with_max_prs_never_replaces_a_fuller_cache(fakehub_factory, tmp_path):
+    hub = fakehub_factory(synthetic=[("acme/rocket", 30, 1)])
+    fetcher = GitHubGraphQLFetcher(make_client(hub.url), cache_dir=tmp_path)
+    fetcher.fetch_prs_with_details("acme/rocket")
+    path = get_cache_path("acme/rocket", tmp_path)
+    full = path.read_bytes()
+
+    narrow = GitHubGraphQLFetcher(make_client(hub.url), cache_dir=tmp_path)
+    assert len(narrow.fetch_prs_with_details("acme/rocket", max_prs=10)) == 10
+
+    assert path.read_bytes() == full
+    assert PRCache.load("acme/rocket", tmp_path).pr_count == 30
+
+
+def test_a_team_less_cache_file_is_copied_for_a_team_that_has_none(tmp_path):
+    make_cache(prs=[make_pr(2), make_pr(1)]).save(tmp_path)
+
+    assert pr_cache.adopt_shared("acme/rocket", tmp_path, "web")
+    assert not pr_cache.adopt_shared("acme/rocket", tmp_path, "web")  # it has one now
+
+    adopted = PRCache.load("acme/rocket", pr_cache.team_cache_dir(tmp_path, "web"))
+    assert adopted is not None and numbers(adopted) == [2, 1]
+    assert get_cache_path("acme/rocket", tmp_path).exists()  # other teams may still need it

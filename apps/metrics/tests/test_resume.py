@@ -463,7 +463,7 @@ def test_a_cached_seed_killed_with_sigkill_at_random_points_resumes_and_ends_exa
             kills += 1
         process.communicate(timeout=60)
     # A cached seed: its pages were spooled beside the cache while the walk was open.
-    assert list((db.parent / "cache").glob("*.partial"))
+    assert list((db.parent / "cache").rglob("*.partial"))
     final = _run(db, slow_hub.url)
     assert final.returncode == 0, final.stderr
 

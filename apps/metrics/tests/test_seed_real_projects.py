@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -14,7 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from apps.metrics.models import PRCheckRun, PullRequest, Team, TrackedRepository
-from apps.metrics.seeding.pr_cache import PRCache, get_cache_path
+from apps.metrics.seeding.pr_cache import CACHE_FORMAT, PRCache, get_cache_path, team_cache_dir
 from apps.metrics.tests.seed_support import snapshot
 from fakehub.control import FakeHubControl
 from fakehub.server import FakeHub
@@ -124,7 +125,9 @@ def test_a_seed_without_check_runs_does_not_keep_a_later_seed_from_storing_them(
 
     assert "antiwork/gumroad: unchanged" not in output
     assert check_runs_of() > 0
-    header = json.loads(get_cache_path("antiwork/gumroad", antiwork_cache()).open().readline())
+    header = json.loads(
+        get_cache_path("antiwork/gumroad", antiwork_cache(), "antiwork").open().readline()
+    )
     assert header["check_runs"] == "graphql"
 
 
@@ -150,7 +153,9 @@ def test_rest_check_runs_are_an_option_the_cache_remembers(antiwork):
     assert "antiwork/gumroad: unchanged" not in output
     assert antiwork.stats()["graphql_requests"] >= 1
     assert "core requests remain" in output
-    header = json.loads(get_cache_path("antiwork/gumroad", antiwork_cache()).open().readline())
+    header = json.loads(
+        get_cache_path("antiwork/gumroad", antiwork_cache(), "antiwork").open().readline()
+    )
     assert header["check_runs"] == "rest"
 
 
@@ -212,7 +217,7 @@ def test_refresh_drops_the_cache_and_fetches_again(antiwork):
 @pytest.mark.django_db
 def test_a_corrupt_cache_file_is_replaced_and_the_seed_completes(antiwork, settings, caplog):
     seed("--repo", "antiwork/gumroad", "--max-prs", "5")
-    path = get_cache_path("antiwork/gumroad", settings.SEEDING_CACHE_DIR)
+    path = get_cache_path("antiwork/gumroad", settings.SEEDING_CACHE_DIR, "antiwork")
     path.write_text("{ not json")
 
     seed("--repo", "antiwork/gumroad", "--max-prs", "5")
@@ -232,7 +237,7 @@ def damage_a_pr_line(path: Path) -> None:
 @pytest.mark.django_db
 def test_an_unchanged_rerun_reads_no_pr_of_the_cache(antiwork, settings, caplog):
     seed("--repo", "antiwork/gumroad")
-    damage_a_pr_line(get_cache_path("antiwork/gumroad", settings.SEEDING_CACHE_DIR))
+    damage_a_pr_line(get_cache_path("antiwork/gumroad", settings.SEEDING_CACHE_DIR, "antiwork"))
     antiwork.reset_stats()
 
     output = seed("--repo", "antiwork/gumroad")
@@ -247,14 +252,16 @@ def test_an_unchanged_rerun_reads_no_pr_of_the_cache(antiwork, settings, caplog)
 def test_a_cache_damaged_inside_is_dropped_in_one_line_and_fetched_again(antiwork, settings):
     seed("--repo", "antiwork/gumroad")
     before = snapshot("antiwork")
-    path = get_cache_path("antiwork/gumroad", settings.SEEDING_CACHE_DIR)
+    path = get_cache_path("antiwork/gumroad", settings.SEEDING_CACHE_DIR, "antiwork")
     damage_a_pr_line(path)
 
     output = seed("--repo", "antiwork/gumroad", "--clear")
 
     assert snapshot("antiwork") == before
     assert output.count("corrupt") == 1
-    rebuilt = PRCache.load("antiwork/gumroad", settings.SEEDING_CACHE_DIR)
+    rebuilt = PRCache.load(
+        "antiwork/gumroad", team_cache_dir(settings.SEEDING_CACHE_DIR, "antiwork")
+    )
     assert rebuilt is not None and len(list(rebuilt.iter_prs())) == rebuilt.pr_count == 40
 
 
@@ -264,8 +271,10 @@ def test_an_old_single_document_cache_refills_the_database_and_is_rewritten_as_l
 ):
     seed("--repo", "antiwork/gumroad")
     before = snapshot("antiwork")
-    path = get_cache_path("antiwork/gumroad", settings.SEEDING_CACHE_DIR)
-    old = PRCache.load("antiwork/gumroad", settings.SEEDING_CACHE_DIR).to_dict()
+    path = get_cache_path("antiwork/gumroad", settings.SEEDING_CACHE_DIR, "antiwork")
+    old = PRCache.load(
+        "antiwork/gumroad", team_cache_dir(settings.SEEDING_CACHE_DIR, "antiwork")
+    ).to_dict()
     old["format"] = 2
     path.write_text(json.dumps(old))  # what the seed wrote before the cache was streamed
     antiwork.reset_stats()
@@ -277,12 +286,12 @@ def test_an_old_single_document_cache_refills_the_database_and_is_rewritten_as_l
     antiwork.upsert_pr("antiwork/gumroad", {"number": 3, "title": "edited"})
     seed("--repo", "antiwork/gumroad")
     rewritten = path.read_text().splitlines()
-    assert json.loads(rewritten[0])["format"] == 3 and len(rewritten) == 42
+    assert json.loads(rewritten[0])["format"] == CACHE_FORMAT and len(rewritten) == 42
     assert PullRequest.objects.get(team__slug="antiwork", github_pr_id=3).title == "edited"
 
 
 @pytest.mark.django_db
-def test_a_project_repository_github_does_not_know_is_reported_and_skipped(
+def test_a_project_repository_github_does_not_know_is_reported_skipped_and_fails_the_run(
     fakehub_factory, settings, tmp_path
 ):
     hub = fakehub_factory(synthetic=ANTIWORK[:2])
@@ -291,9 +300,14 @@ def test_a_project_repository_github_does_not_know_is_reported_and_skipped(
     settings.GITHUB_SEEDING_TOKENS = []
     settings.SEEDING_CACHE_DIR = tmp_path
 
-    output = seed("--project", "antiwork", "--max-prs", "3")
+    out = io.StringIO()
+    with pytest.raises(
+        CommandError, match=r"^1 of 3 repositories not found on GitHub: antiwork/helper"
+    ):
+        call_command("seed_real_projects", "--project", "antiwork", "--max-prs", "3", stdout=out)
+    output = out.getvalue()
 
-    assert "antiwork/helper" in output and "not found" in output
+    assert "antiwork/helper: not found on GitHub, skipped" in output
     assert PullRequest.objects.filter(team__slug="antiwork").count() == 6
     assert not TrackedRepository.objects.filter(full_name="antiwork/helper").exists()
 
@@ -420,3 +434,155 @@ def test_an_unreachable_github_is_one_line(migrated_db):
     assert result.returncode != 0 and len(lines) == 1, result.stderr
     assert "GITHUB_API_URL" in lines[0]
     assert "Traceback" not in result.stderr
+
+
+# --- the first hour: zero results say why, the budget and the caches the status page shows -------
+
+
+def team_cache(slug: str = "antiwork") -> Path:
+    return team_cache_dir(antiwork_cache(), slug)
+
+
+@pytest.mark.django_db
+def test_a_seed_with_max_prs_keeps_a_fuller_cache_and_goes_by_the_database(antiwork):
+    seed("--repo", "antiwork/gumroad")
+    path = get_cache_path("antiwork/gumroad", antiwork_cache(), "antiwork")
+    full = path.read_bytes()
+
+    output = seed("--repo", "antiwork/gumroad", "--max-prs", "10")
+
+    assert "kept as it is; this seed goes by the database" in output
+    assert path.read_bytes() == full  # 40 PRs, not 10
+    antiwork.reset_stats()
+    again = seed("--repo", "antiwork/gumroad", "--max-prs", "10")
+    assert "antiwork/gumroad: unchanged" in again
+    assert antiwork.stats()["graphql_points"] == 0  # the database's ETag: one free 304
+    antiwork.reset_stats()
+    seed("--repo", "antiwork/gumroad")
+    assert antiwork.stats()["graphql_points"] == 0  # the full cache still answers a full seed
+    assert PRCache.load("antiwork/gumroad", team_cache()).pr_count == 40
+
+
+@pytest.mark.django_db
+def test_two_teams_seeding_one_repository_keep_their_own_view_of_it(antiwork):
+    seed("--repo", "antiwork/gumroad", "--team-slug", "small", "--max-prs", "5")
+    seed("--repo", "antiwork/gumroad", "--team-slug", "whole")
+    antiwork.reset_stats()
+
+    output = seed("--repo", "antiwork/gumroad", "--team-slug", "small", "--max-prs", "5")
+
+    assert "antiwork/gumroad: unchanged" in output
+    assert antiwork.stats()["graphql_points"] == 0
+    assert PRCache.load("antiwork/gumroad", team_cache("small")).pr_count == 5
+    assert PRCache.load("antiwork/gumroad", team_cache("whole")).pr_count == 40
+    assert PullRequest.objects.filter(team__slug="small").count() == 5
+
+
+@pytest.mark.django_db
+def test_a_cache_with_lines_removed_and_its_trailer_edited_is_fetched_again_counting_each_pr_once(
+    antiwork,
+):
+    seed("--repo", "antiwork/gumroad")
+    before = snapshot("antiwork")
+    path = get_cache_path("antiwork/gumroad", antiwork_cache(), "antiwork")
+    header, *prs, trailer = path.read_text().splitlines()
+    edited = json.loads(trailer) | {"prs": 31}
+    path.write_text("\n".join([header, *prs[:31], json.dumps(edited)]) + "\n")
+    antiwork.reset_stats()
+
+    output = seed("--repo", "antiwork/gumroad", "--clear")
+
+    assert output.count("does not match the digest") == 1
+    assert antiwork.stats()["graphql_points"] > 0  # fetched again from GitHub
+    assert snapshot("antiwork") == before
+    assert "antiwork/gumroad: full, 40 PRs (40 new, 0 updated)" in output
+    assert "total: 1 repositories, 40 PRs" in output
+    assert PRCache.load("antiwork/gumroad", team_cache()).pr_count == 40
+
+
+@pytest.mark.django_db
+def test_seeding_records_the_rate_limit_budget_it_saw_on_each_repository(antiwork):
+    seed("--project", "antiwork", "--max-prs", "3")
+
+    left = 5000 - antiwork.stats()["graphql_points"]  # fakehub's default budget, one window
+    rows = TrackedRepository.objects.filter(team__slug="antiwork")
+    seen = {r.full_name: r.rate_limit_remaining for r in rows}
+    # Each repository keeps what GitHub said when its seed ended: the last one, the final count.
+    assert seen["antiwork/helper"] == left
+    assert left <= seen["antiwork/flexile"] <= seen["antiwork/gumroad"] < 5000
+    assert all(r.rate_limit_reset_at is not None for r in rows)
+
+
+@pytest.mark.django_db
+def test_the_sync_status_page_reads_the_teams_cache_where_the_seed_wrote_it(antiwork, client):
+    from django.contrib.auth.models import User
+
+    seed("--project", "antiwork", "--max-prs", "3")
+    client.force_login(User.objects.create_user("viewer"))
+
+    html = client.get("/sync/?team=antiwork").content.decode()
+
+    assert "no cache file" not in html
+    assert html.count("3 PRs (max 3 PRs)") == 3
+    remaining = TrackedRepository.objects.filter(team__slug="antiwork").first()
+    assert f'class="num">{remaining.rate_limit_remaining}</td>' in html
+
+
+@pytest.mark.django_db
+def test_a_days_back_older_than_the_newest_pr_says_both_dates(fakehub_factory, settings, tmp_path):
+    hub = fakehub_factory(synthetic=[("acme/old", 0)])
+    hub.upsert_pr(
+        "acme/old",
+        {"number": 1, "createdAt": "2020-05-01T10:00:00Z", "updatedAt": "2020-05-02T10:00:00Z"},
+    )
+    settings.GITHUB_API_URL = hub.url
+    settings.GITHUB_TOKEN = "dummy-token"
+    settings.GITHUB_SEEDING_TOKENS = []
+    settings.SEEDING_CACHE_DIR = tmp_path
+
+    output = seed("--repo", "acme/old", "--days-back", "90")
+
+    line = next(line for line in output.splitlines() if line.startswith("acme/old: 0 PRs:"))
+    assert "no PR created in the last 90 days (since " in line
+    assert "the newest PR was created 2020-05-01" in line
+    again = seed("--repo", "acme/old", "--days-back", "90")
+    assert "acme/old: 0 PRs: no PR created in the last 90 days" in again
+
+
+@pytest.mark.django_db
+def test_a_repository_without_any_pull_request_says_so(fakehub_factory, settings, tmp_path):
+    hub = fakehub_factory(synthetic=[("acme/empty", 0)])
+    settings.GITHUB_API_URL = hub.url
+    settings.GITHUB_TOKEN = "dummy-token"
+    settings.GITHUB_SEEDING_TOKENS = []
+    settings.SEEDING_CACHE_DIR = tmp_path
+
+    output = seed("--repo", "acme/empty")
+
+    assert "acme/empty: 0 PRs: GitHub has no pull request in this repository" in output
+
+
+@pytest.mark.django_db
+def test_a_cache_thrown_away_half_way_through_a_refill_counts_each_pr_once(
+    fakehub_factory, settings, tmp_path
+):
+    hub = fakehub_factory(synthetic=[("acme/big", 250, 4)])
+    settings.GITHUB_API_URL = hub.url
+    settings.GITHUB_TOKEN = "dummy-token"
+    settings.GITHUB_SEEDING_TOKENS = []
+    settings.SEEDING_CACHE_DIR = tmp_path
+    seed("--repo", "acme/big")
+    path = get_cache_path("acme/big", tmp_path, "acme")
+    # A PR line that reads as JSON but not as a PR, past the first chunk written from the
+    # cache, in a file whose digest was made to match: found only while the cache is written.
+    header, *prs, trailer = path.read_text().splitlines()
+    prs[150] = json.dumps({"number": json.loads(prs[150])["number"]})
+    body = "".join(line + "\n" for line in [header, *prs]).encode()
+    fixed = json.loads(trailer) | {"sha256": hashlib.sha256(body).hexdigest()}
+    path.write_bytes(body + json.dumps(fixed).encode() + b"\n")
+
+    output = seed("--repo", "acme/big", "--clear")
+
+    assert output.count("corrupt") == 1
+    assert "total: 1 repositories, 250 PRs" in output
+    assert PullRequest.objects.filter(team__slug="acme").count() == 250

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from io import StringIO
 
@@ -170,3 +171,35 @@ def test_beat_runs_sync_all_every_sync_interval(settings):
     entry = app.conf.beat_schedule["sync all tracked repositories"]
     assert entry["task"] == "apps.metrics.tasks.sync_all_repositories_task"
     assert entry["schedule"] == float(settings.SYNC_INTERVAL_SECONDS)
+
+
+def test_due_only_with_nothing_due_says_which_repository_is_next_and_when(hub):
+    run("track_repository", "acme/rocket", "acme/engine", "--team", "acme", "--create-team")
+    run("sync_repositories")
+    later = timezone.now() + timedelta(minutes=10)
+    TrackedRepository.objects.filter(full_name="acme/engine").update(next_sync_after=later)
+    hub.reset_stats()
+
+    out = run("sync_repositories", "--due-only")
+
+    assert out.startswith("nothing due: 2 active tracked repositories, none due yet; the next ")
+    assert f"is acme/engine (team acme), due {later:%Y-%m-%d %H:%M:%S} UTC (in 9 min)" in out
+    assert "run without --due-only to sync now" in out
+    assert hub.stats()["requests"] == 0
+
+
+def test_a_sync_task_logs_which_repository_it_synced_and_how_many_prs(hub, caplog):
+    run("track_repository", "acme/rocket", "--team", "acme", "--create-team")
+    tracked = TrackedRepository.objects.get()
+
+    with caplog.at_level(logging.INFO, logger="apps.metrics.tasks"):
+        sync_repository_task.delay(tracked.pk).get()
+        sync_all_repositories_task.delay().get()
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "apps.metrics.tasks"]
+    assert "acme/rocket (team acme): sync started (schedule)" in lines
+    assert any(
+        line.startswith("acme/rocket (team acme): synced (schedule): full, 12 PRs saved")
+        for line in lines
+    ), lines
+    assert "sync round: 0 due repositories enqueued" in lines

@@ -4,8 +4,14 @@
                                 [--format table|json|csv]
 
 Figures come from apps.metrics.aggregates (PRs merged in the range; see its docstring for the
-definitions). Bad input (unknown team, malformed repository, non-positive weeks, a database
-that is unreachable or not migrated) is one line on stderr and a non-zero exit.
+definitions). Bad input (unknown team, repository or member, malformed repository, non-positive
+weeks, a database that is unreachable or not migrated) is one line on stderr and a non-zero
+exit. A range with no merged PR says why in one line (the newest merge, or none yet); review
+figures of PRs with no review collected show as "no review data", never 0 %.
+
+"Rounds/PR" (table) and `review_rounds_per_pr` (CSV) are the same figure: review rounds per
+merged PR (`review_rounds_total` / merged). The CSV holds two tables, the weeks then (after an
+empty line) the reviewers; the JSON has both too (`weeks`, `reviewers`).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from apps.metrics.aggregates import (
     TeamReport,
     team_report,
 )
-from apps.metrics.models import Team
+from apps.metrics.models import PullRequest, Team, TeamMember, TrackedRepository
 
 REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 CSV_COLUMNS = (
@@ -40,9 +46,19 @@ CSV_COLUMNS = (
     "reviewed_share",
     "ci_success_rate",
     "bot_share",
-    "review_rounds",
+    "review_rounds_per_pr",
+    "review_rounds_total",
     *(f"size_{b}" for b in SIZE_BUCKETS),
 )
+REVIEWER_COLUMNS = (
+    "reviewer",
+    "is_bot",
+    "reviews",
+    "prs_reviewed",
+    "approvals",
+    "changes_requested",
+)
+NO_REVIEW_DATA = "no review data"
 
 
 def _positive_int(text: str) -> int:
@@ -78,8 +94,11 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"unknown team {options['team']!r}; known teams: {known or 'none (seed first)'}"
                 )
-            flt = MetricsFilter.last_weeks(team, weeks, repo=repo, member=options["member"])
+            repo = _known_repo(team, repo)
+            member = _known_member(team, options["member"])
+            flt = MetricsFilter.last_weeks(team, weeks, repo=repo, member=member)
             report = team_report(flt)
+            empty = _why_empty(flt) if report.total.merged == 0 else ""
         except DatabaseError as exc:
             first_line = (
                 str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -96,12 +115,17 @@ class Command(BaseCommand):
         else:
             self.stdout.write(self._as_table(report), ending="")
             total = report.total
+            reviewed = _pct(total.reviewed_share) if total.review_data else NO_REVIEW_DATA
             self.stdout.write(
                 f"{team.slug}: {total.merged} PRs merged in {len(report.weeks)} week(s), "
                 f"cycle time median {_hours(total.cycle_p50_hours)}, "
                 f"first review median {_hours(total.review_p50_hours)}, "
+                f"reviewed by someone else {reviewed}, "
                 f"CI success {_pct(total.ci_success_rate)}"
             )
+        if empty:
+            # Machine formats keep stdout to the data: the reason goes to stderr.
+            (self.stdout if fmt == "table" else self.stderr).write(empty)
 
     def _as_table(self, report: TeamReport) -> str:
         flt = report.filter
@@ -119,7 +143,7 @@ class Command(BaseCommand):
             "Reviewed",
             "CI pass",
             "Bots",
-            "Rounds",
+            "Rounds/PR",
         ):
             table.add_column(name, justify="left" if name == "Week" else "right")
         table.add_column("XS/S/M/L/XL", justify="right")
@@ -155,7 +179,7 @@ def _cells(stats: PeriodStats) -> list[str]:
         _hours(stats.cycle_p50_hours),
         _hours(stats.cycle_p75_hours),
         _hours(stats.review_p50_hours),
-        _pct(stats.reviewed_share),
+        _pct(stats.reviewed_share) if stats.review_data else "no data",
         _pct(stats.ci_success_rate),
         _pct(stats.bot_share),
         "-" if stats.mean_review_rounds is None else f"{stats.mean_review_rounds:.2f}",
@@ -176,11 +200,99 @@ def _as_csv(report: TeamReport) -> str:
                 label,
                 data["merged"],
                 *("" if data[k] is None else data[k] for k in CSV_COLUMNS[2:8]),
+                "" if data["mean_review_rounds"] is None else data["mean_review_rounds"],
                 data["review_rounds"],
                 *(stats.sizes.get(b, 0) for b in SIZE_BUCKETS),
             ]
         )
+    # The second table, after an empty line: reviewer load (self-reviews left out).
+    writer.writerow([])
+    writer.writerow(REVIEWER_COLUMNS)
+    for r in report.reviewers:
+        writer.writerow(
+            [r.login, r.is_bot, r.reviews, r.prs_reviewed, r.approvals, r.changes_requested]
+        )
     return buffer.getvalue()
+
+
+def _known_repo(team: Team, repo: str | None) -> str | None:
+    """`repo` as the team stores it (any case); unknown to the team: one line, non-zero exit."""
+    if repo is None:
+        return None
+    stored = (
+        PullRequest.objects.filter(team=team, github_repo__iexact=repo)
+        .values_list("github_repo", flat=True)
+        .first()
+    ) or (
+        TrackedRepository.objects.filter(team=team, full_name__iexact=repo)
+        .values_list("full_name", flat=True)
+        .first()
+    )
+    if stored is None:
+        known = sorted(
+            set(TrackedRepository.objects.filter(team=team).values_list("full_name", flat=True))
+            | set(
+                PullRequest.objects.filter(team=team)
+                .order_by()
+                .values_list("github_repo", flat=True)
+                .distinct()
+            )
+        )
+        raise CommandError(
+            f"unknown repository {repo!r} for team {team.slug!r}; "
+            f"its repositories: {_listing(known)}"
+        )
+    return stored
+
+
+def _known_member(team: Team, login: str | None) -> str | None:
+    """`login` as the team stores it (any case); not a member: one line, non-zero exit."""
+    if login is None:
+        return None
+    stored = (
+        TeamMember.objects.filter(team=team, github_login__iexact=login)
+        .values_list("github_login", flat=True)
+        .first()
+    )
+    if stored is None:
+        count = TeamMember.objects.filter(team=team).count()
+        raise CommandError(
+            f"unknown member {login!r} of team {team.slug!r} ({count} members: GitHub logins "
+            "of PR authors, reviewers and committers)"
+        )
+    return stored
+
+
+def _why_empty(flt: MetricsFilter) -> str:
+    """One line saying why no PR was merged in the range: the newest merge before it, or none."""
+    qs = PullRequest.objects.filter(team=flt.team)
+    if flt.repo:
+        qs = qs.filter(github_repo=flt.repo)
+    if flt.member:
+        qs = qs.filter(author__github_login=flt.member)
+    scope = flt.team.slug + (f" in {flt.repo}" if flt.repo else "")
+    scope += f" by {flt.member}" if flt.member else ""
+    stored = qs.count()
+    if stored == 0:
+        return f"no PR of {scope} is stored: seed or sync it first"
+    newest = (
+        qs.filter(merged_at__isnull=False)
+        .order_by("-merged_at")
+        .values_list("merged_at", flat=True)
+        .first()
+    )
+    where = f"no PR of {scope} merged from {flt.start:%Y-%m-%d} to {flt.end:%Y-%m-%d}"
+    if newest is None:
+        return f"{where}: none of its {stored} stored PRs is merged yet"
+    weeks = max(1, -(-(flt.end - newest).days // 7) + 1)
+    return f"{where}: the newest was merged {newest:%Y-%m-%d} (--weeks {weeks} reaches it)"
+
+
+def _listing(items: list[str], limit: int = 20) -> str:
+    if not items:
+        return "none (seed first)"
+    more = f", ... ({len(items)} in all)" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
 
 
 def _hours(value: float | None) -> str:

@@ -9,8 +9,10 @@ most budget left is used), else GITHUB_TOKEN. GitHub (or fakehub) at GITHUB_API_
 Exit status: 0 when every repository is up to date; 1 on bad input or an error (one line on
 stderr, no traceback), after the summary of what was done; 130 after Ctrl-C (the seed stops
 after the current page and resumes on the next run). A repository of a project that GitHub does
-not know is reported in one line and skipped; the command fails only if no repository of the
-run could be seeded. A repository named with --repo that does not exist is an error.
+not know is reported in one line and skipped, the others are seeded, and the run ends with
+"N of M repositories not found" and exit 1. A repository named with --repo that does not exist
+is an error. A repository left with no PR says why in one line (e.g. its newest PR is older
+than --days-back, with both dates).
 """
 
 from __future__ import annotations
@@ -319,6 +321,15 @@ class Command(BaseCommand):
                 "interrupted: stopped after a whole page; run the same command again to resume",
                 returncode=130,
             )
+        missing = [r.repo for r in results if r.source == "not_found"]
+        if missing:
+            raise CommandError(
+                f"{len(missing)} of {len(results)} repositories not found on GitHub: "
+                f"{', '.join(missing)} (the others were seeded; see the lines above)"
+                if len(missing) < len(results)
+                else f"{len(missing)} of {len(results)} repositories not found on GitHub: "
+                f"{', '.join(missing)}; nothing was seeded"
+            )
         if results and not any(r.ok for r in results):
             raise CommandError("no repository could be seeded (see the lines above)")
 
@@ -425,6 +436,9 @@ class Command(BaseCommand):
             requests += r.requests
             points += r.points
             prs += r.prs
+            if r.source == "not_found":
+                self.stdout.write(f"{r.repo}: not found on GitHub, skipped")
+                continue
             self.stdout.write(
                 f"{r.repo}: {r.source or 'failed'}, {r.prs} PRs "
                 f"({s.prs_created} new, {s.prs_updated} updated), {s.reviews} reviews, "

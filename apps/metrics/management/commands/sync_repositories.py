@@ -51,10 +51,24 @@ class Command(BaseCommand):
             for name in options["repo"]:
                 query |= Q(full_name__iexact=name.strip())
             tracked = tracked.filter(query)
+        matching = tracked
         if options["due_only"]:
             now = timezone.now()
             tracked = tracked.filter(Q(next_sync_after__isnull=True) | Q(next_sync_after__lte=now))
         repos = list(tracked.order_by("team__slug", "full_name"))
+        if not repos and options["due_only"]:
+            upcoming = matching.order_by("next_sync_after", "team__slug", "full_name").first()
+            if upcoming is not None and upcoming.next_sync_after is not None:
+                count = matching.count()
+                wait = max(0, int((upcoming.next_sync_after - now).total_seconds()))
+                self.stdout.write(
+                    f"nothing due: {count} active tracked "
+                    f"{'repository' if count == 1 else 'repositories'}, none due yet; the next "
+                    f"is {upcoming.full_name} (team {upcoming.team.slug}), due "
+                    f"{upcoming.next_sync_after:%Y-%m-%d %H:%M:%S} UTC (in {_duration(wait)}); "
+                    "run without --due-only to sync now"
+                )
+                return
         if not repos:
             if options["repo"] or options["team"]:
                 raise CommandError(
@@ -100,3 +114,13 @@ class Command(BaseCommand):
         if failed:
             raise CommandError(summary + f"; {failed} failed (see above)")
         self.stdout.write(summary)
+
+
+def _duration(seconds: int) -> str:
+    """A short human duration: 45s, 12 min, 2 h 5 min."""
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min"
