@@ -428,10 +428,10 @@ def _follow_rename(tracked: TrackedRepository, new: str, result: SyncResult) -> 
     """Move `tracked` (rows, seeding cache) to GitHub's new name; False when it was merged into
     another tracked row of the team (and deleted)."""
     from apps.metrics.renames import follow_rename
+    from apps.metrics.seeding.pr_cache import team_cache_dir
 
-    moved = follow_rename(
-        tracked.team, tracked.full_name, new, cache_dir=settings.SEEDING_CACHE_DIR, tracked=tracked
-    )
+    cache_dir = team_cache_dir(settings.SEEDING_CACHE_DIR, tracked.team.slug)
+    moved = follow_rename(tracked.team, tracked.full_name, new, cache_dir=cache_dir, tracked=tracked)
     if moved is None or moved.pk != tracked.pk:
         result.mode = "renamed"
         return False

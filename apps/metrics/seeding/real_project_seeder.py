@@ -317,13 +317,13 @@ class RealProjectSeeder:
                 self.existing_team(),
                 repo,
                 check.renamed_to,
-                cache_dir=fetcher.cache_dir if use_cache else None,
+                cache_dir=self.cache_dir if use_cache else None,
                 tracked=tracked,
                 log=self._say,
             )
             repo = result.repo = check.renamed_to if tracked is None else tracked.full_name
             if cache is not None:
-                cache = fetcher.load_cache(repo, max_prs=self.max_prs, days_back=self.days_back)
+                cache = self._load_cache(repo)
         tracked = tracked or self._tracked(repo)
 
         if cache is not None and not self._sync_db_with_cache(tracked, cache, result):

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from apps.integrations.services.coordination import LocalCoordinator
 from apps.integrations.services.github_graphql import GitHubGraphQLClient
 from apps.metrics.models import PRReview, PullRequest, Team, TrackedRepository
-from apps.metrics.seeding.pr_cache import PRCache, get_cache_path
+from apps.metrics.seeding.pr_cache import PRCache, get_cache_path, team_cache_dir
 from apps.metrics.sync import sync_repository
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +59,7 @@ def test_a_seed_moves_rows_tracking_and_cache_to_the_new_name(hub, settings, cap
     assert rows(OLD) == 0 and rows(NEW) == 40
     assert PRReview.objects.filter(pull_request__github_repo=NEW).count() == reviews
     assert list(TrackedRepository.objects.values_list("full_name", flat=True)) == [NEW]
-    cache_dir = settings.SEEDING_CACHE_DIR
+    cache_dir = team_cache_dir(settings.SEEDING_CACHE_DIR, "acme")
     assert not get_cache_path(OLD, cache_dir).exists()
     cache = PRCache.load(NEW, cache_dir)
     assert cache is not None and cache.repo == NEW and cache.pr_count == 40
