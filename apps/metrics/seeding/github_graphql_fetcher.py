@@ -50,6 +50,9 @@ from apps.metrics.seeding.pr_cache import PRCache
 
 logger = logging.getLogger(__name__)
 
+# The page cap: PRs a page at most, and where a repository's first walk starts. Override with
+# the GITHUB_MAX_PAGE_SIZE setting or the seed's --max-page-size; bench/bench_page_size.py
+# measures 25, 50 and 100 on light and heavy histories.
 MAX_PAGE_SIZE = 25  # FETCH_PRS_BULK_QUERY's page: about 2 points with full nested detail
 # Incremental walks re-read PRs updated this long before the watermark: GitHub's updatedAt has
 # one-second resolution and its replicas may lag a little behind each other.
@@ -142,7 +145,7 @@ class GitHubGraphQLFetcher:
         fetch_check_runs: bool = True,
         rest_check_runs: bool = False,
         overlap: timedelta = DEFAULT_OVERLAP,
-        max_page_size: int = MAX_PAGE_SIZE,
+        max_page_size: int | None = None,
         base_url: str | None = None,
         log: Callable[[str], None] | None = None,
     ) -> None:
@@ -161,7 +164,11 @@ class GitHubGraphQLFetcher:
         self.fetch_check_runs = fetch_check_runs
         self.rest_check_runs = rest_check_runs
         self.overlap = overlap
-        self.max_page_size = max(1, max_page_size)
+        if not max_page_size:
+            from django.conf import settings
+
+            max_page_size = getattr(settings, "GITHUB_MAX_PAGE_SIZE", 0) or MAX_PAGE_SIZE
+        self.max_page_size = max(1, min(100, max_page_size))  # GitHub: `first` is 1-100
         self.counters = FetchCounters()
         self._log = log or logger.warning
         self._rest_budget_shown: set[str] = set()  # repositories whose REST budget was shown

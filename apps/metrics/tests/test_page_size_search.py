@@ -129,3 +129,33 @@ def test_a_seed_under_heavy_pages_mixed_with_5xx_and_drops_converges_and_ends_ex
     stats = hub.stats()
     assert stats["statuses"].get("503", 0) + stats["statuses"].get("0", 0) > 0, profile
     assert stats["max_in_flight_per_token"] == 1, profile
+
+
+@pytest.mark.django_db
+def test_the_page_cap_is_the_setting_or_the_fetchers_option_within_githubs_1_to_100(
+    fakehub_factory, settings
+):
+    from apps.metrics.seeding.github_graphql_fetcher import MAX_PAGE_SIZE, GitHubGraphQLFetcher
+
+    hub = fakehub_factory(synthetic=[("acme/rocket", 130, 21)])
+
+    def first_page_size(**options: Any) -> int:
+        fetcher = GitHubGraphQLFetcher(make_client(hub.url), use_cache=False, **options)
+        pages = fetcher.iter_pr_pages("acme/rocket", page_size=100)
+        return len(next(pages).prs)
+
+    settings.GITHUB_MAX_PAGE_SIZE = 0
+    assert first_page_size() == MAX_PAGE_SIZE
+    settings.GITHUB_MAX_PAGE_SIZE = 50
+    assert first_page_size() == 50
+    assert first_page_size(max_page_size=100) == 100  # the option wins over the setting
+    assert first_page_size(max_page_size=500) == 100  # GitHub's `first` is at most 100
+
+
+def test_the_seed_refuses_a_page_cap_outside_1_to_100_in_one_line():
+    from django.core.management import CommandError, call_command
+
+    for bad in ("0", "101", "many"):
+        with pytest.raises(CommandError) as caught:
+            call_command("seed_real_projects", "--repo", "acme/rocket", "--max-page-size", bad)
+        assert "--max-page-size" in str(caught.value) and "\n" not in str(caught.value)
