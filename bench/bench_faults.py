@@ -102,6 +102,8 @@ def fault_run(
     dataset = synthetic(prs)
     profile = json.loads(profile_path.read_text())
     faulty_label = label
+    # The clean run of each pair is its own row: named after the profile beside the mixed one's.
+    clean_label = "no faults" if profile_path == PROFILE else f"no faults, beside {label}"
     rows: list[Row] = []
     spaces: dict[str, Workspace] = {}
     request_log = OUT_DIR / "faults-requests.jsonl"
@@ -111,10 +113,14 @@ def fault_run(
     with FakehubServer(args, log_path=OUT_DIR / "fakehub-faults.log") as hub:
         hub.request_log = request_log  # type: ignore[attr-defined]
         for label, token in (
-            ("no faults", "bench-clean-token-not-a-secret"),
+            (clean_label, f"bench-clean-{profile_path.stem}-token-not-a-secret"),
             (faulty_label, f"bench-faults-{profile_path.stem}-token-not-a-secret"),
         ):
-            tag = "-clean" if label == "no faults" else f"-faults-{profile_path.stem}"
+            tag = (
+                f"-clean-{profile_path.stem}"
+                if label == clean_label
+                else f"-faults-{profile_path.stem}"
+            )
             ws = Workspace(dataset, tag=tag)
             ws.root = OUT_DIR / "faults" / f"{dataset.slug}{tag}"
             ws.db, ws.cache = ws.root / "db.sqlite3", ws.root / "cache"
@@ -123,7 +129,7 @@ def fault_run(
                 "GITHUB_TOKEN": token,
                 "GITHUB_TIMEOUT_SECONDS": str(TIMEOUT_SECONDS),
             }
-            if label != "no faults":
+            if label != clean_label:
                 hub.control("POST", "/_fakehub/faults", profile)
             hub.reset_stats()
             mark_log(hub)
@@ -152,7 +158,7 @@ def fault_run(
                     "reset_seconds": RESET_SECONDS,
                 }
             )
-            if label != "no faults":
+            if label != clean_label:
                 row.extra["profile"] = str(profile_path.relative_to(BENCH_DIR.parent))
                 row.extra["fault_kinds"] = sorted({r["fault"] for r in profile["rules"]})
             if not child.ok:
@@ -167,7 +173,7 @@ def fault_run(
             spaces[label] = ws
     clean, faulty = rows
     if clean.ok and faulty.ok:
-        same = snapshot(spaces["no faults"].db, spaces["no faults"].team) == snapshot(
+        same = snapshot(spaces[clean_label].db, spaces[clean_label].team) == snapshot(
             spaces[faulty_label].db, spaces[faulty_label].team
         )
         faulty.extra["same_rows_as_clean"] = same
