@@ -159,3 +159,22 @@ def test_the_seed_refuses_a_page_cap_outside_1_to_100_in_one_line():
         with pytest.raises(CommandError) as caught:
             call_command("seed_real_projects", "--repo", "acme/rocket", "--max-page-size", bad)
         assert "--max-page-size" in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.django_db
+def test_a_page_at_the_default_cap_costs_no_more_points_per_pr_than_a_page_of_25(
+    fakehub_factory,
+):
+    from apps.integrations.services.github_graphql.queries import FETCH_PRS_BULK_QUERY
+    from apps.metrics.seeding.github_graphql_fetcher import MAX_PAGE_SIZE
+
+    hub = fakehub_factory(synthetic=[("acme/rocket", 120, 21)])
+    client = make_client(hub.url)
+
+    def points_per_pr(first: int) -> float:
+        variables = {"owner": "acme", "name": "rocket", "first": first, "after": None}
+        return client.execute(FETCH_PRS_BULK_QUERY, variables).cost / first
+
+    # GitHub rounds a query's cost to whole points: the cap sits where a page is cheapest.
+    assert points_per_pr(MAX_PAGE_SIZE) <= points_per_pr(25)
+    assert 1 <= MAX_PAGE_SIZE <= 100
