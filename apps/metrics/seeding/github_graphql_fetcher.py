@@ -52,8 +52,10 @@ logger = logging.getLogger(__name__)
 
 # The page cap: PRs a page at most, and where a repository's first walk starts. Override with
 # the GITHUB_MAX_PAGE_SIZE setting or the seed's --max-page-size; bench/bench_page_size.py
-# measures 25, 50 and 100 on light and heavy histories.
-MAX_PAGE_SIZE = 25  # FETCH_PRS_BULK_QUERY's page: about 2 points with full nested detail
+# measures 25, 27, 38, 50 and 100 on light and heavy histories. 27 is the largest page of
+# FETCH_PRS_BULK_QUERY that GitHub rounds to 2 points (1 + 9 connections x 27 = 244 requests):
+# fewer points and requests per PR than 25, and a heavy history's page still within 10 s.
+MAX_PAGE_SIZE = 27
 # Incremental walks re-read PRs updated this long before the watermark: GitHub's updatedAt has
 # one-second resolution and its replicas may lag a little behind each other.
 DEFAULT_OVERLAP = timedelta(seconds=60)

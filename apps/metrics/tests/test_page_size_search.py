@@ -178,3 +178,24 @@ def test_a_page_at_the_default_cap_costs_no_more_points_per_pr_than_a_page_of_25
     # GitHub rounds a query's cost to whole points: the cap sits where a page is cheapest.
     assert points_per_pr(MAX_PAGE_SIZE) <= points_per_pr(25)
     assert 1 <= MAX_PAGE_SIZE <= 100
+
+
+@pytest.mark.django_db
+def test_the_default_cap_is_the_cheapest_page_per_pr_between_20_and_50_prs(fakehub_factory):
+    from apps.integrations.services.github_graphql.queries import FETCH_PRS_BULK_QUERY
+    from apps.metrics.seeding.github_graphql_fetcher import MAX_PAGE_SIZE
+
+    hub = fakehub_factory(synthetic=[("acme/rocket", 60, 21)])
+    client = make_client(hub.url)
+
+    def points_per_pr(first: int) -> float:
+        variables = {"owner": "acme", "name": "rocket", "first": first, "after": None}
+        return client.execute(FETCH_PRS_BULK_QUERY, variables).cost / first
+
+    # The PR query's shape sets where GitHub's rounding favours a page: a connection more per
+    # PR moves the cheapest page (bench/bench_page_size.py measures the trade-offs).
+    costs = {n: points_per_pr(n) for n in range(20, 51)}
+    cheapest = min(costs, key=lambda n: (costs[n], -n))
+    assert cheapest == MAX_PAGE_SIZE, (
+        f"set MAX_PAGE_SIZE to {cheapest}: {costs[cheapest]:.4f} pt/PR"
+    )
