@@ -1,6 +1,6 @@
 """Resilience figures (issue 4): a seed under a mixed fault profile, and a seed killed with SIGKILL.
 
-    .venv/bin/python bench/bench_faults.py [--quick] [--json bench/out/faults.json]
+    .venv/bin/python bench/bench_faults.py [--quick] [--only mixed|heavy|kills] [--json FILE]
 
 1. **Faults.** The same cold seed (`manage.py seed_real_projects --repo ...`, a child process)
    twice, in one run: against a fakehub without faults, then against a fakehub serving the same
@@ -9,7 +9,11 @@
    429), partial GraphQL errors, heavy pages answered 502, primary exhaustion with a short reset
    window. Both runs use the same settings (`GITHUB_TIMEOUT_SECONDS`, `--reset-seconds`); the
    figure is the ratio of their wall times, and both databases must hold the same rows.
-2. **Kills.** A seed against a fakehub subprocess with latency, killed with SIGKILL at seeded
+2. **Heavy pages among other faults.** The same pair of seeds with bench/profiles/
+   heavy_mixed.json: every page above 13 PRs answered 502 (`heavy_page_502`), plus 502s, 503s and
+   dropped connections at 5 % each of GraphQL requests. The page-size search must converge
+   whatever comes between two shrinks; the figure is again the ratio of wall times.
+3. **Kills.** A seed against a fakehub subprocess with latency, killed with SIGKILL at seeded
    random points (after a random number of further GraphQL requests plus a random delay, so
    kills land while fetching, while writing and between the two), then re-run to the end. Pages
    re-fetched are counted from fakehub's request log: every page request (`FetchPRsBulk`) whose
@@ -57,6 +61,9 @@ from bench.common import (  # noqa: E402
 )
 
 PROFILE = BENCH_DIR / "profiles" / "mixed.json"
+# Pages above 13 PRs too heavy for GitHub (502), with 502s, 503s and drops at 5 % each between:
+# the page-size search must keep converging (issue 11 item 7).
+HEAVY_PROFILE = BENCH_DIR / "profiles" / "heavy_mixed.json"
 TIMEOUT_SECONDS = 5  # the client's timeout in both fault runs; the profile's slow answers take 6 s
 RESET_SECONDS = 20  # fakehub's rate-limit window in both fault runs (primary exhaustion waits it)
 KILL_LATENCY_MS = 100
@@ -83,7 +90,9 @@ def counts(snap: dict[str, list[tuple[Any, ...]]]) -> dict[str, int]:
 # --- 1. a seed under faults -------------------------------------------------------------------
 
 
-def fault_run(prs: int) -> list[Row]:
+def fault_run(
+    prs: int, profile_path: Path = PROFILE, label: str = "mixed fault profile"
+) -> list[Row]:
     """Wall time of a cold seed without faults, then under the mixed profile; same server.
 
     One fakehub serves both runs (synthetic data is dated from the server's start, so a second
@@ -91,7 +100,10 @@ def fault_run(prs: int) -> list[Row]:
     the clean run, and the faulty run uses a token of its own (its own budget and window).
     """
     dataset = synthetic(prs)
-    profile = json.loads(PROFILE.read_text())
+    profile = json.loads(profile_path.read_text())
+    faulty_label = label
+    # The clean run of each pair is its own row: named after the profile beside the mixed one's.
+    clean_label = "no faults" if profile_path == PROFILE else f"no faults, beside {label}"
     rows: list[Row] = []
     spaces: dict[str, Workspace] = {}
     request_log = OUT_DIR / "faults-requests.jsonl"
@@ -101,10 +113,14 @@ def fault_run(prs: int) -> list[Row]:
     with FakehubServer(args, log_path=OUT_DIR / "fakehub-faults.log") as hub:
         hub.request_log = request_log  # type: ignore[attr-defined]
         for label, token in (
-            ("no faults", "bench-clean-token-not-a-secret"),
-            ("mixed fault profile", "bench-faults-token-not-a-secret"),
+            (clean_label, f"bench-clean-{profile_path.stem}-token-not-a-secret"),
+            (faulty_label, f"bench-faults-{profile_path.stem}-token-not-a-secret"),
         ):
-            tag = "-clean" if label == "no faults" else "-faults"
+            tag = (
+                f"-clean-{profile_path.stem}"
+                if label == clean_label
+                else f"-faults-{profile_path.stem}"
+            )
             ws = Workspace(dataset, tag=tag)
             ws.root = OUT_DIR / "faults" / f"{dataset.slug}{tag}"
             ws.db, ws.cache = ws.root / "db.sqlite3", ws.root / "cache"
@@ -113,7 +129,7 @@ def fault_run(prs: int) -> list[Row]:
                 "GITHUB_TOKEN": token,
                 "GITHUB_TIMEOUT_SECONDS": str(TIMEOUT_SECONDS),
             }
-            if label != "no faults":
+            if label != clean_label:
                 hub.control("POST", "/_fakehub/faults", profile)
             hub.reset_stats()
             mark_log(hub)
@@ -142,8 +158,8 @@ def fault_run(prs: int) -> list[Row]:
                     "reset_seconds": RESET_SECONDS,
                 }
             )
-            if label != "no faults":
-                row.extra["profile"] = str(PROFILE.relative_to(BENCH_DIR.parent))
+            if label != clean_label:
+                row.extra["profile"] = str(profile_path.relative_to(BENCH_DIR.parent))
                 row.extra["fault_kinds"] = sorted({r["fault"] for r in profile["rules"]})
             if not child.ok:
                 row.note = f"exit {child.returncode}: {child.tail(3)}"
@@ -157,8 +173,8 @@ def fault_run(prs: int) -> list[Row]:
             spaces[label] = ws
     clean, faulty = rows
     if clean.ok and faulty.ok:
-        same = snapshot(spaces["no faults"].db, spaces["no faults"].team) == snapshot(
-            spaces["mixed fault profile"].db, spaces["mixed fault profile"].team
+        same = snapshot(spaces[clean_label].db, spaces[clean_label].team) == snapshot(
+            spaces[faulty_label].db, spaces[faulty_label].team
         )
         faulty.extra["same_rows_as_clean"] = same
         faulty.extra["ratio"] = round(faulty.wall_seconds / clean.wall_seconds, 2)
@@ -332,12 +348,18 @@ def kill_run(prs: int, kills: int) -> list[Row]:
     return [row]
 
 
-def run(quick: bool) -> list[Row]:
+def run(quick: bool, only: str | None = None) -> list[Row]:
     rows: list[Row] = []
-    for part in (
-        lambda: fault_run(1000 if quick else 2000),
-        lambda: kill_run(300 if quick else 500, 4 if quick else 8),
-    ):
+    parts = {
+        "mixed": lambda: fault_run(1000 if quick else 2000),
+        "heavy": lambda: fault_run(
+            1000 if quick else 2000, HEAVY_PROFILE, "heavy pages with 502/503/drops"
+        ),
+        "kills": lambda: kill_run(300 if quick else 500, 4 if quick else 8),
+    }
+    for name, part in parts.items():
+        if only is not None and name != only:
+            continue
         try:
             rows += part()
         except BenchError as exc:
@@ -358,8 +380,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller repositories, fewer kills")
     parser.add_argument("--json", type=Path, default=OUT_DIR / "faults.json", help="results file")
+    parser.add_argument("--only", choices=("mixed", "heavy", "kills"), help="run one part")
     args = parser.parse_args(argv)
-    rows = run(args.quick)
+    rows = run(args.quick, args.only)
     write_json(args.json, [row.to_dict() for row in rows])
     for row in rows:
         print(f"{row.scenario}: {row.wall_seconds} s, {row.requests} requests. {row.note}")

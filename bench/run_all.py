@@ -433,6 +433,20 @@ def untargeted(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
                 f" {clean['wall_seconds']:.1f} s; {faulty['requests']} vs {clean['requests']} requests)",
             )
         )
+    heavy = first(rows, bench="faults", scenario="full seed, heavy pages with 502/503/drops")
+    beside = first(
+        rows, bench="faults", scenario="full seed, no faults, beside heavy pages with 502/503/drops"
+    )
+    if heavy and beside and heavy["extra"].get("ratio"):
+        out.append(
+            (
+                f"seed wall time under `{heavy['extra'].get('profile')}` (heavy pages among 502s,"
+                f" 503s, drops) vs without faults ({heavy['dataset']}, same run)",
+                f"{heavy['extra']['ratio']:.2f}x ({heavy['wall_seconds']:.1f} s vs"
+                f" {beside['wall_seconds']:.1f} s; {heavy['requests']} vs {beside['requests']}"
+                " requests)",
+            )
+        )
     return out
 
 

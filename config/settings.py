@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.env import (
     database_from_url,
     env_bool,
@@ -131,6 +133,13 @@ GITHUB_GRAPHQL_URL = env_str("GITHUB_GRAPHQL_URL").rstrip("/")
 GITHUB_TOKEN = env_str("GITHUB_TOKEN")
 GITHUB_SEEDING_TOKENS = env_list("GITHUB_SEEDING_TOKENS")
 GITHUB_TIMEOUT_SECONDS = env_float("GITHUB_TIMEOUT_SECONDS", 60.0, positive=True)
+# PRs a page at most, 1-100 (GitHub's `first` limit); 0: the fetcher's MAX_PAGE_SIZE. Heavy
+# repositories shrink below it by themselves (the page-size search), each remembering its size.
+GITHUB_MAX_PAGE_SIZE = env_int("GITHUB_MAX_PAGE_SIZE", 0, minimum=0)
+if GITHUB_MAX_PAGE_SIZE > 100:
+    raise ImproperlyConfigured(
+        f"GITHUB_MAX_PAGE_SIZE must be at most 100, got {GITHUB_MAX_PAGE_SIZE}"
+    )
 GITHUB_WEBHOOK_SECRET = env_str("GITHUB_WEBHOOK_SECRET")
 GITHUB_APP_ID = env_str("GITHUB_APP_ID")
 GITHUB_APP_PRIVATE_KEY_PATH = env_str("GITHUB_APP_PRIVATE_KEY_PATH")

@@ -26,6 +26,8 @@ COUNTERS = (
     "rate_limited_responses",
     "requests_while_limited",
     "faults_injected",
+    "server_time_ms",  # modelled GitHub time of GraphQL queries (server_time.py), unscaled
+    "server_timeouts",  # queries past the modelled limit, answered 502
 )
 
 # GitHub: without a retry-after, wait at least one minute after a secondary limit.

@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 from fakehub.datasets import DatasetError
 from fakehub.faults import FaultProfileError, load_profile
 from fakehub.server import FakeHub, parse_synthetic
+from fakehub.server_time import ServerTimeError, parse_server_time
 
 __all__ = ["main"]
 
@@ -149,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="GitHub Enterprise Server's layout: REST under /api/v3, GraphQL at /api/graphql",
     )
+    serve.add_argument(
+        "--server-time",
+        metavar="on|KEY=VALUE,...",
+        help="model GitHub's query time (base_ms, per_node_ms, limit_seconds, scale): "
+        "time grows with the nodes returned; past the limit, a 502",
+    )
     return parser
 
 
@@ -172,6 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.faults:
             options["faults"] = load_profile(args.faults)
+        if args.server_time is not None:
+            options["server_time"] = parse_server_time(args.server_time)
         if args.app_public_key:
             with open(args.app_public_key, encoding="utf-8") as handle:
                 options["app_public_key"] = handle.read()
@@ -182,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         gc.freeze()
         gc.set_threshold(20_000, 20, 20)
         hub.start()
-    except (DatasetError, FaultProfileError, ValueError, OSError) as exc:
+    except (DatasetError, FaultProfileError, ServerTimeError, ValueError, OSError) as exc:
         sys.stderr.write(f"fakehub: error: {' '.join(str(exc).split())}\n")
         return 2
     done = threading.Event()

@@ -56,6 +56,7 @@ from fakehub.datasets import DatasetError, load_dataset_dir
 from fakehub.faults import REQUEST_KINDS, FaultProfile, FaultProfileError, FaultRule, load_profile
 from fakehub.graphql_api import Context, DocumentCache, analyse, build_schema, run
 from fakehub.limits import Budget, RateLimiter
+from fakehub.server_time import ServerTime, returned_nodes
 from fakehub.store import Store, StoreError, iso, stable_id
 from fakehub.views import pr_view
 
@@ -172,10 +173,13 @@ class FakeHub:
         app_public_key: str | None = None,
         ghes: bool = False,
         clock: Callable[[], float] = time.time,
+        server_time: ServerTime | dict[str, Any] | None = None,
     ) -> None:
         self.host, self.port = host, port
         # GitHub Enterprise Server's layout: REST under /api/v3, GraphQL at /api/graphql only.
         self.ghes = ghes
+        # GitHub's time to run a query (server_time.py); None: answers come at once.
+        self.server_time = ServerTime.from_json(server_time) if server_time is not None else None
         self.clock = clock
         self.store = Store(clock)
         self.limiter = RateLimiter(graphql_points, core_requests, reset_seconds, clock)
@@ -745,12 +749,35 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
         body = run(hub.schema, document, context, variables, operation_name)
+        if hub.server_time is not None:
+            self._server_time(hub.server_time, tok, body)
         for rule in hub.faults.matching(frozenset({"partial_errors"}), "/graphql"):
             if hub.faults.fire(rule) and _inject_partial_error(body):
                 hub.accounting.add(tok, faults_injected=1)
                 break
         self._send(200, body, budget.headers())
         return 200
+
+    def _server_time(self, model: ServerTime, tok: str, body: dict[str, Any]) -> None:
+        """Take as long as GitHub would for this answer; past its limit, a 502 at the limit.
+
+        docs.github.com (graphql/overview/rate-limits-and-query-limits-for-the-graphql-api
+        #timeouts): a request processed for more than 10 seconds is terminated. The points were
+        charged before: a timed-out query counts against the primary limit (github.blog/
+        changelog/2025-07-21-including-timeouts-in-primary-rate-limits).
+        """
+        modelled = model.seconds(returned_nodes(body.get("data")))
+        if modelled > model.limit_seconds:
+            self.hub.accounting.add(
+                tok, server_time_ms=round(model.limit_seconds * 1000), server_timeouts=1
+            )
+            self._wait(model.limit_seconds * model.scale)
+            request_id = secrets.token_hex(4).upper()
+            raise _Answer(
+                502, {"data": None, "errors": [{"message": GRAPHQL_502.format(id=request_id)}]}
+            )
+        self.hub.accounting.add(tok, server_time_ms=round(modelled * 1000))
+        self._wait(modelled * model.scale)
 
     # --- REST ----------------------------------------------------------------------------------
 

@@ -163,6 +163,10 @@ class ServerError(GitHubError):
 class TransportFailed(ServerError):
     """No usable HTTP answer: timeout, dropped connection, refused connection, truncated body."""
 
+    # True when the client's timeout fired (GitHub was still working: a sign of a heavy query),
+    # False when the connection failed or was dropped (nothing to do with the query's size).
+    timed_out: bool = False
+
     def __init__(self, detail: str, *, repo: str | None = None) -> None:
         super().__init__(None, detail, repo=repo)
         self.retryable = True

@@ -26,11 +26,13 @@ below the hint), up to `secondary_cap`, and `secondary_attempts` hits of one req
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from types import TracebackType
 
 from .errors import GitHubError, RateLimited, SecondaryRateLimited, TransportFailed
 
-__all__ = ["NO_RETRY", "RetryPolicy"]
+__all__ = ["NO_RETRY", "Attempt", "RetryContext", "RetryPolicy", "retry_context"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,3 +104,102 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(attempts=1)
+
+
+Wait = Callable[[float, str], None]
+
+
+class Attempt:
+    """One try of a `RetryContext`: a context manager that hands a retryable error to it."""
+
+    def __init__(self, context: RetryContext, number: int) -> None:
+        self._context = context
+        self.number = number  # 1 for the first try of the context (whatever restarts)
+
+    def __enter__(self) -> Attempt:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        if error is None:
+            self._context.done = True
+            return False
+        return self._context.failed(error)
+
+
+class RetryContext:
+    """Retries in the style of stamina's `retry_context`, on the project's RetryPolicy and clock::
+
+        retries = retry_context(policy, wait=client.wait)
+        for attempt in retries:
+            with attempt:
+                ...  # an error the policy retries is swallowed, waited for, and tried again
+
+    The loop ends after the first try that raises nothing; an error the policy does not retry
+    (a limit, a permanent error), or one more than `policy.attempts` consecutive failures, leaves
+    the `with` block as it came. Waits are the policy's full-jitter backoff (`delay_for`: at least
+    the transport floor after no answer at all), spent through `wait(seconds, reason)`.
+
+    `restart()` begins a new series of tries: a caller that changed what it sends (a smaller
+    page after a timeout) calls it before re-raising, so the next failure counts as the first
+    of the new request and waits the first backoff.
+    """
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        wait: Wait,
+        *,
+        on_retry: Callable[[GitHubError, float], None] | None = None,
+    ) -> None:
+        self.policy = policy
+        self._wait = wait
+        self._on_retry = on_retry
+        self.done = False
+        self.tries = 0  # every try, across restarts
+        self.failures = 0  # consecutive failures of the current series
+        self._restarted = False
+
+    def __iter__(self) -> Iterator[Attempt]:
+        while not self.done:
+            self.tries += 1
+            yield Attempt(self, self.tries)
+
+    def restart(self) -> None:
+        """The error about to be raised ends this series: the changed request is tried next,
+        after the first backoff, with a full series of tries of its own."""
+        self._restarted = True
+
+    def failed(self, error: BaseException) -> bool:
+        """Count a failed try; wait and return True when it is to be tried again."""
+        restarted, self._restarted = self._restarted, False
+        if not isinstance(error, GitHubError):
+            return False
+        if restarted:
+            self.failures = 0
+            if isinstance(error, RateLimited) or not error.retryable:
+                return False
+        else:
+            self.failures += 1
+            if not self.policy.should_retry(error, self.failures):
+                return False
+        delay = self.policy.delay_for(error, max(0, self.failures - 1))
+        if self._on_retry is not None:
+            self._on_retry(error, delay)
+        name = type(error).__name__ + (f" {error.status}" if getattr(error, "status", None) else "")
+        self._wait(delay, f"retrying after {name}")
+        return True
+
+
+def retry_context(
+    policy: RetryPolicy,
+    wait: Wait,
+    *,
+    on_retry: Callable[[GitHubError, float], None] | None = None,
+) -> RetryContext:
+    """A `RetryContext` (see there): `for attempt in retry_context(...): with attempt: ...`."""
+    return RetryContext(policy, wait, on_retry=on_retry)

@@ -102,10 +102,13 @@ class Transport:
             failure.retryable = False  # no retry can fix a malformed URL
             raise failure from None
         except httpx.TimeoutException as exc:
-            raise TransportFailed(
+            timeout = TransportFailed(
                 f"GitHub did not answer within {self.timeout:g}s at {self._safe(url)}"
                 f" ({type(exc).__name__})"
-            ) from None
+            )
+            # Sent and not answered in time; a connection not even made says nothing of the query.
+            timeout.timed_out = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
+            raise timeout from None
         except (httpx.TransportError, httpx.StreamError) as exc:
             raise TransportFailed(
                 f"GitHub unreachable at {self._safe(url)} ({type(exc).__name__})"

@@ -115,3 +115,69 @@ def test_the_transport_floor_never_exceeds_the_policys_cap():
     policy = RetryPolicy(base=0.01, cap=0.2, transport_floor=0.5)
     assert policy.delay_for(TransportFailed("dropped"), 0) == 0.2
     assert policy.without_retries().transport_floor == 0.5
+
+
+def test_a_retry_context_retries_transient_errors_with_backoff_until_one_try_succeeds():
+    from apps.integrations.services.retry import retry_context
+
+    waits: list[tuple[float, str]] = []
+    outcomes = [ServerError(503), TransportFailed("dropped"), "ok"]
+    policy = RetryPolicy(attempts=5, base=1.0, transport_floor=0.5, rng=random.Random(3))
+    tried = []
+    for attempt in retry_context(policy, lambda s, reason: waits.append((s, reason))):
+        with attempt:
+            tried.append(attempt.number)
+            outcome = outcomes.pop(0)
+            if isinstance(outcome, Exception):
+                raise outcome
+    assert tried == [1, 2, 3]
+    assert [reason for _, reason in waits] == [
+        "retrying after ServerError 503",
+        "retrying after TransportFailed",
+    ]
+    assert 0.0 <= waits[0][0] <= 1.0  # the first retry's full-jitter window
+    assert 0.5 <= waits[1][0] <= 2.0  # the second's, never below the transport floor
+
+
+def test_a_retry_context_gives_up_after_the_policys_attempts_and_never_retries_limits():
+    from apps.integrations.services.retry import retry_context
+
+    policy = RetryPolicy(attempts=3, rng=random.Random(1))
+    tries = 0
+    try:
+        for attempt in retry_context(policy, lambda s, reason: None):
+            with attempt:
+                tries += 1
+                raise ServerError(502)
+    except ServerError:
+        pass
+    assert tries == 3
+    for error in (RateLimited(retry_after=5), NotFound(repo="a/b")):
+        tries = 0
+        try:
+            for attempt in retry_context(policy, lambda s, reason: None):
+                with attempt:
+                    tries += 1
+                    raise error
+        except type(error):
+            pass
+        assert tries == 1
+
+
+def test_a_restart_gives_the_changed_request_a_full_series_of_tries():
+    from apps.integrations.services.retry import retry_context
+
+    policy = RetryPolicy(attempts=2, rng=random.Random(1))
+    retries = retry_context(policy, lambda s, reason: None)
+    failures = [ServerError(503), ServerError(502), ServerError(503), ServerError(502), "ok"]
+    tried = 0
+    for attempt in retries:
+        with attempt:
+            tried += 1
+            outcome = failures.pop(0)
+            if isinstance(outcome, ServerError) and outcome.status == 502:
+                retries.restart()  # e.g. a smaller page: its own two tries
+            if isinstance(outcome, Exception):
+                raise outcome
+    # Two tries a series were never exceeded: 503, then 502 (restart), 503, 502 (restart), ok.
+    assert tried == 5 and retries.tries == 5

@@ -17,7 +17,9 @@ using-the-rest-api, graphql/overview/rate-limits-and-query-limits-for-the-graphq
   update first, stopping at the first older PR; one look-ahead node per page means k changed PRs
   cost ceil(k / page) pages whatever k is.
 - Adaptive page size: a PR page answered 502/504 or timing out is retried at half the size (down
-  to 1), growing back by doubling after successes; the size that worked is remembered.
+  to 1), growing back by doubling after successes; the size that worked is remembered. Other
+  transient faults (503, 500, dropped connections) are retried at the same size with backoff,
+  in the same retry loop, so any mix of faults still converges to the largest page GitHub answers.
 - An `errors` answer is never empty data: the client raises or re-fetches incomplete nodes; a
   page claiming more pages but holding no PR is refused.
 """
@@ -42,12 +44,18 @@ from apps.integrations.services.errors import (
     ServerError,
     TransportFailed,
 )
+from apps.integrations.services.retry import RetryPolicy, retry_context
 from apps.metrics.seeding.fetched import FetchedCheckRun, FetchedPRFull
 from apps.metrics.seeding.pr_cache import PRCache, fuller_on_disk
 
 logger = logging.getLogger(__name__)
 
-MAX_PAGE_SIZE = 25  # FETCH_PRS_BULK_QUERY's page: about 2 points with full nested detail
+# The page cap: PRs a page at most, and where a repository's first walk starts. Override with
+# the GITHUB_MAX_PAGE_SIZE setting or the seed's --max-page-size; bench/bench_page_size.py
+# measures 25, 27, 38, 50 and 100 on light and heavy histories. 27 is the largest page of
+# FETCH_PRS_BULK_QUERY that GitHub rounds to 2 points (1 + 9 connections x 27 = 244 requests):
+# fewer points and requests per PR than 25, and a heavy history's page still within 10 s.
+MAX_PAGE_SIZE = 27
 # Incremental walks re-read PRs updated this long before the watermark: GitHub's updatedAt has
 # one-second resolution and its replicas may lag a little behind each other.
 DEFAULT_OVERLAP = timedelta(seconds=60)
@@ -145,7 +153,7 @@ class GitHubGraphQLFetcher:
         fetch_check_runs: bool = True,
         rest_check_runs: bool = False,
         overlap: timedelta = DEFAULT_OVERLAP,
-        max_page_size: int = MAX_PAGE_SIZE,
+        max_page_size: int | None = None,
         base_url: str | None = None,
         log: Callable[[str], None] | None = None,
     ) -> None:
@@ -164,7 +172,11 @@ class GitHubGraphQLFetcher:
         self.fetch_check_runs = fetch_check_runs
         self.rest_check_runs = rest_check_runs
         self.overlap = overlap
-        self.max_page_size = max(1, max_page_size)
+        if not max_page_size:
+            from django.conf import settings
+
+            max_page_size = getattr(settings, "GITHUB_MAX_PAGE_SIZE", 0) or MAX_PAGE_SIZE
+        self.max_page_size = max(1, min(100, max_page_size))  # GitHub: `first` is 1-100
         self.counters = FetchCounters()
         self._log = log or logger.warning
         self._rest_budget_shown: set[str] = set()  # repositories whose REST budget was shown
@@ -389,6 +401,7 @@ class GitHubGraphQLFetcher:
         good_streak = 0  # good pages since the size last changed
         failed_at: int | None = None  # the smallest size that recently failed: grow below it
         since_failure = 0
+        answered_at = 0  # the largest size answered since the last heavy-page signal
         extra = 1 + min(max(0, known_overlap), MAX_OVERLAP_ROOM) if mode == INCREMENTAL else 0
         while True:
             want = size if remaining is None else max(1, min(size, remaining))
@@ -397,29 +410,37 @@ class GitHubGraphQLFetcher:
             first = want + extra
             order = "UPDATED_AT" if mode == INCREMENTAL else "CREATED_AT"
             shrunk = 0
-            while True:
-                try:
-                    # No client retries for the page itself: a 502/504/timeout is answered by a
-                    # smaller page at once (GitHub's docs: expensive queries time out).
-                    result = self.client.fetch_pr_page(
-                        owner, name, first=first, after=after, order=order, retry=False
-                    )
-                    break
-                except GitHubError as exc:
-                    if isinstance(exc, RateLimited) or not exc.retryable:
+            # One retry loop for the page: a heavy-page signal at a size leads to a smaller size
+            # (a new series of tries); any other transient fault is retried at the same size
+            # with the policy's backoff. A limit or a permanent error ends the walk as it comes.
+            retries = retry_context(self._retry_policy(), self._retry_wait)
+            for attempt in retries:
+                with attempt:
+                    try:
+                        # No client retries for the page itself: this loop decides, per error,
+                        # between a smaller page and the same page again.
+                        result = self.client.fetch_pr_page(
+                            owner, name, first=first, after=after, order=order, retry=False
+                        )
+                    except GitHubError as exc:
+                        if _page_too_heavy(exc) and want > 1:
+                            # GitHub's docs: an expensive query times out; a smaller page fits.
+                            if want > answered_at:
+                                failed_at = want if failed_at is None else min(failed_at, want)
+                            else:
+                                # A size already answered failed (a 502 may be a hiccup):
+                                # shrink all the same but keep the ceiling; a second failure
+                                # at this size, with no answer there between, lowers it.
+                                answered_at = want - 1
+                            want = max(1, want // 2)
+                            size = want
+                            first = want + extra
+                            shrunk += 1
+                            good_streak = since_failure = 0
+                            self.counters.shrinks += 1
+                            retries.restart()
                         raise exc.for_repo(repo) from None
-                    if not _page_too_heavy(exc) or want <= 1:
-                        # Not a size problem (or nothing left to shrink): the full retry policy.
-                        result = self._fetch_page_with_retries(owner, name, first, after, order)
-                        break
-                    failed_at = want if failed_at is None else min(failed_at, want)
-                    self._back_off(shrunk)
-                    want = max(1, want // 2)
-                    size = want
-                    first = want + extra
-                    shrunk += 1
-                    good_streak = since_failure = 0
-                    self.counters.shrinks += 1
+            failed_tries = retries.tries - 1
             nodes = list(result.nodes or [])
             if not nodes and result.has_next_page:
                 raise GraphQLFailed(
@@ -449,6 +470,7 @@ class GitHubGraphQLFetcher:
                 high_water = _max_dt(high_water, pr.updated_at)
             good_streak += 1
             since_failure += 1
+            answered_at = max(answered_at, size)
             if failed_at is not None and since_failure >= FORGET_FAILURE_AFTER:
                 failed_at = None  # the heavy stretch may be over: allow full growth again
             next_size = size
@@ -472,7 +494,7 @@ class GitHubGraphQLFetcher:
                 pushed_at=_parse_dt(getattr(result, "pushed_at", None)),
                 total_count=getattr(result, "total_count", None),
                 points=int(getattr(result, "cost", 0) or 0),
-                requests=int(getattr(result, "requests", 1) or 1) + shrunk,
+                requests=int(getattr(result, "requests", 1) or 1) + failed_tries,
                 shrunk=shrunk,
                 cut_created_at=cut_created_at,
             )
@@ -481,21 +503,19 @@ class GitHubGraphQLFetcher:
             after = result.end_cursor
             size = next_size
 
-    def _back_off(self, retry_number: int) -> None:
-        """Wait (through the client's clock) before re-sending a page that failed: GitHub asks
-        for exponential backoff, and a timed-out query may still be running on its side."""
-        retry = getattr(self.client, "retry", None)
-        clock = getattr(self.client, "clock", None)
-        if retry is not None and clock is not None:
-            clock.sleep(retry.backoff(retry_number))
+    def _retry_policy(self) -> RetryPolicy:
+        return getattr(self.client, "retry", None) or RetryPolicy()
 
-    def _fetch_page_with_retries(
-        self, owner: str, name: str, first: int, after: str | None, order: str
-    ) -> Any:
-        try:
-            return self.client.fetch_pr_page(owner, name, first=first, after=after, order=order)
-        except GitHubError as exc:
-            raise exc.for_repo(f"{owner}/{name}") from None
+    def _retry_wait(self, seconds: float, reason: str) -> None:
+        """Wait before re-sending a page (through the client's clock): GitHub asks for
+        exponential backoff, and a timed-out query may still be running on its side."""
+        wait = getattr(self.client, "retry_wait", None)
+        if wait is not None:
+            wait(seconds, reason)
+            return
+        clock = getattr(self.client, "clock", None)
+        if clock is not None:
+            clock.sleep(seconds)
 
     # --- mapping ----------------------------------------------------------------------------
 
@@ -584,9 +604,15 @@ def _check_run_from_rest(item: dict[str, Any]) -> FetchedCheckRun:
 
 
 def _page_too_heavy(exc: GitHubError) -> bool:
-    """502/504 and timeouts on a PR page: GitHub's sign that the page is too expensive."""
+    """502/504 and timeouts on a PR page: GitHub's sign that the page is too expensive.
+
+    GitHub stops a query after 10 s and answers 502 "Something went wrong while executing your
+    query. This may be the result of a timeout" (docs.github.com: graphql/overview/rate-limits-
+    and-query-limits-for-the-graphql-api#timeouts); a client timeout means the same. 503, 500
+    and a dropped connection say nothing about the page's size: retried as they are.
+    """
     if isinstance(exc, TransportFailed):
-        return True
+        return exc.timed_out
     return isinstance(exc, ServerError) and exc.status in (502, 504)
 
 

@@ -103,4 +103,5 @@ def test_a_seed_under_random_faults_ends_exactly_like_an_undisturbed_one(
     # A retry after an unanswered request waited at least the floor (on the virtual clock).
     floor = min(policy.transport_floor, policy.cap)
     after_no_answer = [s for s, reason in waits.started if "TransportFailed" in reason]
-    assert all(s >= floor for s in after_no_answer), profile
+    # (The listener hears `end - now` on the clock: allow for float rounding of epoch seconds.)
+    assert all(s >= floor - 1e-6 for s in after_no_answer), profile

@@ -478,6 +478,12 @@ class GitHubGraphQLClient:
         self._count_retry()
         self._wait(self.retry.backoff(tries - 1), reason)
 
+    def retry_wait(self, seconds: float, reason: str) -> None:
+        """One retry of a caller's own loop (the page-size search): counted, then waited for
+        through the client's clock, the listener told, as the client's own retries are."""
+        self._count_retry()
+        self._wait(seconds, reason)
+
     # ---- the request loop ------------------------------------------------------------------
 
     def _policy(self, retry: bool | RetryPolicy) -> RetryPolicy:

@@ -52,6 +52,19 @@ def _count(value: str | None, flag: str) -> int | None:
     return number
 
 
+def _page_cap(value: str | None) -> int | None:
+    """--max-page-size: a whole number from 1 to 100 (GitHub's `first`); None when not given."""
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= 100:
+        raise CommandError(f"--max-page-size must be a whole number from 1 to 100, got {value!r}")
+    return number
+
+
 def _valid_repo(value: str) -> str:
     try:
         owner, name = split_repo(value)
@@ -228,6 +241,11 @@ class Command(BaseCommand):
             action="store_true",
             help="check runs through REST, one request per PR (the slow fallback)",
         )
+        parser.add_argument(
+            "--max-page-size",
+            help="PRs a page at most, 1-100 (default: GITHUB_MAX_PAGE_SIZE, else the built-in "
+            "cap); heavy repositories shrink below it by themselves",
+        )
         parser.add_argument("--github-token", help="a token (default: the environment)")
         parser.add_argument(
             "--on-limit",
@@ -243,6 +261,7 @@ class Command(BaseCommand):
             self._list_projects()
             return
         max_prs = _count(options["max_prs"], "--max-prs")
+        max_page_size = _page_cap(options.get("max_page_size"))
         days_back = _count(options["days_back"], "--days-back")
         plan = self._plan(options)
         tokens = self._tokens(options.get("github_token"))
@@ -267,6 +286,7 @@ class Command(BaseCommand):
             cache_dir=settings.SEEDING_CACHE_DIR,
             fetch_check_runs=not options["no_check_runs"],
             rest_check_runs=options["rest_check_runs"],
+            max_page_size=max_page_size,
             log=progress.message,
         )
         results: list[RepoSeedResult] = []
