@@ -26,7 +26,7 @@ demo: install
 
 # The dashboard on the demo database (after `make demo`): log in as demo / demo.
 serve: install
-	SQLITE_PATH=demo.sqlite3 $(PY) manage.py runserver 127.0.0.1:8000
+	DJANGO_DEBUG=true SQLITE_PATH=demo.sqlite3 $(PY) manage.py runserver 127.0.0.1:8000
 
 test: install system-deps
 	$(PYTEST)
