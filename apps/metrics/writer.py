@@ -48,7 +48,7 @@ from apps.metrics.models import (
 )
 from apps.metrics.pr_metrics import METRIC_FIELDS, metrics_for_fetched
 from apps.metrics.seeding.fetched import FetchedPRFull, FetchedUser
-from apps.metrics.seeding.sanitise import sanitise
+from apps.metrics.seeding.sanitise import sanitise, sanitise_logged
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def save_pull_requests(
     `on_commit`, when given, runs last inside the same transaction (e.g. to store a checkpoint):
     if it raises, nothing of the page is kept.
     """
-    page = _dedupe_prs([_sanitised(pr) for pr in prs])
+    page = _dedupe_prs([sanitise_logged(pr) for pr in prs])
     now = timezone.now()
     try:
         return _save_transaction(team, page, now, on_commit, one_by_one=False)
@@ -167,15 +167,6 @@ def _save_transaction(
 # locked database is not about the rows, so it propagates.
 _ROW_ERRORS = (DatabaseError, ValueError, OverflowError, TypeError)
 _CONNECTION_ERRORS = (OperationalError, InterfaceError)
-
-
-def _sanitised(pr: FetchedPRFull) -> FetchedPRFull:
-    """`pr` made storable (apps/metrics/seeding/sanitise.py); each change logged once."""
-    warnings: list[str] = []
-    clean = sanitise(pr, warnings)
-    for warning in warnings:
-        logger.warning("%s#%s: %s", clean.repo_full_name, clean.number, warning)
-    return clean
 
 
 def _save_rows(team: Team, page: Sequence[FetchedPRFull], now: datetime, stats: SaveStats) -> None:

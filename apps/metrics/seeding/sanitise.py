@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import fields, is_dataclass, replace
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -60,47 +61,108 @@ def is_web_url(value: str) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
-def sanitise(value: _T, warnings: list[str] | None = None, *, path: str = "") -> _T:
+def sanitise(value: _T, warnings: list[str] | None = None) -> _T:
     """`value` (a fetched dataclass, or any nesting of them, str, list, tuple, dict) made
-    storable (see the module docstring); what was changed is appended to `warnings`."""
-    return _clean(value, path, warnings if warnings is not None else [], None)
+    storable (see the module docstring); what was changed is appended to `warnings`.
+
+    Unchanged parts are returned as they are (the same objects): a clean PR costs one regex
+    scan per string and no allocation.
+    """
+    return _clean(value, (), warnings if warnings is not None else [], "")
 
 
-def _clean(value: Any, path: str, warnings: list[str], name: str | None) -> Any:
-    if isinstance(value, str):
-        limit = KEY_LIMITS.get(name or "", MAX_TEXT)
-        cleaned = clean_text(value, limit)
-        is_url = name is not None and (name == "url" or name.endswith("_url"))
-        if is_url and cleaned and not is_web_url(cleaned):
-            warnings.append(f"{path}: not an http(s) URL, dropped")
-            return ""
-        if cleaned != value:
-            done = []
-            if _UNSAFE.search(value):
-                done.append("control characters or lone surrogates removed")
-            if len(cleaned) == limit and len(value) > limit:
-                done.append(f"cut to {limit} characters")
-            warnings.append(f"{path}: {', '.join(done)}")
-        return cleaned
-    if is_dataclass(value) and not isinstance(value, type):
+# Values with nothing to clean inside.
+_LEAVES = frozenset({int, float, bool, type(None), datetime})
+# Field names of each dataclass seen, so the walk does not call dataclasses.fields() per value.
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _where(path: tuple[str, ...], name: str) -> str:
+    return ".".join((*path, name)) if name else ".".join(path)
+
+
+def _clean(value: Any, path: tuple[str, ...], warnings: list[str], name: str) -> Any:
+    kind = type(value)
+    if kind is str:
+        return _clean_str(value, path, warnings, name)
+    if kind in _LEAVES:
+        return value
+    names = _FIELD_NAMES.get(kind, _UNKNOWN)
+    if names is _UNKNOWN:
+        names = _FIELD_NAMES[kind] = (
+            tuple(f.name for f in fields(kind)) if is_dataclass(kind) else None
+        )
+    if names is not None:
+        inner = (*path, name) if name else path
         changes: dict[str, Any] = {}
-        for f in fields(value):
-            old = getattr(value, f.name)
-            new = _clean(old, f"{path}.{f.name}" if path else f.name, warnings, f.name)
+        for field_name in names:
+            old = getattr(value, field_name)
+            old_kind = type(old)
+            if old_kind in _LEAVES:
+                continue
+            if old_kind is str and _is_plain(old, field_name):
+                continue  # the common case, without a call
+            new = _clean(old, inner, warnings, field_name)
             if new is not old:
-                changes[f.name] = new
+                changes[field_name] = new
         return replace(value, **changes) if changes else value
-    if isinstance(value, tuple | list):
-        items = [_clean(item, f"{path}[{i}]", warnings, name) for i, item in enumerate(value)]
-        if all(new is old for new, old in zip(items, value, strict=True)):
-            return value
-        return type(value)(items)
-    if isinstance(value, dict):
-        out = {
-            _clean(k, f"{path}.key", warnings, None): _clean(v, f"{path}.{k}", warnings, str(k))
+    if kind is tuple or kind is list:
+        items = None
+        for index, item in enumerate(value):
+            if type(item) is str and _is_plain(item, name):
+                continue
+            new = _clean(item, path, warnings, name)
+            if new is not item:
+                if items is None:
+                    items = list(value)
+                items[index] = new
+        return value if items is None else kind(items)
+    if kind is dict:
+        inner = (*path, name) if name else path
+        return {
+            _clean(k, inner, warnings, "") if type(k) is str else k: _clean(
+                v, inner, warnings, str(k)
+            )
             for k, v in value.items()
         }
-        return out
+    return value
+
+
+_UNKNOWN: Any = object()
+
+
+def _is_url_name(name: str) -> bool:
+    return name == "url" or name.endswith("_url")
+
+
+def _is_plain(value: str, name: str) -> bool:
+    """True when `value` needs nothing: short enough, nothing unsafe, not a URL field."""
+    return (
+        len(value) <= MAX_TEXT
+        and name not in KEY_LIMITS
+        and not _is_url_name(name)
+        and _UNSAFE.search(value) is None
+    )
+
+
+def _clean_str(value: str, path: tuple[str, ...], warnings: list[str], name: str) -> str:
+    limit = KEY_LIMITS.get(name, MAX_TEXT)
+    unsafe = _UNSAFE.search(value) is not None
+    value_clean = _UNSAFE.sub(_replacement, value) if unsafe else value
+    cut = len(value_clean) > limit
+    if cut:
+        value_clean = value_clean[:limit]
+    if _is_url_name(name) and value_clean and not is_web_url(value_clean):
+        warnings.append(f"{_where(path, name)}: not an http(s) URL, dropped")
+        return ""
+    if unsafe or cut:
+        done = []
+        if unsafe:
+            done.append("control characters or lone surrogates removed")
+        if cut:
+            done.append(f"cut to {limit} characters")
+        warnings.append(f"{_where(path, name)}: {', '.join(done)}")
+        return value_clean
     return value
 
 
@@ -114,9 +176,19 @@ def map_pr_node(node: Any, repo: str | None = None) -> Any:
     from apps.metrics.seeding.fetched import FetchedPRFull
 
     try:
-        return FetchedPRFull.from_api(node, repo_full_name=repo)
+        pr = FetchedPRFull.from_api(node, repo_full_name=repo)
     except MAPPING_ERRORS as exc:
         number = node.get("number") if isinstance(node, dict) else None
         reason = clean_text(f"{type(exc).__name__}: {exc}".splitlines()[0], 300)
         logger.warning("%s#%s: not stored, GitHub sent a malformed node: %s", repo, number, reason)
         return None
+    return pr  # the writer sanitises it (one pass, for every way a PR reaches it)
+
+
+def sanitise_logged(pr: Any) -> Any:
+    """`sanitise(pr)` with each change logged once as "owner/name#N: field: what"."""
+    warnings: list[str] = []
+    clean = sanitise(pr, warnings)
+    for warning in warnings:
+        logger.warning("%s#%s: %s", clean.repo_full_name, clean.number, warning)
+    return clean
