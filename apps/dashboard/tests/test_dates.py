@@ -57,3 +57,14 @@ def test_the_date_helper_names_the_bound_that_was_crossed() -> None:
     assert date_range_problem(None, None, today) == ""
     assert "2007-12-31 is out of range" in date_range_problem(date(2007, 12, 31), None, today)
     assert "from 2008-01-01 to 2027-06-02" in date_range_problem(None, date(2027, 6, 3), today)
+
+
+@pytest.mark.parametrize(
+    "url", ["/sync/?team=%00", "/teams/acme/?repo=a%00b", "/teams/acme/prs/?start=%00", "/%00/"]
+)
+def test_a_nul_anywhere_in_a_url_is_a_bad_request_not_a_500(
+    client_in: Client, acme: SyntheticTeam, url: str
+) -> None:
+    response = client_in.get(url)
+    assert response.status_code == 400
+    assert b"NUL characters are not allowed" in response.content
