@@ -141,7 +141,7 @@ def main() -> int:
         say("\n-- dashboard --")
         manage(env, "ensure_demo_user", "--quiet")
         say(
-            "Start it with:  make serve   (or SQLITE_PATH=demo.sqlite3 .venv/bin/python manage.py runserver)"
+            "Start it with:  make serve   (or DJANGO_DEBUG=true SQLITE_PATH=demo.sqlite3 .venv/bin/python manage.py runserver)"
         )
         say("then open http://127.0.0.1:8000/teams/antiwork/ and log in as demo / demo")
         say("(a demo-only account on the demo database; the data is synthetic).")
