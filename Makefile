@@ -26,7 +26,7 @@ demo: install
 
 # The dashboard on the demo's database and cache (after `make demo`): log in as demo / demo.
 serve: install
-	env -u DATABASE_URL SQLITE_PATH=demo.sqlite3 SEEDING_CACHE_DIR=.seeding_cache/demo $(PY) manage.py runserver 127.0.0.1:8000
+	env -u DATABASE_URL DJANGO_DEBUG=true SQLITE_PATH=demo.sqlite3 SEEDING_CACHE_DIR=.seeding_cache/demo $(PY) manage.py runserver 127.0.0.1:8000
 
 test: install system-deps
 	$(PYTEST)

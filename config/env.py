@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 from django.core.exceptions import ImproperlyConfigured
+
+# The built-in development key: public (it is in this repository), so DEBUG off refuses it.
+DEV_SECRET_KEY = "dev-only-insecure-key-set-DJANGO_SECRET_KEY-in-production"
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -13,7 +17,9 @@ def env_str(name: str, default: str = "") -> str:
     return value or default
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+def env_int(
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     """Return the variable as an int; raise ImproperlyConfigured naming it when it is not one."""
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -24,10 +30,14 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ImproperlyConfigured(f"{name} must be at most {maximum}, got {value}")
     return value
 
 
-def env_float(name: str, default: float, *, positive: bool = False) -> float:
+def env_float(
+    name: str, default: float, *, positive: bool = False, maximum: float | None = None
+) -> float:
     """Return the variable as a float; raise ImproperlyConfigured naming it when it is not one."""
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -36,8 +46,12 @@ def env_float(name: str, default: float, *, positive: bool = False) -> float:
         value = float(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+    if not math.isfinite(value):
+        raise ImproperlyConfigured(f"{name} must be a finite number, got {raw!r}")
     if positive and not value > 0:
         raise ImproperlyConfigured(f"{name} must be greater than 0, got {raw!r}")
+    if maximum is not None and value > maximum:
+        raise ImproperlyConfigured(f"{name} must be at most {maximum:g}, got {raw!r}")
     return value
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
+    DEV_SECRET_KEY,
     database_from_url,
     env_bool,
     env_choice,
@@ -22,11 +23,11 @@ from config.env import (
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-# A development key only: production sets DJANGO_SECRET_KEY.
-SECRET_KEY = env_str(
-    "DJANGO_SECRET_KEY", "dev-only-insecure-key-set-DJANGO_SECRET_KEY-in-production"
-)
-DEBUG = env_bool("DJANGO_DEBUG", True)
+# A public development key only: production sets DJANGO_SECRET_KEY; with DEBUG off a server
+# refuses to start on it and `check --deploy` reports it (config/errors.py, config/checks.py).
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
+# Off unless asked for (`make serve` asks): a debug page shows code, settings and queries.
+DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS") or [
     "localhost",
     "127.0.0.1",
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -112,6 +114,20 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 
+# --- Production safety (README "Production settings"; `manage.py check --deploy`) ---------
+# Error pages and reports hide secrets: URL passwords (DATABASE_URL, broker, Redis) included.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.errors.SafeReporterFilter"
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", False)
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
+    # The proxy terminates TLS and says so in X-Forwarded-Proto (it must strip the client's).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -132,7 +148,7 @@ GITHUB_API_URL = env_str("GITHUB_API_URL", "https://api.github.com").rstrip("/")
 GITHUB_GRAPHQL_URL = env_str("GITHUB_GRAPHQL_URL").rstrip("/")
 GITHUB_TOKEN = env_str("GITHUB_TOKEN")
 GITHUB_SEEDING_TOKENS = env_list("GITHUB_SEEDING_TOKENS")
-GITHUB_TIMEOUT_SECONDS = env_float("GITHUB_TIMEOUT_SECONDS", 60.0, positive=True)
+GITHUB_TIMEOUT_SECONDS = env_float("GITHUB_TIMEOUT_SECONDS", 60.0, positive=True, maximum=3600)
 # PRs a page at most, 1-100 (GitHub's `first` limit); 0: the fetcher's MAX_PAGE_SIZE. Heavy
 # repositories shrink below it by themselves (the page-size search), each remembering its size.
 GITHUB_MAX_PAGE_SIZE = env_int("GITHUB_MAX_PAGE_SIZE", 0, minimum=0)
@@ -157,4 +173,4 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 # Redis for cross-process coordination (per-token lock, shared budget); defaults to the broker.
 REDIS_URL = env_str("REDIS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "")
-SYNC_INTERVAL_SECONDS = env_int("SYNC_INTERVAL_SECONDS", 900, minimum=10)
+SYNC_INTERVAL_SECONDS = env_int("SYNC_INTERVAL_SECONDS", 900, minimum=10, maximum=30 * 86400)

@@ -7,7 +7,7 @@ Every page needs a logged-in user. The team page's figures come from apps.metric
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -54,6 +54,9 @@ class TeamFilterForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         start, end = data.get("start"), data.get("end")
+        problem = date_range_problem(start, end)
+        if problem:
+            raise forms.ValidationError(problem)
         if bool(start) != bool(end):
             raise forms.ValidationError("Give both a start and an end date, or neither.")
         if start and end and end < start:
@@ -69,6 +72,25 @@ class TeamFilterForm(forms.Form):
         return MetricsFilter.last_weeks(
             team, data.get("weeks") or DEFAULT_WEEKS, repo=repo, member=member
         )
+
+
+# GitHub opened in 2008: no pull request is older. A range is bounded by that and by a year
+# from today, so a URL cannot ask for 100,000 weeks (each one a chart point and a loop turn).
+FIRST_DAY = date(2008, 1, 1)
+MAX_DAYS_AHEAD = 366
+
+
+def date_range_problem(start: date | None, end: date | None, today: date | None = None) -> str:
+    """Why the dashboard cannot show [start, end] ("" when it can): the form error's text."""
+    today = today or timezone.now().date()
+    last = today + timedelta(days=MAX_DAYS_AHEAD)
+    for name, day in (("start", start), ("end", end)):
+        if day is not None and not FIRST_DAY <= day <= last:
+            return (
+                f"The {name} date {day.isoformat()} is out of range: dates go from "
+                f"{FIRST_DAY.isoformat()} to {last.isoformat()}."
+            )
+    return ""
 
 
 @login_required

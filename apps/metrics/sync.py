@@ -22,7 +22,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -30,19 +30,23 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from redis.exceptions import LockError
+from redis.lock import Lock
 
 from apps.integrations.services.coordination_redis import RedisCoordinator
 from apps.integrations.services.errors import GitHubError, RateLimited
 from apps.integrations.services.github_app import GitHubAppInstallation
 from apps.integrations.services.github_graphql import GitHubGraphQLClient
 from apps.integrations.services.tokens import StaticToken, TokenPool, TokenSource
+from apps.metrics.lock_holder import holder_is_dead, process_holder
 from apps.metrics.models import PRCheckRun, PullRequest, TrackedRepository
-from apps.metrics.seeding.fetched import FetchedPRFull
 from apps.metrics.seeding.github_graphql_fetcher import GitHubGraphQLFetcher, PRPage, split_repo
+from apps.metrics.seeding.sanitise import clean_text, map_pr_node
 from apps.metrics.seeding.walk import new_walk, open_walk, walk_repository
-from apps.metrics.writer import SaveStats, save_pull_requests
+from apps.metrics.writer import SaveStats, clean_error, save_pull_requests
 
 logger = logging.getLogger(__name__)
 
@@ -59,14 +63,9 @@ REPOLL_MAX_INTERVAL = timedelta(hours=2)
 # After a failure, come back after this long (a rate limit comes back at its reset instead).
 FAILURE_RETRY = timedelta(minutes=5)
 
-_EXTEND = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
-return 0
-"""
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
+
+# Failures of the infrastructure rather than of one repository's data: a sync round stops.
+_INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError, redis.RedisError)
 
 
 class RepositoryBusy(Exception):
@@ -176,20 +175,44 @@ def repository_lock(tracked: TrackedRepository) -> Iterator[Callable[[], None]]:
 def _redis_repository_lock(
     conn: redis.Redis, tracked: TrackedRepository
 ) -> Iterator[Callable[[], None]]:
-    key = f"prharvest:repo-sync:{tracked.pk}"
-    owner = uuid.uuid4().hex
-    ttl_ms = REPO_LOCK_TTL_SECONDS * 1000
-    if not conn.set(key, owner, nx=True, px=ttl_ms):
-        raise RepositoryBusy(f"{tracked.full_name}: another sync is running")
+    # redis-py's Lock: SET NX PX to take, a token-checked PEXPIRE to extend, DEL to release.
+    # The token names the holder (host, pid, start), so a lock of a dead process is taken over.
+    lock = conn.lock(
+        f"prharvest:repo-sync:{tracked.pk}", timeout=REPO_LOCK_TTL_SECONDS, blocking=False
+    )
+    token = f"{process_holder()} {uuid.uuid4().hex}"
+    if not lock.acquire(token=token):
+        held = conn.get(lock.name)
+        holder = held.decode(errors="replace") if held else ""
+        if not (holder and holder_is_dead(holder) and _release_dead(lock, holder)):
+            raise RepositoryBusy(f"{tracked.full_name}: another sync is running")
+        logger.warning(
+            "%s: took over the sync lock of a dead process (%s)", tracked.full_name, holder
+        )
+        if not lock.acquire(token=token):
+            raise RepositoryBusy(f"{tracked.full_name}: another sync is running")
 
     def beat() -> None:
-        if not conn.eval(_EXTEND, 1, key, owner, ttl_ms):
+        try:
+            lock.extend(REPO_LOCK_TTL_SECONDS, replace_ttl=True)
+        except LockError:
             logger.warning("%s: sync lock lapsed while held", tracked.full_name)
 
     try:
         yield beat
     finally:
-        conn.eval(_RELEASE, 1, key, owner)
+        # LockError: it lapsed and another sync took it meanwhile; it is theirs now.
+        with suppress(LockError):
+            lock.release()
+
+
+def _release_dead(lock: Lock, holder: str) -> bool:
+    """Delete the lock if it still holds `holder`'s token (a dead process); True when done."""
+    try:
+        lock.do_release(holder)
+    except LockError:
+        return False
+    return True
 
 
 @contextmanager
@@ -198,13 +221,25 @@ def _db_repository_lock(tracked: TrackedRepository) -> Iterator[Callable[[], Non
     # (one writer at a time): exactly one of two racing syncs sees a row updated.
     now = timezone.now()
     stale = now - timedelta(seconds=REPO_LOCK_TTL_SECONDS)
+    me = process_holder()
+    free = ~Q(status=TrackedRepository.Status.RUNNING) | Q(updated_at__lt=stale)
+    holder = (
+        TrackedRepository.objects.filter(pk=tracked.pk, status=TrackedRepository.Status.RUNNING)
+        .values_list("sync_holder", flat=True)
+        .first()
+    )
+    if holder and holder_is_dead(holder):
+        # Its holder ran here and is gone (kill -9, a crash): no need to wait for `stale`.
+        free |= Q(sync_holder=holder)
     taken = (
         TrackedRepository.objects.filter(pk=tracked.pk)
-        .filter(~Q(status=TrackedRepository.Status.RUNNING) | Q(updated_at__lt=stale))
-        .update(status=TrackedRepository.Status.RUNNING, updated_at=now)
+        .filter(free)
+        .update(status=TrackedRepository.Status.RUNNING, updated_at=now, sync_holder=me)
     )
     if not taken:
         raise RepositoryBusy(f"{tracked.full_name}: another sync is running")
+    if holder and holder != me and holder_is_dead(holder):
+        logger.warning("%s: took over the sync of a dead process (%s)", tracked.full_name, holder)
 
     def beat() -> None:
         TrackedRepository.objects.filter(pk=tracked.pk).update(updated_at=timezone.now())
@@ -212,7 +247,8 @@ def _db_repository_lock(tracked: TrackedRepository) -> Iterator[Callable[[], Non
     try:
         yield beat
     finally:
-        # Whoever finishes sets the final status; a crash before that is what `stale` is for.
+        # Whoever finishes sets the final status; a crash before that is what `stale` and the
+        # holder check are for.
         TrackedRepository.objects.filter(
             pk=tracked.pk, status=TrackedRepository.Status.RUNNING
         ).update(status=TrackedRepository.Status.IDLE)
@@ -325,7 +361,9 @@ def repoll_pending_ci(
         batch = numbers[start : start + REPOLL_BATCH]
         nodes = fetch_prs_by_number(client, tracked.full_name, batch, node_ids)
         # Rows are keyed by the name the team tracks, whatever case GitHub answers in.
-        prs = [FetchedPRFull.from_api(node, repo_full_name=tracked.full_name) for node in nodes]
+        prs = [
+            pr for pr in (map_pr_node(node, tracked.full_name) for node in nodes) if pr is not None
+        ]
         stats = stats + save_pull_requests(tracked.team, prs)
         # The writer stamps `synced_at` with the wall clock; the backoff reads the client's.
         PullRequest.objects.filter(
@@ -372,8 +410,21 @@ def sync_repository(
             except GitHubError as exc:
                 _record(tracked, client, status=TrackedRepository.Status.FAILED, error=exc)
                 result.error = str(exc)
+            except _INFRASTRUCTURE_ERRORS:
+                raise  # the database or Redis is down: no other repository can sync either
+            except Exception as exc:
+                # Anything else is about this repository's data: record it, let the round go on.
+                logger.debug("%s: sync failed", tracked.full_name, exc_info=True)
+                reason = f"sync failed: {clean_error(exc)}"
+                _record(tracked, client, status=TrackedRepository.Status.FAILED, error=reason)
+                result.error = reason
             else:
-                _record(tracked, client, status=TrackedRepository.Status.OK)
+                _record(
+                    tracked,
+                    client,
+                    status=TrackedRepository.Status.OK,
+                    note=rejected_note(result.stats),
+                )
             result.status = tracked.status
     finally:
         result.requests = client.stats.requests - requests0
@@ -431,7 +482,9 @@ def _follow_rename(tracked: TrackedRepository, new: str, result: SyncResult) -> 
     from apps.metrics.seeding.pr_cache import team_cache_dir
 
     cache_dir = team_cache_dir(settings.SEEDING_CACHE_DIR, tracked.team.slug)
-    moved = follow_rename(tracked.team, tracked.full_name, new, cache_dir=cache_dir, tracked=tracked)
+    moved = follow_rename(
+        tracked.team, tracked.full_name, new, cache_dir=cache_dir, tracked=tracked
+    )
     if moved is None or moved.pk != tracked.pk:
         result.mode = "renamed"
         return False
@@ -439,12 +492,21 @@ def _follow_rename(tracked: TrackedRepository, new: str, result: SyncResult) -> 
     return True
 
 
+def rejected_note(stats: SaveStats) -> str:
+    """The last error of a sync that stored all but a few PRs ("" when none was refused)."""
+    if not stats.rejected:
+        return ""
+    n = len(stats.rejected)
+    return f"{n} PR{'s' if n != 1 else ''} not stored: " + "; ".join(stats.rejected[:3])
+
+
 def _record(
     tracked: TrackedRepository,
     client: GitHubGraphQLClient,
     *,
     status: str,
-    error: Exception | None = None,
+    error: Exception | str | None = None,
+    note: str = "",
 ) -> None:
     """Store how the sync ended: status, error, when to come back, GitHub's budget."""
     now = timezone.now()
@@ -458,13 +520,13 @@ def _record(
         updates["rate_limit_reset_at"] = datetime.fromtimestamp(reset, UTC)
         updates["rate_limit_remaining"] = 0
         updates["next_sync_after"] = datetime.fromtimestamp(reset, UTC)
-        updates["last_error"] = str(error)[:1000]
+        updates["last_error"] = clean_text(str(error), 1000)
     elif error is not None:
         updates["next_sync_after"] = now + FAILURE_RETRY
-        updates["last_error"] = str(error)[:1000]
+        updates["last_error"] = clean_text(str(error), 1000)
     else:
         updates["last_synced_at"] = now
-        updates["last_error"] = ""
+        updates["last_error"] = clean_text(note, 1000)
         updates["next_sync_after"] = now + timedelta(seconds=settings.SYNC_INTERVAL_SECONDS)
     TrackedRepository.objects.filter(pk=tracked.pk).update(**updates)
     for name, value in updates.items():

@@ -129,13 +129,18 @@ def request_sync(tracked_repository_id: int, *, delay: float = WEBHOOK_DEBOUNCE_
         )
         return True
     conn = redis_connection()
-    if conn is not None:
-        key = f"prharvest:sync-requested:{tracked_repository_id}"
-        if not conn.set(key, "1", nx=True, px=max(1, int(delay * 1000))):
-            return False
-    sync_repository_task.apply_async(
-        (tracked_repository_id,), {"reason": "webhook"}, countdown=delay
-    )
+    key = f"prharvest:sync-requested:{tracked_repository_id}"
+    if conn is not None and not conn.set(key, "1", nx=True, px=max(1, int(delay * 1000))):
+        return False
+    try:
+        sync_repository_task.apply_async(
+            (tracked_repository_id,), {"reason": "webhook"}, countdown=delay
+        )
+    except Exception:
+        # Not queued (the broker is down): the next delivery must not be debounced away.
+        if conn is not None:
+            conn.delete(key)
+        raise
     return True
 
 

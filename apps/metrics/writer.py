@@ -19,14 +19,23 @@ and creates nothing. Nothing here fetches.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, TypeVar
 
-from django.db import connection, models, transaction
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    models,
+    transaction,
+)
 from django.utils import timezone
 
+from apps.metrics.lock_holder import process_holder
 from apps.metrics.models import (
     Commit,
     PRCheckRun,
@@ -39,6 +48,9 @@ from apps.metrics.models import (
 )
 from apps.metrics.pr_metrics import METRIC_FIELDS, metrics_for_fetched
 from apps.metrics.seeding.fetched import FetchedPRFull, FetchedUser
+from apps.metrics.seeding.sanitise import sanitise, sanitise_logged
+
+logger = logging.getLogger(__name__)
 
 # Rows per statement. SQLite allows 32,766 bound parameters (since 3.32) and Django batches by
 # its own limit anyway; this keeps single statements and their memory moderate.
@@ -87,6 +99,8 @@ class SaveStats:
     files: int = 0
     check_runs: int = 0
     members_created: int = 0
+    # "owner/name#N: why" of each PR the database refused (the rest of its page is written).
+    rejected: tuple[str, ...] = field(default=())
 
     def __add__(self, other: SaveStats) -> SaveStats:
         if not isinstance(other, SaveStats):
@@ -111,18 +125,80 @@ def save_pull_requests(
     `on_commit`, when given, runs last inside the same transaction (e.g. to store a checkpoint):
     if it raises, nothing of the page is kept.
     """
-    stats = SaveStats()
-    page = _dedupe_prs(prs)
+    page = _dedupe_prs([sanitise_logged(pr) for pr in prs])
     now = timezone.now()
+    try:
+        return _save_transaction(team, page, now, on_commit, one_by_one=False)
+    except _PageRefused:
+        # The whole transaction was rolled back; again, each PR in its own savepoint.
+        return _save_transaction(team, page, now, on_commit, one_by_one=True)
+
+
+class _PageRefused(Exception):
+    """The database refused a page's rows (see _ROW_ERRORS); raised to roll the page back."""
+
+
+def _save_transaction(
+    team: Team,
+    page: Sequence[FetchedPRFull],
+    now: datetime,
+    on_commit: Callable[[], None] | None,
+    *,
+    one_by_one: bool,
+) -> SaveStats:
+    stats = SaveStats()
     with transaction.atomic():
         _take_write_lock_first(team)
-        if page:
-            members, stats.members_created = _save_members(team, _users_of(page))
-            pr_ids = _save_prs(team, page, members, now, stats)
-            _save_children(page, pr_ids, members, stats)
+        if page and one_by_one:
+            stats = _save_one_by_one(team, page, now)
+        elif page:
+            try:
+                _save_rows(team, page, now, stats)
+            except _ROW_ERRORS as exc:
+                if isinstance(exc, _CONNECTION_ERRORS):
+                    raise
+                raise _PageRefused from exc
         if on_commit is not None:
             on_commit()
     return stats
+
+
+# What one PR's values can make the database (or its driver) refuse; a lost connection or a
+# locked database is not about the rows, so it propagates.
+_ROW_ERRORS = (DatabaseError, ValueError, OverflowError, TypeError)
+_CONNECTION_ERRORS = (OperationalError, InterfaceError)
+
+
+def _save_rows(team: Team, page: Sequence[FetchedPRFull], now: datetime, stats: SaveStats) -> None:
+    members, stats.members_created = _save_members(team, _users_of(page))
+    pr_ids = _save_prs(team, page, members, now, stats)
+    _save_children(page, pr_ids, members, stats)
+
+
+def _save_one_by_one(team: Team, page: Sequence[FetchedPRFull], now: datetime) -> SaveStats:
+    """Save each PR of a refused page in its own savepoint: the bad ones are reported (logged
+    and in `SaveStats.rejected`), the others written."""
+    total = SaveStats()
+    for pr in page:
+        one = SaveStats()
+        try:
+            with transaction.atomic():
+                _save_rows(team, [pr], now, one)
+        except _ROW_ERRORS as exc:
+            if isinstance(exc, _CONNECTION_ERRORS):
+                raise
+            reason = clean_error(exc)
+            logger.warning("%s#%s: not stored: %s", pr.repo_full_name, pr.number, reason)
+            one = SaveStats(rejected=(f"{pr.repo_full_name}#{pr.number}: {reason}",))
+        total = total + one
+    return total
+
+
+def clean_error(exc: BaseException) -> str:
+    """An exception as one storable line: its type and the first line of its message."""
+    lines = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    return sanitise(text)[:500]
 
 
 def save_pull_request(team: Team, pr: FetchedPRFull) -> PullRequest:
@@ -146,6 +222,10 @@ def save_page(
     unknown = sorted(set(state_updates) - allowed)
     if unknown:
         raise TypeError(f"save_page: not TrackedRepository fields: {', '.join(unknown)}")
+
+    if state_updates.get("status") == TrackedRepository.Status.RUNNING:
+        # A running walk names its process: if it dies, the next sync sees it is gone.
+        state_updates.setdefault("sync_holder", process_holder())
 
     def store_state() -> None:
         values = {"checkpoint": checkpoint, **state_updates, "updated_at": timezone.now()}

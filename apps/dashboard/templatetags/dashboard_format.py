@@ -40,3 +40,11 @@ def filesize(value: int | None) -> str:
     if value < 1024 * 1024:
         return f"{value / 1024:.1f} KiB"
     return f"{value / (1024 * 1024):.1f} MiB"
+
+
+@register.filter
+def web_url(value: str | None) -> str:
+    """`value` when it is an absolute http(s) URL, else "": a link never runs `javascript:`."""
+    from apps.metrics.seeding.sanitise import is_web_url
+
+    return value if value and is_web_url(value) else ""

@@ -151,3 +151,15 @@ def test_the_secret_and_signatures_never_reach_the_logs(client, tracked, caplog)
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert SECRET not in logged
     assert sign(json.dumps(pr_event()).encode()) not in logged
+
+
+@pytest.mark.parametrize(
+    "name", ["acme/rock\x00et", "acme\x00/rocket", "a" * 5000 + "/b", "../../etc/passwd", "acme/"]
+)
+def test_a_signed_event_naming_no_possible_repository_is_a_bad_request_not_a_500(
+    client, tracked, name
+):
+    status, data = deliver(client, "pull_request", pr_event(name))
+    assert (status, data) == (400, {"error": "repository.full_name is not OWNER/NAME"})
+    tracked.refresh_from_db()
+    assert tracked.next_sync_after > timezone.now()  # nothing was asked of any repository

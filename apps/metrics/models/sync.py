@@ -40,6 +40,9 @@ class TrackedRepository(models.Model):
     # other options walks again in full instead of trusting an unchanged ETag.
     seed_options = models.JSONField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
+    # Who set `status` to running: "<host> <pid> <start>" (apps/metrics/lock_holder.py), so a
+    # sync or seed that died is taken over at once instead of after REPO_LOCK_TTL_SECONDS.
+    sync_holder = models.CharField(max_length=255, blank=True, default="")
     next_sync_after = models.DateTimeField(null=True, blank=True)
     rate_limit_remaining = models.IntegerField(null=True, blank=True)
     rate_limit_reset_at = models.DateTimeField(null=True, blank=True)

@@ -47,6 +47,7 @@ from apps.integrations.services.errors import (
 from apps.integrations.services.retry import RetryPolicy, retry_context
 from apps.metrics.seeding.fetched import FetchedCheckRun, FetchedPRFull
 from apps.metrics.seeding.pr_cache import PRCache, fuller_on_disk
+from apps.metrics.seeding.sanitise import map_pr_node
 
 logger = logging.getLogger(__name__)
 
@@ -451,6 +452,8 @@ class GitHubGraphQLFetcher:
             cut_created_at: datetime | None = None
             for node in nodes:
                 pr = self._map_pr(node, repo)
+                if pr is None:
+                    continue  # malformed: reported by _map_pr, the rest of the page is kept
                 if mode == INCREMENTAL and watermark is not None and pr.updated_at < watermark:
                     done = True
                     break
@@ -519,10 +522,13 @@ class GitHubGraphQLFetcher:
 
     # --- mapping ----------------------------------------------------------------------------
 
-    def _map_pr(self, node: dict[str, Any], repo: str | None = None) -> FetchedPRFull:
-        """Map one complete GraphQL PR node to a FetchedPRFull (check runs dropped when off)."""
+    def _map_pr(self, node: dict[str, Any], repo: str | None = None) -> FetchedPRFull | None:
+        """Map one complete GraphQL PR node to a FetchedPRFull (check runs dropped when off);
+        None (logged) for a node that cannot be mapped."""
         # Rows are keyed by the name the team tracks, whatever case GitHub answers in.
-        pr = FetchedPRFull.from_api(node, repo_full_name=repo)
+        pr = map_pr_node(node, repo)
+        if pr is None:
+            return None
         if not self.fetch_check_runs or self.rest_check_runs:
             pr = replace(pr, check_runs=())
         return pr

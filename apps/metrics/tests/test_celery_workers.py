@@ -176,6 +176,8 @@ class Env:
             "GITHUB_API_URL": hub.url,
             "GITHUB_TOKEN": TOKEN,
             "GITHUB_WEBHOOK_SECRET": SECRET,
+            # With DEBUG off, the server refuses the public development key.
+            "DJANGO_SECRET_KEY": "celery-worker-tests-" + "k" * 40,
             "SEEDING_CACHE_DIR": str(tmp / "cache"),
             "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
             "LOG_LEVEL": "INFO",

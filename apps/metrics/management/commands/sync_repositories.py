@@ -82,7 +82,8 @@ class Command(BaseCommand):
         except GitHubError as exc:
             raise CommandError(str(exc)) from None
 
-        failed = saved = 0
+        failed = saved = rejected = 0
+        skipped: list[str] = []
         with client:
             for repo in repos:
                 label = (
@@ -91,7 +92,8 @@ class Command(BaseCommand):
                 try:
                     result = sync_repository(repo, client, full=options["full"])
                 except RepositoryBusy:
-                    self.stdout.write(f"{label}: skipped, another sync of it is running")
+                    self.stderr.write(f"{label}: skipped, another sync of it is running")
+                    skipped.append(label)
                     continue
                 except RateLimited as exc:
                     raise CommandError(
@@ -102,17 +104,30 @@ class Command(BaseCommand):
                     failed += 1
                     self.stderr.write(f"{label}: failed: {result.error}")
                     continue
+                refused = len(result.stats.rejected)
+                rejected += refused
                 self.stdout.write(
                     f"{label}: {result.mode}, {result.prs_saved} PRs saved, "
                     f"{result.repolled} re-polled for CI, {result.requests} requests, "
                     f"{result.points} points"
+                    + (f", {refused} PRs not stored (see the warnings)" if refused else "")
                 )
+        synced = len(repos) - failed - len(skipped)
         summary = (
-            f"synced {len(repos) - failed} of {len(repos)} repositories, {saved} PRs written, "
+            f"synced {synced} of {len(repos)} repositories, {saved} PRs written, "
             f"{client.stats.requests} requests, {int(client.stats.points_used)} points"
         )
+        problems = []
         if failed:
-            raise CommandError(summary + f"; {failed} failed (see above)")
+            problems.append(f"{failed} failed (see above)")
+        if skipped:
+            problems.append(
+                f"{len(skipped)} skipped, another sync of it was running: {', '.join(skipped)}"
+            )
+        if rejected:
+            problems.append(f"{rejected} PRs not stored (see the warnings above)")
+        if problems:
+            raise CommandError(summary + "; " + "; ".join(problems))
         self.stdout.write(summary)
 
 
