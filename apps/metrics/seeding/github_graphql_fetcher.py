@@ -42,12 +42,13 @@ from apps.integrations.services.errors import (
     ServerError,
     TransportFailed,
 )
+from apps.integrations.services.github_graphql.queries import PAGE_SIZE
 from apps.metrics.seeding.fetched import FetchedCheckRun, FetchedPRFull
 from apps.metrics.seeding.pr_cache import PRCache
 
 logger = logging.getLogger(__name__)
 
-MAX_PAGE_SIZE = 25  # FETCH_PRS_BULK_QUERY's page: about 2 points with full nested detail
+MAX_PAGE_SIZE = PAGE_SIZE  # FETCH_PRS_BULK_QUERY's page: 3 points with full nested detail
 # Incremental walks re-read PRs updated this long before the watermark: GitHub's updatedAt has
 # one-second resolution and its replicas may lag a little behind each other.
 DEFAULT_OVERLAP = timedelta(seconds=60)
