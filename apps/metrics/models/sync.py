@@ -8,7 +8,6 @@ from __future__ import annotations
 from django.db import models
 
 from apps.integrations.services.github_graphql.queries import PAGE_SIZE
-
 from apps.metrics.models.team import Team
 
 
