@@ -4,6 +4,13 @@ The loader validates what fakehub relies on and fills every optional key with it
 server can index nodes without guarding each access. Bad input raises `DatasetError` with one line
 naming the file (and line) at fault. Dates are normalised to GitHub's `YYYY-MM-DDTHH:MM:SSZ`, so
 they sort as strings.
+
+Beyond docs/DATASETS.md, two optional PR keys carry the PR's life (the synthetic generator
+writes them; recorded histories have none): `timelineItems`, a list of `{"__typename":
+ReadyForReviewEvent | ConvertToDraftEvent | ReviewRequestedEvent | ReviewRequestRemovedEvent |
+HeadRefForcePushedEvent, "createdAt", "actor", "requestedReviewer"?: {"login"} or a Team's
+{"__typename": "Team", "slug"}}` in time order, and `reviewThreads`, a list of `{"path",
+"isResolved", "isOutdated"?, "commentCount"}`.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ __all__ = [
     "CHECK_STATUSES",
     "PR_STATES",
     "REVIEW_STATES",
+    "TIMELINE_TYPES",
     "DatasetError",
     "load_dataset_dir",
     "load_repository",
@@ -33,6 +41,15 @@ __all__ = [
 # PullRequestReviewState, CheckStatusState, CheckConclusionState).
 PR_STATES = frozenset({"OPEN", "CLOSED", "MERGED"})
 CHANGE_TYPES = frozenset({"ADDED", "MODIFIED", "DELETED", "RENAMED", "COPIED", "CHANGED"})
+TIMELINE_TYPES = frozenset(
+    {
+        "ConvertToDraftEvent",
+        "HeadRefForcePushedEvent",
+        "ReadyForReviewEvent",
+        "ReviewRequestRemovedEvent",
+        "ReviewRequestedEvent",
+    }
+)
 REVIEW_STATES = frozenset({"APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"})
 CHECK_STATUSES = frozenset(
     {"QUEUED", "IN_PROGRESS", "COMPLETED", "PENDING", "REQUESTED", "WAITING"}
@@ -375,6 +392,29 @@ def _fill_auto_merge(pr: dict[str, Any]) -> None:
         _count(entry, "position", "mergeQueueEntry")
         entry.setdefault("state", "QUEUED")
         _enum(entry, "state", MERGE_QUEUE_STATES, "mergeQueueEntry")
+
+    for index, item in enumerate(_list(pr, "timelineItems")):
+        where = f"timelineItems[{index}]"
+        _object(item, where)
+        _enum(item, "__typename", TIMELINE_TYPES, where)
+        item["createdAt"] = _date(_get(item, "createdAt", where), f"{where}.createdAt")
+        item["actor"] = _actor(item.get("actor"), f"{where}.actor")
+        if item["__typename"] in ("ReviewRequestedEvent", "ReviewRequestRemovedEvent"):
+            reviewer = item.setdefault("requestedReviewer", None)
+            if reviewer is not None:
+                _object(reviewer, f"{where}.requestedReviewer")
+                is_team = reviewer.setdefault("__typename", "User") == "Team"
+                _require(
+                    reviewer, "slug" if is_team else "login", str, f"{where}.requestedReviewer"
+                )
+
+    for index, thread in enumerate(_list(pr, "reviewThreads")):
+        where = f"reviewThreads[{index}]"
+        _object(thread, where)
+        _require(thread, "isResolved", bool, where)
+        _require(thread, "path", str, where)
+        thread.setdefault("commentCount", 1)
+        _count(thread, "commentCount", where)
 
 
 # --- small checks; each raises _Invalid with the key path at fault -------------------------

@@ -16,6 +16,7 @@ from apps.metrics.models import (
     PRCheckRun,
     PRFile,
     PRReview,
+    PRTimelineEvent,
     PullRequest,
     Team,
     TeamMember,
@@ -63,6 +64,11 @@ class PRFileInline(_ReadOnlyInline):
     fields = ("filename", "status", "additions", "deletions", "changes")
 
 
+class PRTimelineEventInline(_ReadOnlyInline):
+    model = PRTimelineEvent
+    fields = ("kind", "actor", "requested_reviewer_login", "created_at")
+
+
 class PRCheckRunInline(_ReadOnlyInline):
     model = PRCheckRun
     fields = ("name", "status", "conclusion", "duration_seconds", "app_name", "completed_at")
@@ -106,7 +112,13 @@ class PullRequestAdmin(_ReadOnlyAdmin):
     readonly_fields = ("synced_at",)
     # GitHub URLs are https; also Django 6's default (silences its transition warning).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    inlines = (PRReviewInline, CommitInline, PRFileInline, PRCheckRunInline)
+    inlines = (
+        PRReviewInline,
+        CommitInline,
+        PRFileInline,
+        PRCheckRunInline,
+        PRTimelineEventInline,
+    )
 
 
 @admin.register(PRReview)
@@ -142,6 +154,25 @@ class PRCheckRunAdmin(_ReadOnlyAdmin):
     search_fields = ("name", "pull_request__github_repo", "=github_check_run_id")
     list_select_related = ("pull_request",)
     raw_id_fields = ("pull_request",)
+
+
+@admin.register(PRTimelineEvent)
+class PRTimelineEventAdmin(admin.ModelAdmin):
+    """Read-only: timeline events are GitHub's data, written by the writer only."""
+
+    list_display = ("kind", "pull_request", "actor", "requested_reviewer_login", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("pull_request__github_repo", "actor__github_login", "requested_reviewer_login")
+    list_select_related = ("pull_request", "actor")
+
+    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
 
 
 @admin.register(TrackedRepository)

@@ -88,6 +88,21 @@ class PullRequest(models.Model):
     size_bucket = models.CharField(max_length=2, choices=SizeBucket.choices, default=SizeBucket.XS)
     is_bot_author = models.BooleanField(default=False)
 
+    # The PR's life and its cycle-time stages (definitions in apps/metrics/pr_metrics.py and
+    # docs/metrics.md). None = unknown (not collected, or the stage has not happened).
+    ready_for_review_at = models.DateTimeField(null=True, blank=True)
+    first_review_request_at = models.DateTimeField(null=True, blank=True)
+    last_approval_at = models.DateTimeField(null=True, blank=True)
+    time_to_first_review_hours = models.FloatField(null=True, blank=True)
+    coding_time_hours = models.FloatField(null=True, blank=True)
+    pickup_time_hours = models.FloatField(null=True, blank=True)
+    merge_time_hours = models.FloatField(null=True, blank=True)
+    force_pushes_after_first_review = models.IntegerField(null=True, blank=True)
+    review_threads_count = models.IntegerField(null=True, blank=True)
+    review_threads_resolved_count = models.IntegerField(null=True, blank=True)
+    review_comments_count = models.IntegerField(null=True, blank=True)
+    total_comments_count = models.IntegerField(null=True, blank=True)
+
     synced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -218,3 +233,42 @@ class PRCheckRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.conclusion or self.status}"
+
+
+class PRTimelineEvent(models.Model):
+    """One event of a PR's timeline that shapes its stages; unique (pull_request, github_id).
+
+    Only the kinds below are collected (GitHub's PullRequestTimelineItemsItemType values of the
+    same names); `github_id` is the event's GraphQL node id.
+    """
+
+    class Kind(models.TextChoices):
+        READY_FOR_REVIEW = "ready_for_review", "Ready for review"
+        CONVERT_TO_DRAFT = "convert_to_draft", "Converted to draft"
+        REVIEW_REQUESTED = "review_requested", "Review requested"
+        REVIEW_REQUEST_REMOVED = "review_request_removed", "Review request removed"
+        HEAD_REF_FORCE_PUSHED = "head_ref_force_pushed", "Head ref force-pushed"
+
+    pull_request = models.ForeignKey(
+        PullRequest, on_delete=models.CASCADE, related_name="timeline_events"
+    )
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    actor = models.ForeignKey(
+        TeamMember, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    requested_reviewer_login = models.CharField(
+        max_length=255, blank=True, default="", help_text="User login or team slug requested."
+    )
+    created_at = models.DateTimeField()
+    github_id = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["pull_request_id", "created_at", "github_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pull_request", "github_id"], name="metrics_timeline_unique_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.created_at:%Y-%m-%d %H:%M}"

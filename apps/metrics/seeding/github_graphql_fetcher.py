@@ -44,6 +44,7 @@ from apps.integrations.services.errors import (
     ServerError,
     TransportFailed,
 )
+from apps.integrations.services.github_graphql.queries import PAGE_SIZE
 from apps.integrations.services.retry import RetryPolicy, retry_context
 from apps.metrics.seeding.fetched import FetchedCheckRun, FetchedPRFull
 from apps.metrics.seeding.pr_cache import PRCache, fuller_on_disk
@@ -53,10 +54,9 @@ logger = logging.getLogger(__name__)
 
 # The page cap: PRs a page at most, and where a repository's first walk starts. Override with
 # the GITHUB_MAX_PAGE_SIZE setting or the seed's --max-page-size; bench/bench_page_size.py
-# measures 25, 27, 38, 50 and 100 on light and heavy histories. 27 is the largest page of
-# FETCH_PRS_BULK_QUERY that GitHub rounds to 2 points (1 + 9 connections x 27 = 244 requests):
-# fewer points and requests per PR than 25, and a heavy history's page still within 10 s.
-MAX_PAGE_SIZE = 27
+# measures caps on light and heavy histories. FETCH_PRS_BULK_QUERY's page (PAGE_SIZE) is the
+# largest GitHub rounds to 3 points with full nested detail (1 + 11 connections x 31 = 342).
+MAX_PAGE_SIZE = PAGE_SIZE
 # Incremental walks re-read PRs updated this long before the watermark: GitHub's updatedAt has
 # one-second resolution and its replicas may lag a little behind each other.
 DEFAULT_OVERLAP = timedelta(seconds=60)
@@ -404,8 +404,14 @@ class GitHubGraphQLFetcher:
         since_failure = 0
         answered_at = 0  # the largest size answered since the last heavy-page signal
         extra = 1 + min(max(0, known_overlap), MAX_OVERLAP_ROOM) if mode == INCREMENTAL else 0
+        # A full walk from the top knows, after its first page, how many PRs are left: its last
+        # page asks for no more (GitHub prices a page by its `first`, not by what it returns).
+        left: int | None = None
+        seen = 0
         while True:
             want = size if remaining is None else max(1, min(size, remaining))
+            if left is not None:
+                want = max(1, min(want, left))
             # Incremental: room for the overlap's known PRs and one look-ahead node, so a page
             # that ends exactly at the watermark needs no next page.
             first = want + extra
@@ -467,6 +473,9 @@ class GitHubGraphQLFetcher:
                     break
             if remaining is not None:
                 remaining -= len(prs)
+            seen += len(nodes)
+            if mode == FULL and cursor is None and isinstance(result.total_count, int):
+                left = result.total_count - seen
             if self.check_runs_mode == "rest" and prs:
                 prs = self._add_check_runs_to_prs(repo, prs)
             for pr in prs:
