@@ -14,6 +14,7 @@ from apps.metrics.models import (
     PRCheckRun,
     PRFile,
     PRReview,
+    PRStatusContext,
     PullRequest,
     Team,
     TeamMember,
@@ -51,6 +52,11 @@ class PRFileInline(_ReadOnlyInline):
 class PRCheckRunInline(_ReadOnlyInline):
     model = PRCheckRun
     fields = ("name", "status", "conclusion", "duration_seconds", "app_name", "completed_at")
+
+
+class PRStatusContextInline(_ReadOnlyInline):
+    model = PRStatusContext
+    fields = ("context", "state", "description", "commit_sha", "created_at")
 
 
 @admin.register(Team)
@@ -91,7 +97,13 @@ class PullRequestAdmin(admin.ModelAdmin):
     readonly_fields = ("synced_at",)
     # GitHub URLs are https; also Django 6's default (silences its transition warning).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    inlines = (PRReviewInline, CommitInline, PRFileInline, PRCheckRunInline)
+    inlines = (
+        PRReviewInline,
+        CommitInline,
+        PRFileInline,
+        PRCheckRunInline,
+        PRStatusContextInline,
+    )
 
 
 @admin.register(PRReview)
@@ -125,6 +137,15 @@ class PRCheckRunAdmin(admin.ModelAdmin):
     list_display = ("name", "pull_request", "status", "conclusion", "duration_seconds", "app_name")
     list_filter = ("status", "conclusion", "app_name")
     search_fields = ("name", "pull_request__github_repo", "=github_check_run_id")
+    list_select_related = ("pull_request",)
+    raw_id_fields = ("pull_request",)
+
+
+@admin.register(PRStatusContext)
+class PRStatusContextAdmin(admin.ModelAdmin):
+    list_display = ("context", "pull_request", "state", "commit_sha", "created_at")
+    list_filter = ("state",)
+    search_fields = ("context", "pull_request__github_repo", "commit_sha")
     list_select_related = ("pull_request",)
     raw_id_fields = ("pull_request",)
 

@@ -6,7 +6,7 @@ queries, whatever the page holds (bulk upserts, no per-row saves):
 1. team members: every account seen (authors, merged_by, reviewers, commit authors, assignees;
    "ghost" and bots included) is created if new, and filled in if we learnt more about it;
 2. pull requests: upserted by (team, github_repo, github_pr_id), per-PR metrics computed here;
-3. children (reviews, commits, files, check runs): upserted by their GitHub keys, and the rows
+3. children (reviews, commits, files, check runs, status contexts): upserted by their GitHub keys, and the rows
    of these PRs that GitHub no longer reports (a file gone after a force-push, a commit
    squashed away, a check run replaced) are deleted;
 4. `on_commit()`, inside the same transaction, so a checkpoint is stored with its rows or not
@@ -32,6 +32,7 @@ from apps.metrics.models import (
     PRCheckRun,
     PRFile,
     PRReview,
+    PRStatusContext,
     PullRequest,
     Team,
     TeamMember,
@@ -71,6 +72,8 @@ PR_UPDATE_FIELDS: tuple[str, ...] = (
     "assignees",
     "review_requests",
     "linked_issues",
+    "files_complete",
+    "commits_complete",
     *METRIC_FIELDS,
     "synced_at",
 )
@@ -87,6 +90,7 @@ class SaveStats:
     files: int = 0
     check_runs: int = 0
     members_created: int = 0
+    status_contexts: int = 0
 
     def __add__(self, other: SaveStats) -> SaveStats:
         if not isinstance(other, SaveStats):
@@ -342,6 +346,8 @@ def _pr_row(team: Team, pr: FetchedPRFull, members: dict[str, int], now: datetim
         assignees=[user.login for user in pr.assignees],
         review_requests=list(pr.review_requests),
         linked_issues=list(pr.linked_issues),
+        files_complete=pr.files_complete,
+        commits_complete=pr.commits_complete,
         synced_at=now,
         **metrics_for_fetched(pr).as_fields(),
     )
@@ -383,6 +389,13 @@ _CHECK_RUNS = _ChildKind(
     ("name", "status", "conclusion", "started_at", "completed_at", "duration_seconds", "app_name"),
     "check_runs",
 )
+# One row per context: GitHub keeps the latest status per context of the head commit.
+_STATUS_CONTEXTS = _ChildKind(
+    PRStatusContext,
+    "context",
+    ("state", "description", "target_url", "created_at", "commit_sha"),
+    "status_contexts",
+)
 
 
 def _save_children(
@@ -395,7 +408,7 @@ def _save_children(
     # and compiling model instances for them cost more than the database work itself
     # (profiled: Model.__init__ and per-value SQL compilation dominated a bulk_create page).
     rows: dict[_ChildKind, list[dict[str, Any]]] = {
-        kind: [] for kind in (_REVIEWS, _COMMITS, _FILES, _CHECK_RUNS)
+        kind: [] for kind in (_REVIEWS, _COMMITS, _FILES, _CHECK_RUNS, _STATUS_CONTEXTS)
     }
     ghost = FetchedUser.ghost()
     for pr in page:
@@ -450,6 +463,18 @@ def _save_children(
                 "app_name": c.app_name,
             }
             for c in pr.check_runs
+        )
+        rows[_STATUS_CONTEXTS].extend(
+            {
+                "pull_request_id": pr_id,
+                "context": st.context,
+                "state": st.state,
+                "description": st.description or "",
+                "target_url": st.target_url or "",
+                "created_at": st.created_at,
+                "commit_sha": st.commit_sha or "",
+            }
+            for st in pr.status_contexts
         )
     page_pr_ids = sorted(set(pr_ids.values()))
     for kind, kind_rows in rows.items():

@@ -1,6 +1,13 @@
 """The metrics models: import them from here (`from apps.metrics.models import PullRequest`)."""
 
-from apps.metrics.models.github import Commit, PRCheckRun, PRFile, PRReview, PullRequest
+from apps.metrics.models.github import (
+    Commit,
+    PRCheckRun,
+    PRFile,
+    PRReview,
+    PRStatusContext,
+    PullRequest,
+)
 from apps.metrics.models.sync import TrackedRepository
 from apps.metrics.models.team import Team, TeamMember
 
@@ -9,6 +16,7 @@ __all__ = [
     "PRCheckRun",
     "PRFile",
     "PRReview",
+    "PRStatusContext",
     "PullRequest",
     "Team",
     "TeamMember",

@@ -40,6 +40,9 @@ class TrackedRepository(models.Model):
     # other options walks again in full instead of trusting an unchanged ETag.
     seed_options = models.JSONField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
+    # PR fields GitHub refuses this token (FORBIDDEN / INSUFFICIENT_SCOPES on the field, e.g.
+    # "statusCheckRollup" without Checks: read): stored as unknown, warned about once.
+    unavailable_fields = models.JSONField(default=list, blank=True)
     next_sync_after = models.DateTimeField(null=True, blank=True)
     rate_limit_remaining = models.IntegerField(null=True, blank=True)
     rate_limit_reset_at = models.DateTimeField(null=True, blank=True)

@@ -462,10 +462,13 @@ class GitHubGraphQLFetcher:
     # --- mapping ----------------------------------------------------------------------------
 
     def _map_pr(self, node: dict[str, Any], repo: str | None = None) -> FetchedPRFull:
-        """Map one complete GraphQL PR node to a FetchedPRFull (check runs dropped when off)."""
+        """Map one complete GraphQL PR node to a FetchedPRFull (CI dropped when off)."""
         # Rows are keyed by the name the team tracks, whatever case GitHub answers in.
         pr = FetchedPRFull.from_api(node, repo_full_name=repo)
-        if not self.fetch_check_runs or self.rest_check_runs:
+        if not self.fetch_check_runs:
+            # No CI at all: statuses alone could call "passed" a PR whose check runs failed.
+            pr = replace(pr, check_runs=(), status_contexts=())
+        elif self.rest_check_runs:
             pr = replace(pr, check_runs=())
         return pr
 

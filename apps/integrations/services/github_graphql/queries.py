@@ -132,7 +132,8 @@ CONNECTIONS: tuple[ConnectionSpec, ...] = (
         "ContextPage",
         "StatusCheckRollupContextConnection",
         "__typename ... on CheckRun { databaseId name status conclusion startedAt completedAt "
-        "checkSuite { app { name } } } ... on StatusContext { context state createdAt }",
+        "checkSuite { app { name } } } "
+        "... on StatusContext { context state description targetUrl createdAt commit { oid } }",
         wrapper="statusCheckRollup",
     ),
 )
