@@ -240,12 +240,12 @@ class FakeHub:
             names.append(self.store.add_repository(meta, prs).full_name)
         return names
 
-    def add_synthetic(self, full_name: str, prs: int, seed: int = 1) -> str:
-        """Generate and serve a deterministic repository of `prs` PRs."""
+    def add_synthetic(self, full_name: str, prs: int, seed: int = 1, ci: str = "checks") -> str:
+        """Generate and serve a deterministic repository of `prs` PRs (`ci`: see synthetic.py)."""
         from fakehub.synthetic import generate_repository
 
         now = datetime.fromtimestamp(self.clock(), UTC)
-        meta, nodes = generate_repository(full_name, prs, seed=seed, now=now)
+        meta, nodes = generate_repository(full_name, prs, seed=seed, now=now, ci=ci)
         return self.store.add_repository(meta, nodes).full_name
 
     def set_faults(self, profile: dict[str, Any] | FaultProfile | str | Path | None) -> None:
@@ -1039,7 +1039,8 @@ class _Handler(BaseHTTPRequestHandler):
                 seed = payload.get("seed", 1)
                 if not isinstance(prs, int) or prs < 0 or not isinstance(seed, int):
                     raise ValueError("synthetic needs an integer prs (and an integer seed)")
-                name = hub.add_synthetic(str(payload["synthetic"]), prs, seed)
+                ci = payload.get("ci", "checks")
+                name = hub.add_synthetic(str(payload["synthetic"]), prs, seed, ci=str(ci))
                 return 201, {"repositories": [name]}
             if "data" in payload:
                 return 201, {"repositories": hub.load_data(str(payload["data"]))}

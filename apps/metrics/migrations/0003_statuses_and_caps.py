@@ -5,42 +5,69 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('metrics', '0002_tracked_seed_options'),
+        ("metrics", "0002_tracked_seed_options"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='pullrequest',
-            name='commits_complete',
+            model_name="pullrequest",
+            name="commits_complete",
             field=models.BooleanField(default=True),
         ),
         migrations.AddField(
-            model_name='pullrequest',
-            name='files_complete',
+            model_name="pullrequest",
+            name="files_complete",
             field=models.BooleanField(default=True),
         ),
         migrations.AddField(
-            model_name='trackedrepository',
-            name='unavailable_fields',
+            model_name="trackedrepository",
+            name="unavailable_fields",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.CreateModel(
-            name='PRStatusContext',
+            name="PRStatusContext",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('context', models.CharField(max_length=255)),
-                ('state', models.CharField(choices=[('success', 'Success'), ('failure', 'Failure'), ('error', 'Error'), ('pending', 'Pending'), ('expected', 'Expected')], max_length=10)),
-                ('description', models.TextField(blank=True, default='')),
-                ('target_url', models.TextField(blank=True, default='')),
-                ('created_at', models.DateTimeField(blank=True, null=True)),
-                ('commit_sha', models.CharField(blank=True, default='', max_length=64)),
-                ('pull_request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='status_contexts', to='metrics.pullrequest')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("context", models.CharField(max_length=255)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("success", "Success"),
+                            ("failure", "Failure"),
+                            ("error", "Error"),
+                            ("pending", "Pending"),
+                            ("expected", "Expected"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("description", models.TextField(blank=True, default="")),
+                ("target_url", models.TextField(blank=True, default="")),
+                ("created_at", models.DateTimeField(blank=True, null=True)),
+                ("commit_sha", models.CharField(blank=True, default="", max_length=64)),
+                (
+                    "pull_request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="status_contexts",
+                        to="metrics.pullrequest",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pull_request_id', 'context'],
-                'constraints': [models.UniqueConstraint(fields=('pull_request', 'context'), name='metrics_status_unique_context')],
+                "ordering": ["pull_request_id", "context"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("pull_request", "context"), name="metrics_status_unique_context"
+                    )
+                ],
             },
         ),
     ]

@@ -319,9 +319,7 @@ class FetchedStatusContext(_Serialisable):
     _datetimes: ClassVar[frozenset[str]] = frozenset({"created_at"})
 
     @classmethod
-    def from_api(
-        cls, node: Mapping[str, Any], commit_sha: str = ""
-    ) -> FetchedStatusContext | None:
+    def from_api(cls, node: Mapping[str, Any], commit_sha: str = "") -> FetchedStatusContext | None:
         """Map a `statusCheckRollup.contexts` node; None for anything but a StatusContext.
 
         `commit_sha` stands in when the node does not name its commit (the rollup's commit is
