@@ -165,8 +165,9 @@ class FakeHub:
         self.app_public_key = app_public_key
         # {token: [PR field paths]}: a PAT lacking the scope for those fields (every answer
         # refuses them with INSUFFICIENT_SCOPES; see _refuse_field).
+        # Keyed as requests know their token: by its hash (fakehub never keeps a token in logs).
         self.missing_scopes: dict[str, tuple[str, ...]] = {
-            token: tuple(fields) for token, fields in (missing_scopes or {}).items()
+            token_hash(token): tuple(fields) for token, fields in (missing_scopes or {}).items()
         }
         self._installation_tokens: dict[str, float] = {}
         self.allowed_tokens: frozenset[str] | None = None

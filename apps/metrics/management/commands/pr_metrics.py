@@ -18,6 +18,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
+from django.db.models import Q
 from rich.console import Console
 from rich.table import Table
 
@@ -28,7 +29,7 @@ from apps.metrics.aggregates import (
     TeamReport,
     team_report,
 )
-from apps.metrics.models import Team
+from apps.metrics.models import PullRequest, Team
 
 REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 CSV_COLUMNS = (
@@ -80,6 +81,7 @@ class Command(BaseCommand):
                 )
             flt = MetricsFilter.last_weeks(team, weeks, repo=repo, member=options["member"])
             report = team_report(flt)
+            truncated = _truncated_prs(flt)
         except DatabaseError as exc:
             first_line = (
                 str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -90,7 +92,9 @@ class Command(BaseCommand):
 
         fmt = options["format"]
         if fmt == "json":
-            self.stdout.write(json.dumps(report.as_dict(), indent=2))
+            data = report.as_dict()
+            data["truncated_prs"] = truncated
+            self.stdout.write(json.dumps(data, indent=2))
         elif fmt == "csv":
             self.stdout.write(_as_csv(report), ending="")
         else:
@@ -102,6 +106,13 @@ class Command(BaseCommand):
                 f"first review median {_hours(total.review_p50_hours)}, "
                 f"CI success {_pct(total.ci_success_rate)}"
             )
+            if truncated:
+                self.stdout.write(
+                    f"{len(truncated)} merged PR(s) with fewer files or commits stored than they "
+                    "have (GitHub lists at most 3,000 files and 250 commits of a PR): "
+                    + ", ".join(truncated[:20])
+                    + (" ..." if len(truncated) > 20 else "")
+                )
 
     def _as_table(self, report: TeamReport) -> str:
         flt = report.filter
@@ -147,6 +158,19 @@ class Command(BaseCommand):
         if report.reviewers:
             console.print(reviewers)
         return buffer.getvalue()
+
+
+def _truncated_prs(flt: MetricsFilter) -> list[str]:
+    """ "owner/name#N" of the PRs in the report's range whose files or commits are truncated."""
+    qs = PullRequest.objects.filter(
+        team=flt.team, merged_at__gte=flt.start, merged_at__lt=flt.end
+    ).filter(Q(files_complete=False) | Q(commits_complete=False))
+    if flt.repo:
+        qs = qs.filter(github_repo=flt.repo)
+    if flt.member:
+        qs = qs.filter(author__github_login=flt.member)
+    rows = qs.order_by("github_repo", "github_pr_id").values_list("github_repo", "github_pr_id")
+    return [f"{repo}#{number}" for repo, number in rows]
 
 
 def _cells(stats: PeriodStats) -> list[str]:
