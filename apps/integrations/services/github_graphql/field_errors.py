@@ -37,7 +37,7 @@ _PERMISSIONS = {
     "statusCheckRollup": "Checks: read and Commit statuses: read (classic PAT: repo)",
     "closingIssuesReferences": "Issues: read (classic PAT: repo)",
     "reviewRequests": "Members: read, an organization permission (classic PAT: read:org)",
-    "commits": "Contents: read (classic PAT: repo)",
+    "commits": "Pull requests: read and Contents: read (classic PAT: repo)",
 }
 _DEFAULT_PERMISSION = "Pull requests: read (classic PAT: repo, or public_repo for public ones)"
 
