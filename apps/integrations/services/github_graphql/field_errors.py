@@ -80,7 +80,8 @@ def split_field_errors(
 
 def mark_unavailable(node: Any, fields: Iterable[str]) -> None:
     """Add `fields` to the PR node's refused fields (in place; nothing for a non-dict)."""
-    if not isinstance(node, dict):
+    fields = set(fields)
+    if not fields or not isinstance(node, dict):
         return
     known = set(node.get(UNAVAILABLE_KEY) or ())
-    node[UNAVAILABLE_KEY] = sorted(known | set(fields))
+    node[UNAVAILABLE_KEY] = sorted(known | fields)
