@@ -40,3 +40,11 @@ def filesize(value: int | None) -> str:
     if value < 1024 * 1024:
         return f"{value / 1024:.1f} KiB"
     return f"{value / (1024 * 1024):.1f} MiB"
+
+
+@register.filter
+def permission_for(field: str) -> str:
+    """The GitHub permission to grant so a refused PR field is answered (field_errors.py)."""
+    from apps.integrations.services.github_graphql.field_errors import permission_for as grant
+
+    return grant(str(field))

@@ -154,7 +154,7 @@ def test_a_3500_file_pr_stores_3000_files_and_is_marked_incomplete(fakehub_facto
 
 
 def test_a_repo_whose_checks_are_forbidden_syncs_the_rest_shows_ci_unknown_and_warns_once(
-    fakehub_factory, team, caplog
+    fakehub_factory, team, caplog, client
 ):
     forbidden = {"rules": [{"fault": "field_forbidden", "field": "statusCheckRollup"}]}
     hub = fakehub_factory(synthetic=[("acme/rocket", 40)], faults=forbidden)
@@ -162,8 +162,8 @@ def test_a_repo_whose_checks_are_forbidden_syncs_the_rest_shows_ci_unknown_and_w
     tracked = TrackedRepository.objects.create(team=team, full_name="acme/rocket")
     caplog.set_level(logging.WARNING)
 
-    client = client_for(hub)
-    result = sync_repository(tracked, client, repoll=False)
+    github = client_for(hub)
+    result = sync_repository(tracked, github, repoll=False)
     assert (result.status, result.error, result.prs_saved) == ("ok", "", 40)
     # Not retried, no PR re-fetched alone: exactly the requests of the same sync without the fault.
     reference = client_for(clean)
@@ -173,8 +173,8 @@ def test_a_repo_whose_checks_are_forbidden_syncs_the_rest_shows_ci_unknown_and_w
         reference,
         repoll=False,
     )
-    assert client.stats.graphql_requests == reference.stats.graphql_requests
-    assert client.stats.retries == 0
+    assert github.stats.graphql_requests == reference.stats.graphql_requests
+    assert github.stats.retries == 0
 
     prs = PullRequest.objects.filter(team=team)
     assert prs.count() == 40
@@ -203,6 +203,11 @@ def test_a_repo_whose_checks_are_forbidden_syncs_the_rest_shows_ci_unknown_and_w
     assert len(warnings) == 1
     assert "acme/rocket" in warnings[0] and "Checks: read" in warnings[0]
     assert "Commit statuses: read" in warnings[0]
+
+    # The sync status page says what is missing and what to grant.
+    client.force_login(User.objects.create_user("viewer", password="x"))
+    page = client.get("/sync/").content.decode()
+    assert "no access: statusCheckRollup" in page and "grant Checks: read" in page
 
 
 def test_a_pat_missing_a_scope_gets_the_field_unknown_and_the_scope_named(
