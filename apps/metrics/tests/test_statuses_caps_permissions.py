@@ -235,3 +235,35 @@ def test_a_pat_missing_a_scope_gets_the_field_unknown_and_the_scope_named(
     tracked.refresh_from_db()
     assert tracked.unavailable_fields == []
     assert PullRequest.objects.get(github_pr_id=30).linked_issues == [77]
+
+
+def test_a_seed_names_the_refused_permission_once_and_a_refill_from_its_cache_remembers_it(
+    fakehub_factory, settings, tmp_path
+):
+    forbidden = {"rules": [{"fault": "field_forbidden", "field": "statusCheckRollup"}]}
+    hub = fakehub_factory(synthetic=[("acme/rocket", 30)], faults=forbidden)
+    settings.GITHUB_API_URL = hub.url
+    settings.GITHUB_TOKEN = TOKEN
+    settings.GITHUB_SEEDING_TOKENS = []
+    settings.SEEDING_CACHE_DIR = tmp_path / "cache"
+
+    def seed(*extra: str) -> str:
+        out = StringIO()
+        args = ("--repo", "acme/rocket", "--team-slug", "rocket", *extra)
+        call_command("seed_real_projects", *args, stdout=out, stderr=StringIO())
+        return out.getvalue()
+
+    first = seed()
+    assert first.count("refuses this token") == 1 and "Checks: read" in first
+    tracked = TrackedRepository.objects.get(full_name="acme/rocket")
+    assert tracked.unavailable_fields == ["statusCheckRollup"]
+    assert PullRequest.objects.count() == 30
+    assert not PullRequest.objects.filter(ci_passed__isnull=False).exists()
+
+    hub.reset_stats()
+    refill = seed("--clear")  # the database again, from the cache: no GraphQL point
+    assert hub.stats()["graphql_points"] == 0
+    tracked = TrackedRepository.objects.get(full_name="acme/rocket")
+    assert tracked.unavailable_fields == ["statusCheckRollup"]
+    assert PullRequest.objects.count() == 30
+    assert refill.count("refuses this token") == 1  # a new tracked row is told again
