@@ -56,8 +56,12 @@ class FakeHubControl:
         """Replace the fault profile (None or {} clears it)."""
         self._call("POST", "/faults", profile or {})
 
-    def add_synthetic(self, full_name: str, prs: int, seed: int = 1) -> None:
-        self._call("POST", "/repos", {"synthetic": full_name, "prs": prs, "seed": seed})
+    def add_synthetic(self, full_name: str, prs: int, seed: int = 1, ci: str = "checks") -> None:
+        """Serve a synthetic repository; `ci`: "checks", "statuses" or "both" (synthetic.py)."""
+        body = {"synthetic": full_name, "prs": prs, "seed": seed}
+        if ci != "checks":
+            body["ci"] = ci
+        self._call("POST", "/repos", body)
 
     def load_data(self, path: str | Path) -> list[str]:
         return self._call("POST", "/repos", {"data": str(path)})["repositories"]

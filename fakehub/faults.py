@@ -17,7 +17,11 @@ requests whose path starts with that prefix. Faults:
 - `primary_exhaustion`: once a token has spent `after_points` in its window, the rest of that
   window is spent (the next answers are primary rate-limit answers until the reset);
 - `partial_errors` (GraphQL): one PR node's field nulled, with an `errors` entry at its path;
-- `heavy_page_502` (GraphQL): 502 for a query whose node count exceeds `max_nodes`.
+- `heavy_page_502` (GraphQL): 502 for a query whose node count exceeds `max_nodes`;
+- `field_forbidden` (GraphQL): a permission the token lacks, every time: in each PR node of an
+  answer, the field at `field` (a dotted path, e.g. `statusCheckRollup`) is nulled and an error
+  of type `type` (`FORBIDDEN`, the default, or `INSUFFICIENT_SCOPES`) names its path, as GitHub
+  answers an App installation without the permission (HTTP 200, the rest of the data kept).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ KINDS = frozenset(
         "primary_exhaustion",
         "partial_errors",
         "heavy_page_502",
+        "field_forbidden",
     }
 )
 # Faults decided before a request is served; the others depend on the GraphQL document/result.
@@ -63,6 +68,8 @@ class FaultRule:
     retry_after: int | None = None
     after_points: int = 0
     max_nodes: int = 0
+    field: str = ""
+    error_type: str = "FORBIDDEN"
     matched: int = 0
 
     def applies_to(self, path: str) -> bool:
@@ -116,6 +123,14 @@ def _rule(raw: Any, index: int) -> FaultRule:
         if "after_points" not in raw:
             raise FaultProfileError(f"{where}: primary_exhaustion needs after_points")
         rule.after_points = _number(raw, "after_points", where, minimum=0, integer=True)
+    elif kind == "field_forbidden":
+        field = raw.get("field")
+        if not isinstance(field, str) or not all(part.isidentifier() for part in field.split(".")):
+            raise FaultProfileError(f"{where}: field_forbidden needs a field path like a.b")
+        rule.field = field
+        rule.error_type = raw.get("type", "FORBIDDEN")
+        if rule.error_type not in ("FORBIDDEN", "INSUFFICIENT_SCOPES"):
+            raise FaultProfileError(f"{where}: type must be FORBIDDEN or INSUFFICIENT_SCOPES")
     elif kind == "heavy_page_502":
         if "max_nodes" not in raw:
             raise FaultProfileError(f"{where}: heavy_page_502 needs max_nodes")

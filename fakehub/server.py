@@ -37,7 +37,7 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -174,6 +174,7 @@ class FakeHub:
         ghes: bool = False,
         clock: Callable[[], float] = time.time,
         server_time: ServerTime | dict[str, Any] | None = None,
+        missing_scopes: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.host, self.port = host, port
         # GitHub Enterprise Server's layout: REST under /api/v3, GraphQL at /api/graphql only.
@@ -190,6 +191,12 @@ class FakeHub:
         self.request_log = RequestLog(request_log) if request_log else None
         self.installation_token_seconds = installation_token_seconds
         self.app_public_key = app_public_key
+        # {token: [PR field paths]}: a PAT lacking the scope for those fields (every answer
+        # refuses them with INSUFFICIENT_SCOPES; see _refuse_field).
+        # Keyed as requests know their token: by its hash (fakehub never keeps a token in logs).
+        self.missing_scopes: dict[str, tuple[str, ...]] = {
+            token_hash(token): tuple(fields) for token, fields in (missing_scopes or {}).items()
+        }
         self._installation_tokens: dict[str, float] = {}
         self.allowed_tokens: frozenset[str] | None = None
         if isinstance(tokens, str | Path):
@@ -273,12 +280,12 @@ class FakeHub:
             names.append(self.store.add_repository(meta, prs).full_name)
         return names
 
-    def add_synthetic(self, full_name: str, prs: int, seed: int = 1) -> str:
-        """Generate and serve a deterministic repository of `prs` PRs."""
+    def add_synthetic(self, full_name: str, prs: int, seed: int = 1, ci: str = "checks") -> str:
+        """Generate and serve a deterministic repository of `prs` PRs (`ci`: see synthetic.py)."""
         from fakehub.synthetic import generate_repository
 
         now = datetime.fromtimestamp(self.clock(), UTC)
-        meta, nodes = generate_repository(full_name, prs, seed=seed, now=now)
+        meta, nodes = generate_repository(full_name, prs, seed=seed, now=now, ci=ci)
         return self.store.add_repository(meta, nodes).full_name
 
     def set_faults(self, profile: dict[str, Any] | FaultProfile | str | Path | None) -> None:
@@ -755,6 +762,11 @@ class _Handler(BaseHTTPRequestHandler):
             if hub.faults.fire(rule) and _inject_partial_error(body):
                 hub.accounting.add(tok, faults_injected=1)
                 break
+        for rule in hub.faults.matching(frozenset({"field_forbidden"}), "/graphql"):
+            if hub.faults.fire(rule) and _refuse_field(body, rule.field, rule.error_type):
+                hub.accounting.add(tok, faults_injected=1)
+        for field_path in hub.missing_scopes.get(tok, ()):
+            _refuse_field(body, field_path, "INSUFFICIENT_SCOPES")
         self._send(200, body, budget.headers())
         return 200
 
@@ -1139,7 +1151,8 @@ class _Handler(BaseHTTPRequestHandler):
                 seed = payload.get("seed", 1)
                 if not isinstance(prs, int) or prs < 0 or not isinstance(seed, int):
                     raise ValueError("synthetic needs an integer prs (and an integer seed)")
-                name = hub.add_synthetic(str(payload["synthetic"]), prs, seed)
+                ci = payload.get("ci", "checks")
+                name = hub.add_synthetic(str(payload["synthetic"]), prs, seed, ci=str(ci))
                 return 201, {"repositories": [name]}
             if "data" in payload:
                 return 201, {"repositories": hub.load_data(str(payload["data"]))}
@@ -1327,6 +1340,61 @@ def _inject_partial_error(body: dict[str, Any]) -> bool:
         }
     )
     return True
+
+
+FORBIDDEN_MESSAGE = "Resource not accessible by integration"
+SCOPES_MESSAGE = (
+    "Your token has not been granted the required scopes to execute this query. The '{field}' "
+    "field requires one of the following scopes: ['repo'], but your token has only been granted "
+    "the: ['public_repo'] scopes. Please modify your token's scopes at: "
+    "https://github.com/settings/tokens."
+)
+
+
+def _refuse_field(body: dict[str, Any], field_path: str, error_type: str) -> bool:
+    """Null `field_path` (dotted) in every PR node of the answer, one error per node at its path.
+
+    What GitHub answers a token lacking the permission for a field: HTTP 200, the data it may
+    read, `null` for the field and an error of type FORBIDDEN (an App installation or
+    fine-grained token without the permission) or INSUFFICIENT_SCOPES (a classic PAT without
+    the scope) naming the field's path. GitHub documents that GraphQL access depends on the
+    App's permissions (docs.github.com/apps/creating-github-apps/registering-a-github-app/
+    choosing-permissions-for-a-github-app, "Choosing permissions for GraphQL API access") but
+    not its error types (github/docs#11071); the shape follows the GraphQL spec (section 7.1.2,
+    "Errors": a field error nulls the field and carries its path) and answers GitHub gives.
+    Returns whether a field was refused.
+    """
+    parts = field_path.split(".")
+    refused = False
+    for node, path in _all_prs(body.get("data"), []):
+        holder: Any = node
+        for part in parts[:-1]:
+            holder = holder.get(part) if isinstance(holder, dict) else None
+        if not isinstance(holder, dict) or parts[-1] not in holder:
+            continue
+        holder[parts[-1]] = None
+        error: dict[str, Any] = {"type": error_type, "path": [*path, *parts], "locations": []}
+        if error_type == "FORBIDDEN":
+            error["extensions"] = {"saml_failure": False}
+            error["message"] = FORBIDDEN_MESSAGE
+        else:
+            error["message"] = SCOPES_MESSAGE.format(field=parts[-1])
+        body.setdefault("errors", []).append(error)
+        refused = True
+    return refused
+
+
+def _all_prs(value: Any, path: list[Any]) -> Iterable[tuple[dict[str, Any], list[Any]]]:
+    """Every PR node (with its path) in an answer's data."""
+    if isinstance(value, dict):
+        if "number" in value and ("title" in value or "files" in value or "commits" in value):
+            yield value, path
+            return
+        for key, child in value.items():
+            yield from _all_prs(child, [*path, key])
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _all_prs(child, [*path, index])
 
 
 def _find_pr(value: Any, path: list[Any]) -> tuple[dict[str, Any], list[Any]] | None:

@@ -5,7 +5,13 @@ review rounds (changes requested, new commits, a re-review), labels, milestones,
 bots and deleted users; and each PR's life: drafts that become ready (some reviewed while still
 drafts), review requests and re-requests, force pushes after a review, review threads with
 comments. Output depends only on
-(full_name, prs, seed) and `now`; every date lies in the 90 days before `now`.
+(full_name, prs, seed, ci) and `now`; every date lies in the 90 days before `now`.
+
+`ci` says how the repository's CI reports: "checks" (check runs in check suites, the default),
+"statuses" (commit statuses only, as CircleCI, Jenkins or Travis report them: each would-be
+check run becomes a `StatusContext`) or "both" (the first app's runs stay check runs, the other
+apps report statuses; a PR with one app keeps its last run as a status). The same random draws
+are made whatever `ci` is, so the rest of the data is the same and so are the nested sizes.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["HEAVY_SIZES", "WINDOW_DAYS", "generate_repository", "is_heavy"]
+__all__ = ["CI_STYLES", "HEAVY_SIZES", "WINDOW_DAYS", "generate_repository", "is_heavy"]
+
+CI_STYLES = ("checks", "statuses", "both")
 
 WINDOW_DAYS = 90
 # PR numbers with number % 1000 == 500 carry these nested sizes: each connection overflows the
@@ -230,9 +238,11 @@ def is_heavy(number: int) -> bool:
 
 
 def generate_repository(
-    full_name: str, prs: int, seed: int = 1, now: datetime | None = None
+    full_name: str, prs: int, seed: int = 1, now: datetime | None = None, ci: str = "checks"
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Return (repo.json dict, PR nodes 1..prs) for `full_name`, deterministic given `now`."""
+    if ci not in CI_STYLES:
+        raise ValueError(f"ci must be one of {', '.join(CI_STYLES)}, got {ci!r}")
     if not isinstance(full_name, str) or not _FULL_NAME.fullmatch(full_name):
         raise ValueError(f'repository name must be "owner/name", got {full_name!r}')
     if isinstance(prs, bool) or not isinstance(prs, int) or prs < 0:
@@ -255,7 +265,61 @@ def generate_repository(
     generator.life = random.Random(
         int.from_bytes(hashlib.sha256(f"{full_name}\x00{seed}\x00life".encode()).digest(), "big")
     )
-    return generator.run()
+    nodes_meta = generator.run()
+    if ci != "checks":
+        for node in nodes_meta[1]:
+            _report_as_statuses(node, full_name, both=ci == "both")
+    return nodes_meta
+
+
+# A check run's conclusion as the commit status a CI reporting statuses would set
+# (docs.github.com/rest/commits/statuses: states error, failure, pending, success).
+_STATUS_OF = {
+    "SUCCESS": "SUCCESS",
+    "NEUTRAL": "SUCCESS",
+    "SKIPPED": "SUCCESS",
+    "FAILURE": "FAILURE",
+    "TIMED_OUT": "ERROR",
+    "CANCELLED": "ERROR",
+    "ACTION_REQUIRED": "FAILURE",
+}
+
+
+def _report_as_statuses(node: dict[str, Any], full_name: str, *, both: bool) -> None:
+    """Turn (some of) a PR's check runs into commit statuses of the same commit, in place."""
+    suites = node.get("checkSuites") or []
+    if not suites:
+        return
+    keep = 0
+    if both:
+        keep = 1 if len(suites) > 1 else 0
+    moved: list[dict[str, Any]] = []
+    if both and len(suites) == 1:
+        runs = suites[0]["checkRuns"]
+        if len(runs) < 2:
+            return
+        moved, suites[0]["checkRuns"] = runs[-1:], runs[:-1]
+        suites[0]["conclusion"] = _suite_conclusion(suites[0]["checkRuns"])
+    else:
+        for suite in suites[keep:]:
+            moved.extend(suite["checkRuns"])
+        node["checkSuites"] = suites[:keep]
+    statuses = []
+    for run in moved:
+        state = _STATUS_OF.get(run["conclusion"] or "", "PENDING")
+        if run["status"] != "COMPLETED":
+            state = "PENDING"
+        slug = run["name"].lower().replace(" ", "-")
+        statuses.append(
+            {
+                "context": f"ci/{slug}",
+                "state": state,
+                "description": f"{run['name']}: {state.lower()}",
+                "targetUrl": f"https://ci.example.com/{full_name}/{run['databaseId']}",
+                "createdAt": run["completedAt"] or run["startedAt"] or node["createdAt"],
+            }
+        )
+    node["statusContexts"] = statuses
 
 
 class _Generator:

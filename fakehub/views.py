@@ -15,6 +15,8 @@ from fakehub.store import Repo, fake_sha, stable_id
 
 __all__ = ["actor_view", "mentionable_users", "pr_view", "repo_view"]
 
+MAX_FILES = 3000  # files of a PR GitHub lists (see _build_pr_view)
+
 _FAILING = {"FAILURE", "TIMED_OUT", "CANCELLED", "ACTION_REQUIRED", "STARTUP_FAILURE", "STALE"}
 
 
@@ -280,6 +282,10 @@ def _build_pr_view(repo: Repo, pr: dict[str, Any]) -> dict[str, Any]:
                 "commit": commit_view,
             }
         )
+    # A status names the commit it was set on: the PR's head (the rollup's commit).
+    head_commit = commit_views[-1]["commit"] if commit_views else None
+    for status in statuses:
+        status["commit"] = head_commit
     rollup = None
     if runs or statuses:
         rollup = {
@@ -382,7 +388,10 @@ def _build_pr_view(repo: Repo, pr: dict[str, Any]) -> dict[str, Any]:
             }
             for index, thread in enumerate(pr.get("reviewThreads") or [])
         ],
-        "files": pr["files"],
+        # docs.github.com/rest/pulls/pulls#list-pull-requests-files: "Responses include a
+        # maximum of 3000 files"; GitHub's GraphQL `files` lists the same capped set, while
+        # `changedFiles` keeps the PR's own count.
+        "files": pr["files"][:MAX_FILES],
         "commits": commit_views,
         "statusCheckRollup": rollup,
     }

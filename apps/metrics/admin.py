@@ -16,6 +16,7 @@ from apps.metrics.models import (
     PRCheckRun,
     PRFile,
     PRReview,
+    PRStatusContext,
     PRTimelineEvent,
     PullRequest,
     Team,
@@ -74,6 +75,11 @@ class PRCheckRunInline(_ReadOnlyInline):
     fields = ("name", "status", "conclusion", "duration_seconds", "app_name", "completed_at")
 
 
+class PRStatusContextInline(_ReadOnlyInline):
+    model = PRStatusContext
+    fields = ("context", "state", "description", "commit_sha", "created_at")
+
+
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
     list_display = ("slug", "name", "created_at")
@@ -118,6 +124,7 @@ class PullRequestAdmin(_ReadOnlyAdmin):
         PRFileInline,
         PRCheckRunInline,
         PRTimelineEventInline,
+        PRStatusContextInline,
     )
 
 
@@ -173,6 +180,15 @@ class PRTimelineEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
         return False
+
+
+@admin.register(PRStatusContext)
+class PRStatusContextAdmin(admin.ModelAdmin):
+    list_display = ("context", "pull_request", "state", "commit_sha", "created_at")
+    list_filter = ("state",)
+    search_fields = ("context", "pull_request__github_repo", "commit_sha")
+    list_select_related = ("pull_request",)
+    raw_id_fields = ("pull_request",)
 
 
 @admin.register(TrackedRepository)

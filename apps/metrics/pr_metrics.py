@@ -56,6 +56,13 @@ Definitions (the contract the dashboard and `pr_metrics` command rely on):
   already a failure); otherwise None while any run is not completed or has another conclusion
   (e.g. stale); True when every run concluded success, neutral or skipped. GitHub does not expose
   which checks are *required* through our queries, so every check run counts.
+  Commit statuses (`StatusContext`s of the same commit) count beside the runs, as GitHub's merge
+  box and combined status count them (docs.github.com/rest/commits/statuses#get-the-combined-
+  status-for-a-specific-reference: failure if any context reports `error` or `failure`, pending
+  if one is `pending`, success if the latest status of every context is `success`): a
+  `failure` or `error` status makes it False, a `pending` or `expected` one (a required status
+  not reported yet) leaves it None unless something failed, `success` passes. No runs and no
+  statuses (or CI GitHub refused this token) is None: unknown, never "passed".
 - `size_bucket` by lines changed (additions + deletions): XS < 10, S < 50, M < 250, L < 1000,
   XL >= 1000.
 - `is_bot_author`: the author account is a bot (login ending "[bot]" / GraphQL `Bot`); a ghost
@@ -84,6 +91,9 @@ CI_PASSING_CONCLUSIONS = frozenset({"success", "neutral", "skipped"})
 CI_FAILING_CONCLUSIONS = frozenset(
     {"failure", "timed_out", "cancelled", "action_required", "startup_failure", "error"}
 )
+# Commit status states (GraphQL StatusState, lower case).
+CI_PASSING_STATES = frozenset({"success"})
+CI_FAILING_STATES = frozenset({"failure", "error"})
 
 METRIC_FIELDS: tuple[str, ...] = (
     "first_review_at",
@@ -138,6 +148,14 @@ class EventFact:
 
 
 @dataclass(frozen=True, slots=True)
+class StatusFact:
+    """What the metrics need of one commit status context."""
+
+    context: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
 class PRFacts:
     """A PR reduced to what its metrics depend on; built from a fetched PR or a stored one."""
 
@@ -155,6 +173,7 @@ class PRFacts:
     first_commit_at: datetime | None = None  # earliest authored_at (else committed_at)
     comments_count: int | None = None
     total_comments_count: int | None = None
+    statuses: tuple[StatusFact, ...] = ()
 
     @classmethod
     def from_fetched(cls, pr: FetchedPRFull) -> PRFacts:
@@ -194,12 +213,13 @@ class PRFacts:
             first_commit_at=_earliest(c.authored_at or c.committed_at for c in pr.commits),
             comments_count=pr.comments_count,
             total_comments_count=pr.total_comments_count,
+            statuses=tuple(StatusFact(s.context, s.state) for s in pr.status_contexts),
         )
 
     @classmethod
     def from_row(cls, pr: PullRequest) -> PRFacts:
         """Facts of a stored PR; prefetch author, reviews__reviewer, commits, check_runs and
-        timeline_events first."""
+        timeline_events and status_contexts first."""
         author = pr.author
         commits = list(pr.commits.all())
         return cls(
@@ -239,6 +259,7 @@ class PRFacts:
             first_commit_at=_earliest(c.authored_at or c.committed_at for c in commits),
             comments_count=pr.comments_count,
             total_comments_count=pr.total_comments_count,
+            statuses=tuple(StatusFact(s.context, s.state) for s in pr.status_contexts.all()),
         )
 
 
@@ -401,8 +422,25 @@ def review_rounds(facts: PRFacts) -> int:
         start = rereview  # a re-review that requests changes again opens the next round
 
 
-def ci_passed(check_runs: Sequence[CheckRunFact]) -> bool | None:
-    """True / False / None for the last commit's check runs (see the module docstring)."""
+def ci_passed(
+    check_runs: Sequence[CheckRunFact], statuses: Sequence[StatusFact] = ()
+) -> bool | None:
+    """True / False / None for the last commit's check runs and statuses (module docstring)."""
+    states = {(s.state or "").lower() for s in statuses}
+    if states & CI_FAILING_STATES:
+        return False
+    runs = _check_runs_passed(check_runs)
+    if runs is False:
+        return False
+    if not statuses:
+        return runs
+    if states - CI_PASSING_STATES:  # pending, expected (or a state we do not know)
+        return None
+    return None if check_runs and runs is None else True
+
+
+def _check_runs_passed(check_runs: Sequence[CheckRunFact]) -> bool | None:
+    """True / False / None for check runs alone (see the module docstring)."""
     latest: dict[tuple[str, str], CheckRunFact] = {}
     for run in check_runs:
         key = (run.app_name or "", run.name)
@@ -474,7 +512,7 @@ def compute_metrics(facts: PRFacts) -> PRMetrics:
         review_time_hours=review_time,
         review_rounds=review_rounds(facts),
         commits_after_first_review=commits_after(facts.commit_times, first),
-        ci_passed=ci_passed(facts.check_runs),
+        ci_passed=ci_passed(facts.check_runs, facts.statuses),
         size_bucket=size_bucket(facts.additions, facts.deletions),
         is_bot_author=facts.author_is_bot,
     )
@@ -501,7 +539,9 @@ def recompute_pr_metrics(queryset: QuerySet[PullRequest], *, batch_size: int = 5
     qs = (
         queryset.order_by("pk")
         .select_related("author")
-        .prefetch_related("reviews__reviewer", "commits", "check_runs", "timeline_events")
+        .prefetch_related(
+            "reviews__reviewer", "commits", "check_runs", "timeline_events", "status_contexts"
+        )
     )
     changed = 0
     last_pk = 0

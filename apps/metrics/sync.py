@@ -42,8 +42,9 @@ from apps.integrations.services.github_app import GitHubAppInstallation
 from apps.integrations.services.github_graphql import GitHubGraphQLClient
 from apps.integrations.services.tokens import StaticToken, TokenPool, TokenSource
 from apps.metrics.lock_holder import holder_is_dead, process_holder
-from apps.metrics.models import PRCheckRun, PullRequest, TrackedRepository
+from apps.metrics.models import PRCheckRun, PRStatusContext, PullRequest, TrackedRepository
 from apps.metrics.seeding.github_graphql_fetcher import GitHubGraphQLFetcher, PRPage, split_repo
+from apps.metrics.seeding.refused import refused_updates
 from apps.metrics.seeding.sanitise import clean_text, map_pr_node
 from apps.metrics.seeding.walk import new_walk, open_walk, walk_repository
 from apps.metrics.writer import SaveStats, clean_error, save_pull_requests
@@ -258,13 +259,18 @@ def _db_repository_lock(tracked: TrackedRepository) -> Iterator[Callable[[], Non
 
 
 def _prs_with_ci_running(tracked: TrackedRepository, *, since: datetime) -> QuerySet[PullRequest]:
-    """The repository's PRs updated since `since` with a check run not completed."""
-    pending = PRCheckRun.objects.filter(
-        pull_request__team_id=tracked.team_id,
-        pull_request__github_repo=tracked.full_name,
-        pull_request__pr_updated_at__gte=since,
-    ).exclude(status="completed")
-    return PullRequest.objects.filter(pk__in=pending.values("pull_request_id"))
+    """The repository's PRs updated since `since` with a check run not completed or a commit
+    status still pending (a status changing does not bump `updatedAt` either)."""
+    mine = {
+        "pull_request__team_id": tracked.team_id,
+        "pull_request__github_repo": tracked.full_name,
+        "pull_request__pr_updated_at__gte": since,
+    }
+    pending = PRCheckRun.objects.filter(**mine).exclude(status="completed")
+    waiting = PRStatusContext.objects.filter(**mine, state__in=("pending", "expected"))
+    return PullRequest.objects.filter(
+        Q(pk__in=pending.values("pull_request_id")) | Q(pk__in=waiting.values("pull_request_id"))
+    )
 
 
 def pending_ci_numbers(
@@ -365,6 +371,10 @@ def repoll_pending_ci(
             pr for pr in (map_pr_node(node, tracked.full_name) for node in nodes) if pr is not None
         ]
         stats = stats + save_pull_requests(tracked.team, prs)
+        refused = refused_updates(tracked, prs)
+        if refused:
+            TrackedRepository.objects.filter(pk=tracked.pk).update(**refused)
+            tracked.unavailable_fields = refused["unavailable_fields"]
         # The writer stamps `synced_at` with the wall clock; the backoff reads the client's.
         PullRequest.objects.filter(
             team_id=tracked.team_id,

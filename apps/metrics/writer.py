@@ -6,7 +6,7 @@ queries, whatever the page holds (bulk upserts, no per-row saves):
 1. team members: every account seen (authors, merged_by, reviewers, commit authors, assignees;
    "ghost" and bots included) is created if new, and filled in if we learnt more about it;
 2. pull requests: upserted by (team, github_repo, github_pr_id), per-PR metrics computed here;
-3. children (reviews, commits, files, check runs, timeline events): upserted by their GitHub keys, and the rows
+3. children (reviews, commits, files, check runs, timeline events, status contexts): upserted by their GitHub keys, and the rows
    of these PRs that GitHub no longer reports (a file gone after a force-push, a commit
    squashed away, a check run replaced) are deleted;
 4. `on_commit()`, inside the same transaction, so a checkpoint is stored with its rows or not
@@ -41,6 +41,7 @@ from apps.metrics.models import (
     PRCheckRun,
     PRFile,
     PRReview,
+    PRStatusContext,
     PRTimelineEvent,
     PullRequest,
     Team,
@@ -87,6 +88,8 @@ PR_UPDATE_FIELDS: tuple[str, ...] = (
     "review_threads_count",
     "review_threads_resolved_count",
     "total_comments_count",
+    "files_complete",
+    "commits_complete",
     *METRIC_FIELDS,
     "synced_at",
 )
@@ -106,6 +109,7 @@ class SaveStats:
     timeline_events: int = 0
     # "owner/name#N: why" of each PR the database refused (the rest of its page is written).
     rejected: tuple[str, ...] = field(default=())
+    status_contexts: int = 0
 
     def __add__(self, other: SaveStats) -> SaveStats:
         if not isinstance(other, SaveStats):
@@ -433,6 +437,8 @@ def _pr_row(team: Team, pr: FetchedPRFull, members: dict[str, int], now: datetim
         review_threads_count=pr.review_threads_count,
         review_threads_resolved_count=pr.review_threads_resolved_count,
         total_comments_count=pr.total_comments_count,
+        files_complete=pr.files_complete,
+        commits_complete=pr.commits_complete,
         synced_at=now,
         **metrics_for_fetched(pr).as_fields(),
     )
@@ -482,6 +488,15 @@ _TIMELINE = _ChildKind(
 )
 
 
+# One row per context: GitHub keeps the latest status per context of the head commit.
+_STATUS_CONTEXTS = _ChildKind(
+    PRStatusContext,
+    "context",
+    ("state", "description", "target_url", "created_at", "commit_sha"),
+    "status_contexts",
+)
+
+
 def _save_children(
     page: Sequence[FetchedPRFull],
     pr_ids: dict[tuple[str, int], int],
@@ -492,7 +507,7 @@ def _save_children(
     # and compiling model instances for them cost more than the database work itself
     # (profiled: Model.__init__ and per-value SQL compilation dominated a bulk_create page).
     rows: dict[_ChildKind, list[dict[str, Any]]] = {
-        kind: [] for kind in (_REVIEWS, _COMMITS, _FILES, _CHECK_RUNS, _TIMELINE)
+        kind: [] for kind in (_REVIEWS, _COMMITS, _FILES, _CHECK_RUNS, _TIMELINE, _STATUS_CONTEXTS)
     }
     # A PR fetched without its timeline (an older cache) keeps the events already stored.
     with_timeline: set[int] = set()
@@ -563,6 +578,18 @@ def _save_children(
                 }
                 for e in pr.timeline_events
             )
+        rows[_STATUS_CONTEXTS].extend(
+            {
+                "pull_request_id": pr_id,
+                "context": st.context,
+                "state": st.state,
+                "description": st.description or "",
+                "target_url": st.target_url or "",
+                "created_at": st.created_at,
+                "commit_sha": st.commit_sha or "",
+            }
+            for st in pr.status_contexts
+        )
     page_pr_ids = sorted(set(pr_ids.values()))
     for kind, kind_rows in rows.items():
         ids = sorted(with_timeline) if kind is _TIMELINE else page_pr_ids

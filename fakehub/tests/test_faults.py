@@ -184,3 +184,45 @@ def test_the_control_api_refuses_a_bad_profile(hub):
 
     with pytest.raises(FakeHubControlError, match="fault must be one of"):
         hub.faults({"rules": [{"fault": "explode"}]})
+
+
+def test_a_forbidden_field_is_refused_on_every_pr_of_every_answer(hub, api_for):
+    hub.faults({"rules": [{"fault": "field_forbidden", "field": "statusCheckRollup"}]})
+    api = api_for(hub)
+    for _ in range(3):  # permanent: the same answer every time
+        body = api.graphql(PR_PAGE, {"owner": "acme", "name": "rocket", "first": 10}).json()
+        nodes = body["data"]["repository"]["pullRequests"]["nodes"]
+        assert len(nodes) == 10 and all(node["statusCheckRollup"] is None for node in nodes)
+        assert all(node["files"]["nodes"] for node in nodes)  # the rest of each node is kept
+        assert [e["path"] for e in body["errors"]] == [
+            ["repository", "pullRequests", "nodes", i, "statusCheckRollup"] for i in range(10)
+        ]
+        assert {(e["type"], e["message"]) for e in body["errors"]} == {
+            ("FORBIDDEN", "Resource not accessible by integration")
+        }
+
+
+def test_a_token_missing_a_scope_gets_insufficient_scopes_on_the_field(fakehub_factory, api_for):
+    from fakehub.tests.conftest import TOKEN
+
+    hub = fakehub_factory(
+        synthetic=["acme/rocket:5:4"], missing_scopes={TOKEN: ["closingIssuesReferences"]}
+    )
+    limited = api_for(hub).graphql(PR_PAGE, {"owner": "acme", "name": "rocket"}).json()
+    assert {e["type"] for e in limited["errors"]} == {"INSUFFICIENT_SCOPES"}
+    assert all(
+        node["closingIssuesReferences"] is None
+        for node in limited["data"]["repository"]["pullRequests"]["nodes"]
+    )
+    assert "requires one of the following scopes" in limited["errors"][0]["message"]
+    other = api_for(hub, token="ghp_another_token")
+    assert "errors" not in other.graphql(PR_PAGE, {"owner": "acme", "name": "rocket"}).json()
+
+
+def test_a_field_forbidden_rule_needs_a_field_path():
+    with pytest.raises(FaultProfileError, match="field path"):
+        FaultProfile.from_json({"rules": [{"fault": "field_forbidden"}]})
+    with pytest.raises(FaultProfileError, match="FORBIDDEN or INSUFFICIENT_SCOPES"):
+        FaultProfile.from_json(
+            {"rules": [{"fault": "field_forbidden", "field": "files", "type": "NOPE"}]}
+        )

@@ -330,3 +330,44 @@ def test_it_refuses_a_body_that_is_not_json(fakehub, api_for):
     response = api_for(fakehub).http.post("/graphql", content=b"{not json")
     assert response.status_code == 400
     assert response.json()["message"] == "Problems parsing JSON"
+
+
+def test_a_pr_lists_at_most_3000_files_while_changed_files_keeps_its_count(rocket, api_for):
+    files = [
+        {"path": f"gen/f{i:04}.txt", "additions": 1, "deletions": 0, "changeType": "ADDED"}
+        for i in range(3500)
+    ]
+    rocket.upsert_pr("acme/rocket", {"number": 7, "files": files})
+    query = """query($after: String) { repository(owner: "acme", name: "rocket") {
+      pullRequest(number: 7) { changedFiles files(first: 100, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor } nodes { path } } } } }"""
+    api = api_for(rocket)
+    seen: list[str] = []
+    after = None
+    while True:
+        pr = api.data(query, {"after": after})["repository"]["pullRequest"]
+        seen += [node["path"] for node in pr["files"]["nodes"]]
+        if not pr["files"]["pageInfo"]["hasNextPage"]:
+            break
+        after = pr["files"]["pageInfo"]["endCursor"]
+    assert (pr["changedFiles"], pr["files"]["totalCount"], len(seen)) == (3500, 3000, 3000)
+    assert seen == [f"gen/f{i:04}.txt" for i in range(3000)]
+
+
+def test_a_status_context_names_its_commit(fakehub_factory, api_for):
+    hub = fakehub_factory()
+    hub.add_synthetic("acme/ci", 20, seed=1, ci="statuses")
+    query = """{ repository(owner: "acme", name: "ci") { pullRequests(first: 20) { nodes {
+      commits(last: 1) { nodes { commit { oid } } }
+      statusCheckRollup { contexts(first: 50) { statusContextCount checkRunCount nodes {
+        __typename ... on StatusContext { context state description targetUrl commit { oid } }
+      } } } } } } }"""
+    nodes = api_for(hub).data(query)["repository"]["pullRequests"]["nodes"]
+    with_ci = [n for n in nodes if n["statusCheckRollup"]]
+    assert with_ci
+    for node in with_ci:
+        head = node["commits"]["nodes"][0]["commit"]["oid"]
+        contexts = node["statusCheckRollup"]["contexts"]
+        assert contexts["checkRunCount"] == 0 and contexts["statusContextCount"] > 0
+        assert {c["__typename"] for c in contexts["nodes"]} == {"StatusContext"}
+        assert all(c["commit"]["oid"] == head for c in contexts["nodes"])

@@ -418,3 +418,27 @@ def test_bad_arguments_raise_one_line_value_errors(name: str, count: int) -> Non
     with pytest.raises(ValueError) as caught:
         generate_repository(name, count, now=NOW)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("ci", ["statuses", "both"])
+def test_ci_as_statuses_keeps_every_other_value_and_the_number_of_contexts(ci: str) -> None:
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    _, checks = generate_repository("acme/ci", 150, seed=2, now=now)
+    _, other = generate_repository("acme/ci", 150, seed=2, now=now, ci=ci)
+    strip = ("checkSuites", "statusContexts")
+    for a, b in zip(checks, other, strict=True):
+        assert {k: v for k, v in a.items() if k not in strip} == {
+            k: v for k, v in b.items() if k not in strip
+        }
+        runs = sum(len(s["checkRuns"]) for s in a["checkSuites"])
+        kept = sum(len(s["checkRuns"]) for s in b.get("checkSuites") or [])
+        assert kept + len(b.get("statusContexts") or []) == runs
+    with_statuses = [pr for pr in other if pr.get("statusContexts")]
+    states = {s["state"] for pr in with_statuses for s in pr["statusContexts"]}
+    assert {"SUCCESS", "FAILURE", "PENDING"} <= states
+    if ci == "statuses":
+        assert not any(pr.get("checkSuites") for pr in other)
+    else:
+        assert any(pr.get("checkSuites") and pr.get("statusContexts") for pr in other)
+    with pytest.raises(ValueError, match="ci must be one of"):
+        generate_repository("acme/ci", 1, ci="travis")

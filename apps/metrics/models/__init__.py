@@ -5,6 +5,7 @@ from apps.metrics.models.github import (
     PRCheckRun,
     PRFile,
     PRReview,
+    PRStatusContext,
     PRTimelineEvent,
     PullRequest,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "PRFile",
     "PRReview",
     "PRTimelineEvent",
+    "PRStatusContext",
     "PullRequest",
     "Team",
     "TeamMember",

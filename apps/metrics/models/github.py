@@ -8,7 +8,7 @@ idempotent upsert (see apps/metrics/writer.py, the only code that writes these r
   teams tracking the same repository each own their own rows, and so that "delete the reviews
   no longer on GitHub" is a per-PR operation like the other children.
 - Commit: (pull_request, sha); PRFile: (pull_request, filename);
-  PRCheckRun: (pull_request, github_check_run_id).
+  PRCheckRun: (pull_request, github_check_run_id); PRStatusContext: (pull_request, context).
 """
 
 from __future__ import annotations
@@ -87,6 +87,11 @@ class PullRequest(models.Model):
     ci_passed = models.BooleanField(null=True, blank=True)
     size_bucket = models.CharField(max_length=2, choices=SizeBucket.choices, default=SizeBucket.XS)
     is_bot_author = models.BooleanField(default=False)
+    # False when GitHub listed fewer files / commits than the PR has: GitHub lists at most
+    # 3,000 files of a PR (docs.github.com/rest/pulls/pulls#list-pull-requests-files) and REST
+    # at most 250 commits (#list-commits-on-a-pull-request); the rows kept are then a prefix.
+    files_complete = models.BooleanField(default=True)
+    commits_complete = models.BooleanField(default=True)
 
     # The PR's life and its cycle-time stages (definitions in apps/metrics/pr_metrics.py and
     # docs/metrics.md). None = unknown (not collected, or the stage has not happened).
@@ -272,3 +277,40 @@ class PRTimelineEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class PRStatusContext(models.Model):
+    """One commit status context of the PR's last commit (CircleCI, Jenkins, bots...).
+
+    GitHub keeps the latest status per context of a commit (docs.github.com/rest/commits/
+    statuses#get-the-combined-status-for-a-specific-reference), so a PR's rollup holds one per
+    context: the row is keyed by (pull_request, context) and a new head commit updates it.
+    """
+
+    class State(models.TextChoices):
+        SUCCESS = "success", "Success"
+        FAILURE = "failure", "Failure"
+        ERROR = "error", "Error"
+        PENDING = "pending", "Pending"
+        EXPECTED = "expected", "Expected"
+
+    pull_request = models.ForeignKey(
+        PullRequest, on_delete=models.CASCADE, related_name="status_contexts"
+    )
+    context = models.CharField(max_length=255)
+    state = models.CharField(max_length=10, choices=State.choices)
+    description = models.TextField(blank=True, default="")
+    target_url = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(null=True, blank=True)
+    commit_sha = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        ordering = ["pull_request_id", "context"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pull_request", "context"], name="metrics_status_unique_context"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.context}: {self.state}"

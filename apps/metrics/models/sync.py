@@ -44,6 +44,9 @@ class TrackedRepository(models.Model):
     # Who set `status` to running: "<host> <pid> <start>" (apps/metrics/lock_holder.py), so a
     # sync or seed that died is taken over at once instead of after REPO_LOCK_TTL_SECONDS.
     sync_holder = models.CharField(max_length=255, blank=True, default="")
+    # PR fields GitHub refuses this token (FORBIDDEN / INSUFFICIENT_SCOPES on the field, e.g.
+    # "statusCheckRollup" without Checks: read): stored as unknown, warned about once.
+    unavailable_fields = models.JSONField(default=list, blank=True)
     next_sync_after = models.DateTimeField(null=True, blank=True)
     rate_limit_remaining = models.IntegerField(null=True, blank=True)
     rate_limit_reset_at = models.DateTimeField(null=True, blank=True)

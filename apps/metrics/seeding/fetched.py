@@ -12,6 +12,8 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from apps.integrations.services.github_graphql.field_errors import UNAVAILABLE_KEY
+
 
 def _dt_to_str(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
@@ -281,11 +283,8 @@ class FetchedCheckRun(_Serialisable):
 
     @classmethod
     def from_api(cls, node: Mapping[str, Any]) -> FetchedCheckRun | None:
-        """Map a `statusCheckRollup.contexts` node; None for anything but a CheckRun with an id.
-
-        Commit statuses (`StatusContext`) have no numeric id to upsert on, so they are skipped:
-        a check run row must be identified by GitHub's `databaseId`.
-        """
+        """Map a `statusCheckRollup.contexts` node; None for anything but a CheckRun with an id
+        (commit statuses are `FetchedStatusContext`s)."""
         typename = node.get("__typename")
         if typename not in (None, "CheckRun") or not isinstance(node.get("databaseId"), int):
             return None
@@ -346,8 +345,52 @@ class FetchedTimelineEvent(_Serialisable):
 
 
 @dataclass(frozen=True, slots=True)
+class FetchedStatusContext(_Serialisable):
+    """One commit status context (CircleCI, Jenkins, a bot...) of the PR's last commit.
+
+    `state` lower case: "success", "failure", "error", "pending" or "expected" (GraphQL's
+    StatusState). GitHub keeps the latest status per context, so `context` identifies it.
+    """
+
+    context: str
+    state: str
+    description: str = ""
+    target_url: str = ""
+    created_at: datetime | None = None
+    commit_sha: str = ""
+
+    _datetimes: ClassVar[frozenset[str]] = frozenset({"created_at"})
+
+    @classmethod
+    def from_api(cls, node: Mapping[str, Any], commit_sha: str = "") -> FetchedStatusContext | None:
+        """Map a `statusCheckRollup.contexts` node; None for anything but a StatusContext.
+
+        `commit_sha` stands in when the node does not name its commit (the rollup's commit is
+        the PR's last one).
+        """
+        if node.get("__typename") != "StatusContext" or not node.get("context"):
+            return None
+        commit = node.get("commit")
+        oid = commit.get("oid") if isinstance(commit, Mapping) else None
+        return cls(
+            context=str(node["context"]),
+            state=_lower(node.get("state")) or "pending",
+            description=node.get("description") or "",
+            target_url=node.get("targetUrl") or "",
+            created_at=_api_dt(node.get("createdAt")),
+            commit_sha=str(oid or commit_sha or ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class FetchedPRFull(_Serialisable):
-    """A pull request with everything a metrics product needs, complete (nothing capped)."""
+    """A pull request with everything a metrics product needs.
+
+    Nested lists are complete up to GitHub's own caps: GitHub lists at most 3,000 files of a PR
+    (docs.github.com/rest/pulls/pulls#list-pull-requests-files), so `files_complete` /
+    `commits_complete` compare the rows with the PR's own counts. `unavailable` names the PR
+    fields GitHub refused this token (FORBIDDEN / INSUFFICIENT_SCOPES): their data is unknown.
+    """
 
     repo_full_name: str
     number: int
@@ -384,6 +427,8 @@ class FetchedPRFull(_Serialisable):
     review_threads_count: int | None = None
     review_threads_resolved_count: int | None = None
     total_comments_count: int | None = None
+    status_contexts: tuple[FetchedStatusContext, ...] = ()
+    unavailable: tuple[str, ...] = ()
 
     _nested: ClassVar[dict[str, type]] = {"author": FetchedUser, "merged_by": FetchedUser}
     _nested_many: ClassVar[dict[str, type]] = {
@@ -393,10 +438,26 @@ class FetchedPRFull(_Serialisable):
         "files": FetchedFile,
         "check_runs": FetchedCheckRun,
         "timeline_events": FetchedTimelineEvent,
+        "status_contexts": FetchedStatusContext,
     }
     _datetimes: ClassVar[frozenset[str]] = frozenset(
         {"created_at", "updated_at", "merged_at", "closed_at"}
     )
+
+    @property
+    def files_complete(self) -> bool:
+        """Whether every file of the PR (`changedFiles`) is listed."""
+        return len(self.files) >= self.changed_files
+
+    @property
+    def commits_complete(self) -> bool:
+        """Whether every commit of the PR (its commit count) is listed."""
+        return len(self.commits) >= self.commits_count
+
+    @property
+    def ci_unavailable(self) -> bool:
+        """Whether GitHub refused the PR's CI (checks and statuses): CI is then unknown."""
+        return "statusCheckRollup" in self.unavailable
 
     @classmethod
     def from_api(cls, node: Mapping[str, Any], repo_full_name: str | None = None) -> FetchedPRFull:
@@ -434,6 +495,13 @@ class FetchedPRFull(_Serialisable):
         threads_count = _total(threads, -1) if isinstance(threads, Mapping) else -1
         thread_nodes = _nodes(threads)
         total_comments = node.get("totalCommentsCount")
+        head_sha = commits[-1].sha if commits else ""
+        status_contexts = tuple(
+            status
+            for status in (FetchedStatusContext.from_api(n, head_sha) for n in _nodes(contexts))
+            if status
+        )
+        unavailable = node.get(UNAVAILABLE_KEY) or ()
         return cls(
             repo_full_name=repo,
             number=int(node["number"]),
@@ -489,6 +557,8 @@ class FetchedPRFull(_Serialisable):
             if threads_count >= 0 and len(thread_nodes) == threads_count
             else None,
             total_comments_count=total_comments if isinstance(total_comments, int) else None,
+            status_contexts=status_contexts,
+            unavailable=tuple(sorted(str(f) for f in unavailable)),
         )
 
 

@@ -532,13 +532,16 @@ class GitHubGraphQLFetcher:
     # --- mapping ----------------------------------------------------------------------------
 
     def _map_pr(self, node: dict[str, Any], repo: str | None = None) -> FetchedPRFull | None:
-        """Map one complete GraphQL PR node to a FetchedPRFull (check runs dropped when off);
-        None (logged) for a node that cannot be mapped."""
+        """Map one complete GraphQL PR node to a FetchedPRFull (CI dropped when off); None
+        (logged) for a node that cannot be mapped."""
         # Rows are keyed by the name the team tracks, whatever case GitHub answers in.
         pr = map_pr_node(node, repo)
         if pr is None:
             return None
-        if not self.fetch_check_runs or self.rest_check_runs:
+        if not self.fetch_check_runs:
+            # No CI at all: statuses alone could call "passed" a PR whose check runs failed.
+            pr = replace(pr, check_runs=(), status_contexts=())
+        elif self.rest_check_runs:
             pr = replace(pr, check_runs=())
         return pr
 

@@ -39,6 +39,7 @@ from apps.metrics.seeding.github_graphql_fetcher import (
 )
 from apps.metrics.seeding.pr_cache import CacheCorrupt, PRCache
 from apps.metrics.seeding.real_projects import RealProject
+from apps.metrics.seeding.refused import refused_updates
 from apps.metrics.seeding.walk import PageSpool, WalkPlan, new_walk, open_walk, walk_repository
 from apps.metrics.writer import SaveStats, save_page, save_pull_request, save_pull_requests
 
@@ -508,6 +509,13 @@ class RealProjectSeeder:
             result.stats = SaveStats()
             return False
 
+    def _note_refused(self, tracked: TrackedRepository, prs: list[FetchedPRFull]) -> dict[str, Any]:
+        """Fields GitHub refused on cached PRs: noted in memory (saved with the last chunk)."""
+        updates = refused_updates(tracked, prs, self._say)
+        if updates:
+            tracked.unavailable_fields = updates["unavailable_fields"]
+        return updates
+
     def _write_cache_to_db(
         self, tracked: TrackedRepository, cache: PRCache, result: RepoSeedResult
     ) -> bool:
@@ -516,14 +524,17 @@ class RealProjectSeeder:
         result.source = "cache"
         # Streamed, a chunk at a time; the last chunk closes the state in its own transaction.
         chunk: list[FetchedPRFull] = []
+        refused: dict[str, Any] = {}
         for pr in cache.iter_prs():
             if len(chunk) == CACHE_WRITE_CHUNK:
+                refused.update(self._note_refused(tracked, chunk))
                 result.stats = result.stats + save_pull_requests(tracked.team, chunk)
                 result.prs += len(chunk)
                 chunk = []
                 reset_queries()
             chunk.append(pr)
-        options = {OPTIONS_FIELD: _cache_options(cache)}
+        refused.update(self._note_refused(tracked, chunk))
+        options = {OPTIONS_FIELD: _cache_options(cache), **refused}
         result.stats = result.stats + save_page(
             tracked,
             chunk,

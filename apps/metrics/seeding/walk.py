@@ -58,6 +58,7 @@ from apps.metrics.seeding.github_graphql_fetcher import (
     GitHubGraphQLFetcher,
     PRPage,
 )
+from apps.metrics.seeding.refused import refused_updates
 from apps.metrics.writer import SaveStats, save_page
 
 logger = logging.getLogger(__name__)
@@ -366,14 +367,17 @@ def walk_repository(
         if before_save is not None:
             before_save(plan, page)
         prs_done += len(page.prs)
+        # Fields GitHub refuses this token: remembered with the page, warned about once.
+        refused = refused_updates(tracked, page.prs, getattr(fetcher, "_log", None))
         if page.done:
-            stats = _complete(tracked, plan, page, list(page.prs))
+            stats = _complete(tracked, plan, page, list(page.prs), **refused)
         else:
             stats = save_page(
                 tracked,
                 list(page.prs),
                 plan.checkpoint(page, prs_done),
                 status=TrackedRepository.Status.RUNNING,
+                **refused,
             )
         # With DEBUG on, Django keeps every query's SQL (up to 9,000): a page's bulk inserts
         # are large, so that log would grow with the walk. A page is all it needs to hold.
@@ -478,7 +482,7 @@ def walk_repository(
 
 
 def _complete(
-    tracked: TrackedRepository, plan: WalkPlan, page: PRPage | None, prs: list
+    tracked: TrackedRepository, plan: WalkPlan, page: PRPage | None, prs: list, **extra: Any
 ) -> SaveStats:
     """Save the last page and close the walk: watermark, ETag, page size, status, one transaction."""
     high_water = page.high_water if page is not None else plan.high_water
@@ -493,6 +497,7 @@ def _complete(
         "last_synced_at": datetime.now(UTC),
         "status": TrackedRepository.Status.OK,
         "last_error": "",
+        **extra,
     }
     if plan.etag is not None or plan.target_watermark is not None:
         updates["etag"] = plan.etag or ""

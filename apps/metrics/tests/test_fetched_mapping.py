@@ -15,6 +15,7 @@ from apps.metrics.seeding.fetched import (
     FetchedFile,
     FetchedPRFull,
     FetchedReview,
+    FetchedStatusContext,
     FetchedUser,
 )
 from fakehub.reference import shared_dir
@@ -227,8 +228,17 @@ def test_commit_authors_are_linked_accounts_or_none():
     assert (unlinked.author_name, unlinked.author_email) == ("Laptop", "me@laptop")
 
 
-def test_check_runs_come_from_the_rollup_and_commit_statuses_are_skipped():
+def test_check_runs_and_commit_statuses_both_come_from_the_rollup():
     pr = FetchedPRFull.from_api(_our_node())
+    # The status names no commit here: the rollup's commit, the PR's last one, stands in.
+    assert pr.status_contexts == (
+        FetchedStatusContext(
+            "ci/legacy",
+            "success",
+            created_at=datetime(2024, 5, 1, 9, 12, tzinfo=UTC),
+            commit_sha=pr.commits[-1].sha,
+        ),
+    )
     assert pr.check_runs == (
         FetchedCheckRun(
             9001,
@@ -276,6 +286,25 @@ def test_the_parts_map_on_their_own():
     review = FetchedReview.from_api({"databaseId": 1, "state": "DISMISSED", "author": None})
     assert (review.state, review.reviewer.is_ghost, review.body) == ("dismissed", True, "")
     assert FetchedCheckRun.from_api({"__typename": "StatusContext", "context": "ci"}) is None
+    assert FetchedStatusContext.from_api({"__typename": "CheckRun", "databaseId": 1}) is None
+    status = FetchedStatusContext.from_api(
+        {
+            "__typename": "StatusContext",
+            "context": "ci/circleci: build",
+            "state": "ERROR",
+            "description": "Your tests failed on CircleCI",
+            "targetUrl": "https://circleci.com/gh/acme/rocket/1",
+            "createdAt": "2024-05-01T09:12:00Z",
+            "commit": {"oid": "abc123"},
+        },
+        commit_sha="ignored",
+    )
+    assert status is not None
+    assert (status.state, status.commit_sha, status.target_url) == (
+        "error",
+        "abc123",
+        "https://circleci.com/gh/acme/rocket/1",
+    )
     commit = FetchedCommit.from_api(
         {"commit": {"oid": "c", "author": None, "authoredDate": None, "committedDate": None}}
     )

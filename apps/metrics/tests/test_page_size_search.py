@@ -181,7 +181,9 @@ def test_a_page_at_the_default_cap_costs_no_more_points_per_pr_than_a_page_of_25
 
 
 @pytest.mark.django_db
-def test_the_default_cap_is_the_cheapest_page_per_pr_that_keeps_42_requests_per_1000_prs(fakehub_factory):
+def test_the_default_cap_is_the_cheapest_page_per_pr_that_keeps_42_requests_per_1000_prs(
+    fakehub_factory,
+):
     from apps.integrations.services.github_graphql.queries import FETCH_PRS_BULK_QUERY
     from apps.metrics.seeding.github_graphql_fetcher import MAX_PAGE_SIZE
 

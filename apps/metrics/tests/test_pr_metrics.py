@@ -11,6 +11,7 @@ from apps.metrics.factories import TeamFactory
 from apps.metrics.models import PullRequest
 from apps.metrics.pr_metrics import (
     CheckRunFact,
+    StatusFact,
     ci_passed,
     metrics_for_fetched,
     metrics_for_row,
@@ -21,6 +22,7 @@ from apps.metrics.seeding.fetched import (
     FetchedCheckRun,
     FetchedCommit,
     FetchedReview,
+    FetchedStatusContext,
     FetchedUser,
 )
 from apps.metrics.tests.test_writer import ALICE, BOB, CAROL, DEPENDABOT, T0, make_pr
@@ -231,6 +233,45 @@ def test_a_successful_re_run_replaces_its_failed_try():
     assert ci_passed([run(7, "tests", conclusion="failure"), run(1, "tests")]) is False
 
 
+def status(context: str, state: str) -> StatusFact:
+    return StatusFact(context, state)
+
+
+def test_a_pr_whose_only_ci_is_a_failing_status_fails():
+    assert ci_passed([], [status("ci/circleci: build", "failure")]) is False
+    assert ci_passed([], [status("ci/jenkins", "error")]) is False
+
+
+def test_a_green_check_run_and_a_red_status_fail_as_in_githubs_merge_box():
+    assert ci_passed([run(1, "tests")], [status("ci/circleci", "failure")]) is False
+    assert ci_passed([run(1, "tests", conclusion="failure")], [status("ci/x", "success")]) is False
+
+
+def test_a_pending_or_expected_status_leaves_ci_pending_unless_something_failed():
+    assert ci_passed([run(1, "tests")], [status("ci/travis", "pending")]) is None
+    assert ci_passed([], [status("ci/required", "expected")]) is None
+    assert ci_passed([], [status("a", "pending"), status("b", "failure")]) is False
+
+
+def test_ci_passes_when_every_status_and_every_run_passes():
+    assert ci_passed([], [status("a", "success"), status("b", "success")]) is True
+    assert ci_passed([run(1, "tests")], [status("a", "success")]) is True
+    assert (
+        ci_passed(
+            [run(1, "tests", status="in_progress", conclusion=None)], [status("a", "success")]
+        )
+        is None
+    )
+
+
+def test_statuses_count_in_the_stored_metrics_too():
+    failing = make_pr(
+        4,
+        status_contexts=(FetchedStatusContext("ci/circleci", "failure", commit_sha="c2"),),
+    )
+    assert metrics_for_fetched(failing).ci_passed is False
+
+
 # --- stored rows ------------------------------------------------------------------------------
 
 
@@ -254,9 +295,14 @@ def _busy_pr():
 def test_metrics_from_a_stored_row_match_metrics_from_the_fetched_pr():
     team = TeamFactory()
     pr = _busy_pr()
-    save_pull_requests(team, [pr])
-    row = PullRequest.objects.get()
-    assert metrics_for_row(row) == metrics_for_fetched(pr)
+    passing_runs_failing_status = make_pr(
+        2, status_contexts=(FetchedStatusContext("ci/circleci", "error", commit_sha="c2"),)
+    )
+    save_pull_requests(team, [pr, passing_runs_failing_status])
+    for fetched in (pr, passing_runs_failing_status):
+        row = PullRequest.objects.get(github_pr_id=fetched.number)
+        assert metrics_for_row(row) == metrics_for_fetched(fetched)
+    assert PullRequest.objects.get(github_pr_id=2).ci_passed is False
 
 
 @pytest.mark.django_db

@@ -18,7 +18,9 @@ re-queued task that is hit again backs off longer, as GitHub asks.
 
 PR pages come back *complete* (`completion.py` fills overflowing nested connections). A PR node
 that came back with an error path (partial data) is re-fetched alone; an `errors` answer is
-never taken as empty data. `fetch_prs_by_node_ids` (the CI re-poll) asks `nodes(ids:)` for PRs
+never taken as empty data. A field GitHub refuses the token (`FORBIDDEN`,
+`INSUFFICIENT_SCOPES` at a path inside a node) is permanent: the node is kept without it and
+names it under `field_errors.UNAVAILABLE_KEY`; it is not re-fetched. `fetch_prs_by_node_ids` (the CI re-poll) asks `nodes(ids:)` for PRs
 it already knows and completes them the same way.
 
 Adaptive page size (the fetcher's job) -- the design chosen: `fetch_pr_page(..., retry=False)`
@@ -63,6 +65,7 @@ from ..retry import RetryPolicy
 from ..tokens import TokenPool, TokenSource, as_token_source
 from ..transport import DEFAULT_TIMEOUT, HTTPAnswer, Transport, raise_for_status
 from .completion import broken_node_indexes, complete_nodes, error_under, has_number
+from .field_errors import mark_unavailable, split_field_errors
 from .queries import (
     FETCH_PRS_BULK_QUERY,
     FETCH_PRS_BY_NODE_IDS_QUERY,
@@ -267,10 +270,15 @@ class GitHubGraphQLClient:
             requests += 1
             repo = self._repository(response, full)
             connection = repo.get("pullRequests")
-            broken = broken_node_indexes(response.errors, ("repository", "pullRequests", "nodes"))
+            # A field GitHub refuses this token (FORBIDDEN, INSUFFICIENT_SCOPES) is refused
+            # every time: the node is kept without it, never re-fetched (field_errors.py).
+            refused, errors = split_field_errors(
+                response.errors, ("repository", "pullRequests", "nodes")
+            )
+            broken = broken_node_indexes(errors, ("repository", "pullRequests", "nodes"))
             nodes_raw = connection.get("nodes") if isinstance(connection, Mapping) else None
             unusable = not isinstance(nodes_raw, list) or any(
-                not error_under(e, ("repository", "pullRequests", "nodes")) for e in response.errors
+                not error_under(e, ("repository", "pullRequests", "nodes")) for e in errors
             )
             nodeless = isinstance(nodes_raw, list) and any(
                 i >= len(nodes_raw) or not has_number(nodes_raw[i]) for i in broken
@@ -279,13 +287,16 @@ class GitHubGraphQLClient:
                 break
             # Errors we cannot pin on one identifiable PR: the page as a whole is retried.
             failure = GraphQLFailed(
-                response.errors or [{"message": "pullRequests missing from the answer"}],
+                errors or [{"message": "pullRequests missing from the answer"}],
                 retryable=True,
                 repo=full,
                 detail="GitHub answered the PR page with errors",
             )
             self._back_off_or_raise(tries, failure, f"{full}: page answered with errors")
         assert isinstance(connection, Mapping) and isinstance(nodes_raw, list)
+        for index, fields in refused.items():
+            if isinstance(index, int) and index < len(nodes_raw):
+                mark_unavailable(nodes_raw[index], fields)
         nodes: list[dict[str, Any]] = []
         refetch: list[int] = []
         for i, node in enumerate(nodes_raw):
@@ -391,12 +402,14 @@ class GitHubGraphQLClient:
             cost += response.cost
             repo = self._repository(response, full)
             node = repo.get("pullRequest")
-            if not response.errors:
+            refused, errors = split_field_errors(response.errors, ("repository", "pullRequest"))
+            if not errors:
+                mark_unavailable(node, refused.get(None, ()))
                 break
-            if node is None and all(e.get("type") == "NOT_FOUND" for e in response.errors):
+            if node is None and all(e.get("type") == "NOT_FOUND" for e in errors):
                 return None, cost, tries
             failure = GraphQLFailed(
-                response.errors,
+                errors,
                 retryable=True,
                 repo=full,
                 detail=f"PR #{number} kept coming back with errors",
@@ -416,16 +429,18 @@ class GitHubGraphQLClient:
             tries += 1
             response = self.execute(FETCH_PRS_BY_NODE_IDS_QUERY, {"ids": pending}, repo=repo)
             raw = response.data.get("nodes")
+            refused, errors = split_field_errors(response.errors, ("nodes",))
             usable = (
                 isinstance(raw, list)
                 and len(raw) == len(pending)
-                and all(error_under(e, ("nodes",)) for e in response.errors)
+                and all(error_under(e, ("nodes",)) for e in errors)
             )
             if usable:
                 assert isinstance(raw, list)
                 again: list[str] = []
                 for i, (node_id, node) in enumerate(zip(pending, raw, strict=True)):
-                    at_i = [e for e in response.errors if e["path"][1] == i]
+                    at_i = [e for e in errors if e["path"][1] == i]
+                    mark_unavailable(node, refused.get(i, ()))
                     if node is None and all(e.get("type") == "NOT_FOUND" for e in at_i):
                         continue  # gone (or never was): nothing to return
                     if at_i:
@@ -437,7 +452,7 @@ class GitHubGraphQLClient:
                 if not pending:
                     break
             failure = GraphQLFailed(
-                response.errors or [{"message": "nodes missing from the answer"}],
+                errors or [{"message": "nodes missing from the answer"}],
                 retryable=True,
                 repo=repo,
                 detail=f"{len(pending)} PR node(s) kept coming back with errors",

@@ -142,7 +142,8 @@ CONNECTIONS: tuple[ConnectionSpec, ...] = (
         "ContextPage",
         "StatusCheckRollupContextConnection",
         "__typename ... on CheckRun { databaseId name status conclusion startedAt completedAt "
-        "checkSuite { app { name } } } ... on StatusContext { context state createdAt }",
+        "checkSuite { app { name } } } "
+        "... on StatusContext { context state description targetUrl createdAt commit { oid } }",
         wrapper="statusCheckRollup",
     ),
     # The events that shape a PR's stages (apps/metrics/pr_metrics.py), oldest first

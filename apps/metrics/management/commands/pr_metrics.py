@@ -24,6 +24,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
+from django.db.models import Q
 from rich.console import Console
 from rich.table import Table
 
@@ -99,6 +100,7 @@ class Command(BaseCommand):
             flt = MetricsFilter.last_weeks(team, weeks, repo=repo, member=member)
             report = team_report(flt)
             empty = _why_empty(flt) if report.total.merged == 0 else ""
+            truncated = _truncated_prs(flt)
         except DatabaseError as exc:
             first_line = (
                 str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -109,7 +111,9 @@ class Command(BaseCommand):
 
         fmt = options["format"]
         if fmt == "json":
-            self.stdout.write(json.dumps(report.as_dict(), indent=2))
+            data = report.as_dict()
+            data["truncated_prs"] = truncated
+            self.stdout.write(json.dumps(data, indent=2))
         elif fmt == "csv":
             self.stdout.write(_as_csv(report), ending="")
         else:
@@ -123,6 +127,13 @@ class Command(BaseCommand):
                 f"reviewed by someone else {reviewed}, "
                 f"CI success {_pct(total.ci_success_rate)}"
             )
+            if truncated:
+                self.stdout.write(
+                    f"{len(truncated)} merged PR(s) with fewer files or commits stored than they "
+                    "have (GitHub lists at most 3,000 files and 250 commits of a PR): "
+                    + ", ".join(truncated[:20])
+                    + (" ..." if len(truncated) > 20 else "")
+                )
         if empty:
             # Machine formats keep stdout to the data: the reason goes to stderr.
             (self.stdout if fmt == "table" else self.stderr).write(empty)
@@ -171,6 +182,19 @@ class Command(BaseCommand):
         if report.reviewers:
             console.print(reviewers)
         return buffer.getvalue()
+
+
+def _truncated_prs(flt: MetricsFilter) -> list[str]:
+    """ "owner/name#N" of the PRs in the report's range whose files or commits are truncated."""
+    qs = PullRequest.objects.filter(
+        team=flt.team, merged_at__gte=flt.start, merged_at__lt=flt.end
+    ).filter(Q(files_complete=False) | Q(commits_complete=False))
+    if flt.repo:
+        qs = qs.filter(github_repo=flt.repo)
+    if flt.member:
+        qs = qs.filter(author__github_login=flt.member)
+    rows = qs.order_by("github_repo", "github_pr_id").values_list("github_repo", "github_pr_id")
+    return [f"{repo}#{number}" for repo, number in rows]
 
 
 def _cells(stats: PeriodStats) -> list[str]:
