@@ -50,6 +50,7 @@ def web_url(value: str | None) -> str:
     return value if value and is_web_url(value) else ""
 
 
+@register.filter
 def permission_for(field: str) -> str:
     """The GitHub permission to grant so a refused PR field is answered (field_errors.py)."""
     from apps.integrations.services.github_graphql.field_errors import permission_for as grant
