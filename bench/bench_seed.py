@@ -310,7 +310,20 @@ def antiwork_example(hub: FakehubServer) -> list[Row]:
     )
     row.dataset = f"antiwork: gumroad + flexile (real), helper (synthetic {HELPER_PRS} PRs)"
     row.extra["stored_prs"] = stored_prs(ws)
-    return [row]
+    # The same seed with each repository's first page asked for alone (--per-repo), side by
+    # side with the many-repository query above.
+    old_ws = Workspace(dataset, tag="-per-repo")
+    prepare(old_ws, hub.url)
+    old = measured(
+        hub,
+        old_ws,
+        "--project antiwork --max-prs 10 --per-repo (cold)",
+        ["seed_real_projects", "--project", "antiwork", "--max-prs", "10", "--per-repo"],
+        prs=30,
+    )
+    old.dataset = row.dataset
+    old.extra["stored_prs"] = stored_prs(old_ws)
+    return [row, old]
 
 
 def has_command(name: str) -> bool:

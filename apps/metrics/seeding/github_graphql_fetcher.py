@@ -335,6 +335,7 @@ class GitHubGraphQLFetcher:
         since: datetime | None = None,
         high_water: datetime | None = None,
         known_overlap: int = 0,
+        first_result: Any = None,
     ) -> Iterator[PRPage]:
         """Yield `repo`'s PR pages; the last one has `done` set. Reads GitHub, writes nothing.
 
@@ -344,6 +345,8 @@ class GitHubGraphQLFetcher:
         `known_overlap`: how many PRs we already hold updated at or after `watermark` (the
         overlap re-reads them); incremental pages make room for them and for one look-ahead
         node, so k changed PRs take ceil(k / page_size) pages.
+        `first_result`: the walk's first page, already fetched (a `PRPageResult` of complete
+        nodes from a many-repository query): it is used instead of asking for that page.
         """
         if mode not in (FULL, INCREMENTAL):
             raise ValueError(f"unknown walk mode {mode!r}")
@@ -362,7 +365,8 @@ class GitHubGraphQLFetcher:
             first = want + extra
             order = "UPDATED_AT" if mode == INCREMENTAL else "CREATED_AT"
             shrunk = 0
-            while True:
+            prefetched, first_result = first_result, None
+            while prefetched is None:
                 try:
                     # No client retries for the page itself: a 502/504/timeout is answered by a
                     # smaller page at once (GitHub's docs: expensive queries time out).
@@ -385,6 +389,8 @@ class GitHubGraphQLFetcher:
                     shrunk += 1
                     good_streak = since_failure = 0
                     self.counters.shrinks += 1
+            if prefetched is not None:
+                result = prefetched
             nodes = list(result.nodes or [])
             if not nodes and result.has_next_page:
                 raise GraphQLFailed(
@@ -435,7 +441,11 @@ class GitHubGraphQLFetcher:
                 pushed_at=_parse_dt(getattr(result, "pushed_at", None)),
                 total_count=getattr(result, "total_count", None),
                 points=int(getattr(result, "cost", 0) or 0),
-                requests=int(getattr(result, "requests", 1) or 1) + shrunk,
+                requests=(
+                    0
+                    if prefetched is not None
+                    else int(getattr(result, "requests", 1) or 1) + shrunk
+                ),
                 shrunk=shrunk,
             )
             if done:

@@ -334,6 +334,7 @@ def walk_repository(
     on_page: Callable[[PRPage, SaveStats], None] | None = None,
     overlap: timedelta | None = None,
     spool: PageSpool | None = None,
+    first_page: Any = None,
 ) -> WalkResult:
     """Walk `tracked`'s PR pages per `plan`, saving each page with its checkpoint; resumable.
 
@@ -346,6 +347,8 @@ def walk_repository(
     the checkpoint of the last saved page stays, so the next walk resumes. Every callback runs
     in the caller's thread; the next page is fetched meanwhile in a background thread (see the
     module docstring). Django's query log is emptied after each page (it grows with DEBUG on).
+    `first_page`: a new walk's first page, already fetched with other repositories' (a
+    `PRPageResult`, `github_graphql.repos`); the walk goes on from its cursor as usual.
     """
     overlap = fetcher.overlap if overlap is None else overlap
     result = WalkResult(
@@ -445,6 +448,11 @@ def walk_repository(
             since=since,
             high_water=plan.high_water,
             known_overlap=known,
+            first_result=(
+                first_page
+                if plan.mode == FULL and not plan.resumed and plan.cursor is None
+                else None
+            ),
         )
         if spool is not None:
             pages = _spooled(pages, spool, plan, plan.cursor)

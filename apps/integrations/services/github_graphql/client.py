@@ -71,6 +71,7 @@ from .queries import (
     MAX_NODE_IDS,
     PAGE_SIZE,
 )
+from .repos import RepoSnapshot, build_repos_query
 from .values import (
     ClientListener,
     ClientStats,
@@ -151,8 +152,13 @@ class GitHubGraphQLClient:
         *,
         repo: str | None = None,
         retry: bool | RetryPolicy = True,
+        aliased: bool = False,
     ) -> GraphQLResponse:
-        """Run one GraphQL document; raise on errors without data; return partial data + errors."""
+        """Run one GraphQL document; raise on errors without data; return partial data + errors.
+
+        `aliased`: the document asks about several repositories under aliases; a NOT_FOUND at
+        one alias is that alias's answer (returned with the rest), not the call's.
+        """
         key = query_key(query)
         policy = self._policy(retry)
         answer = self._send(
@@ -164,7 +170,7 @@ class GitHubGraphQLClient:
             estimate=self._costs.estimate(key),
             policy=policy,
             repo=repo,
-            check=self._check_graphql,
+            check=self._check_aliased_graphql if aliased else self._check_graphql,
             cost_key=key,
         )
         body = answer.body
@@ -351,6 +357,82 @@ class GitHubGraphQLClient:
             etag=etag,
             repo=f"{owner}/{name}",
         )
+
+    def fetch_repositories(
+        self,
+        repos: Sequence[str],
+        first: int | None = None,
+        *,
+        order: Literal["CREATED_AT", "UPDATED_AT"] = "CREATED_AT",
+        retry: bool | RetryPolicy = True,
+    ) -> list[RepoSnapshot]:
+        """Ask about many repositories ("owner/name") in one request (`repos.py`), in order.
+
+        Without `first`: the change check (newest PR update, pushedAt, nameWithOwner). With
+        `first`: also each repository's first page of PRs, newest created first, complete (the
+        follow-ups of all the pages go together). A repository GitHub does not know comes back
+        `found=False`; one whose part of the answer carried errors `failed=True` (ask about it
+        alone). The caller sizes the batch (`repos.CHECK_BATCH`, `repos.page_batch_size`).
+        """
+        pairs = []
+        for full in repos:
+            owner, _, name = full.partition("/")
+            pairs.append((owner, name))
+        query, variables = build_repos_query(pairs, first, order)
+        response = self.execute(query, variables, retry=self._policy(retry), aliased=True)
+        snapshots: list[RepoSnapshot] = []
+        nodes: list[dict[str, Any]] = []
+        unplaced = [
+            e for e in response.errors if not str((e.get("path") or [""])[0]).startswith("r")
+        ]
+        if unplaced:
+            raise GraphQLFailed(unplaced, retryable=True, detail="many-repository query failed")
+        for i, full in enumerate(repos):
+            alias = f"r{i}"
+            errors = [e for e in response.errors if (e.get("path") or [None])[0] == alias]
+            raw = response.data.get(alias)
+            if raw is None and errors and all(e.get("type") == "NOT_FOUND" for e in errors):
+                snapshots.append(RepoSnapshot(full, found=False))
+                continue
+            if errors or not isinstance(raw, Mapping):
+                snapshots.append(RepoSnapshot(full, failed=True))
+                continue
+            latest = raw.get("latest") if isinstance(raw.get("latest"), Mapping) else {}
+            top = [n for n in latest.get("nodes") or [] if isinstance(n, Mapping)]
+            page = None
+            if first is not None:
+                connection = raw.get("pullRequests")
+                page_nodes_ = connection.get("nodes") if isinstance(connection, Mapping) else None
+                if not isinstance(page_nodes_, list) or not all(
+                    isinstance(n, dict) for n in page_nodes_
+                ):
+                    snapshots.append(RepoSnapshot(full, failed=True))
+                    continue
+                assert isinstance(connection, Mapping)
+                info = connection.get("pageInfo") or {}
+                page = PRPageResult(
+                    nodes=page_nodes_,
+                    pushed_at=raw.get("pushedAt"),
+                    total_count=int(connection.get("totalCount") or 0),
+                    end_cursor=info.get("endCursor"),
+                    has_next_page=bool(info.get("hasNextPage")),
+                    cost=0,  # the call's points are the batch's, counted by the client
+                    requests=0,
+                )
+                nodes.extend(page_nodes_)
+            snapshots.append(
+                RepoSnapshot(
+                    full,
+                    name_with_owner=raw.get("nameWithOwner"),
+                    pushed_at=raw.get("pushedAt"),
+                    top_updated_at=top[0].get("updatedAt") if top else None,
+                    total_count=int(latest.get("totalCount") or 0),
+                    page=page,
+                )
+            )
+        if nodes:
+            self._complete(nodes, None)
+        return snapshots
 
     def fetch_check_runs_rest(self, owner: str, name: str, sha: str) -> list[dict[str, Any]]:
         """Every check run of one commit through REST (the optional, serial fallback)."""
@@ -620,7 +702,11 @@ class GitHubGraphQLClient:
                     self.stats.points_used += state.cost or 0
         return None
 
-    def _check_graphql(self, answer: HTTPAnswer, now: float) -> None:
+    def _check_aliased_graphql(self, answer: HTTPAnswer, now: float) -> None:
+        """`_check_graphql` for a many-repository document: NOT_FOUND at an alias is an answer."""
+        self._check_graphql(answer, now, aliased=True)
+
+    def _check_graphql(self, answer: HTTPAnswer, now: float, *, aliased: bool = False) -> None:
         """Raise for GraphQL answers without usable data (limits, NOT_FOUND, failures)."""
         body = answer.body
         if not isinstance(body, Mapping):
@@ -650,8 +736,14 @@ class GitHubGraphQLClient:
             )
         for error in errors:
             path = error.get("path") or []
-            if error.get("type") == "NOT_FOUND" and len(path) <= 1:
+            if error.get("type") == "NOT_FOUND" and len(path) <= (0 if aliased else 1):
                 raise NotFound(str(error.get("message") or "not found"))
+        if (
+            aliased
+            and errors
+            and all(e.get("type") == "NOT_FOUND" and len(e.get("path") or []) == 1 for e in errors)
+        ):
+            return  # every repository asked about is unknown: each alias says so
         usable = isinstance(data, Mapping) and any(
             v is not None for k, v in data.items() if k != "rateLimit"
         )

@@ -226,6 +226,11 @@ class Command(BaseCommand):
             action="store_true",
             help="check runs through REST, one request per PR (the slow fallback)",
         )
+        parser.add_argument(
+            "--per-repo",
+            action="store_true",
+            help="ask for each repository's first page alone (no many-repository query)",
+        )
         parser.add_argument("--github-token", help="a token (default: the environment)")
         parser.add_argument(
             "--on-limit",
@@ -281,11 +286,15 @@ class Command(BaseCommand):
                         clear=options["clear"],
                         progress=progress,
                         should_stop=lambda: self._stop_requested,
+                        batch=not options["per_repo"],
                     )
                     if explicit:
+                        prefetched = seeder.prefetch(project.repos)
                         for repo in project.repos:
                             try:
-                                results.append(seeder.seed_repo(repo))
+                                results.append(
+                                    seeder.seed_repo(repo, prefetched=prefetched.get(repo))
+                                )
                             except NotFound as exc:
                                 raise CommandError(str(exc)) from None
                     else:
@@ -430,6 +439,11 @@ class Command(BaseCommand):
                 f"{s.commits} commits, {s.files} files, {s.check_runs} check runs, "
                 f"{s.members_created} members created; {r.requests} requests, {r.points} points"
             )
+        stats = getattr(client, "stats", None)
+        if stats is not None:
+            # Many-repository queries belong to no single repository: the client's totals.
+            requests = int(stats.requests)
+            points = int(stats.points_used)
         self.stdout.write(
             f"total: {len(results)} repositories, {prs} PRs, {total.reviews} reviews, "
             f"{total.commits} commits, {total.files} files, {total.check_runs} check runs, "
