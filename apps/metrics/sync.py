@@ -40,7 +40,12 @@ from apps.integrations.services.github_graphql import GitHubGraphQLClient
 from apps.integrations.services.tokens import StaticToken, TokenPool, TokenSource
 from apps.metrics.models import PRCheckRun, PullRequest, TrackedRepository
 from apps.metrics.seeding.fetched import FetchedPRFull
-from apps.metrics.seeding.github_graphql_fetcher import GitHubGraphQLFetcher, PRPage, split_repo
+from apps.metrics.seeding.github_graphql_fetcher import (
+    ChangeCheck,
+    GitHubGraphQLFetcher,
+    PRPage,
+    split_repo,
+)
 from apps.metrics.seeding.walk import new_walk, open_walk, walk_repository
 from apps.metrics.writer import SaveStats, save_pull_requests
 
@@ -347,6 +352,8 @@ def sync_repository(
     *,
     full: bool = False,
     repoll: bool = True,
+    change: ChangeCheck | None = None,
+    first_page: Any = None,
 ) -> SyncResult:
     """Bring `tracked` up to date with GitHub; return what it did and cost.
 
@@ -354,7 +361,8 @@ def sync_repository(
     walk or starts one (full the first time, incremental by `updatedAt` after; nothing when the
     change check answers 304), then re-polls recent PRs whose CI was still running. RateLimited
     propagates (state saved: the next call resumes); other GitHub errors are recorded on the
-    row and returned in `SyncResult.error`.
+    row and returned in `SyncResult.error`. `change` / `first_page`: what a many-repository
+    query already found (apps/metrics/sync_round.py), used instead of the probe / first page.
     """
     own_client = client is None
     client = client or build_client()
@@ -364,7 +372,16 @@ def sync_repository(
         with repository_lock(tracked) as beat:
             tracked.refresh_from_db()
             try:
-                _sync_locked(client, tracked, result, beat, full=full, repoll=repoll)
+                _sync_locked(
+                    client,
+                    tracked,
+                    result,
+                    beat,
+                    full=full,
+                    repoll=repoll,
+                    change=change,
+                    first_page=first_page,
+                )
             except RateLimited as exc:
                 _record(tracked, client, status=TrackedRepository.Status.RATE_LIMITED, error=exc)
                 raise
@@ -390,17 +407,26 @@ def _sync_locked(
     *,
     full: bool,
     repoll: bool,
+    change: ChangeCheck | None = None,
+    first_page: Any = None,
 ) -> None:
     fetcher = GitHubGraphQLFetcher(client, use_cache=False)
     plan = None if full else open_walk(tracked)
     if plan is None:
         known = tracked.watermark is not None and not full
-        change = fetcher.check_for_changes(
+        change = change or fetcher.check_for_changes(
             tracked.full_name,
             etag=(tracked.etag or None) if known else None,
             pushed_at=tracked.pushed_at if known else None,
         )
         if known and not change.changed:
+            result.mode = "unchanged"
+        elif known and _nothing_newer(change, tracked.watermark):
+            # A 200 (the ETag was unknown, e.g. after a round of many-repository queries) whose
+            # newest PR is no newer than the watermark: nothing changed; its ETag makes the
+            # next probe a free 304.
+            TrackedRepository.objects.filter(pk=tracked.pk).update(etag=change.etag or "")
+            tracked.etag = change.etag or ""
             result.mode = "unchanged"
         else:
             plan = new_walk(tracked, change, full=full)
@@ -412,13 +438,24 @@ def _sync_locked(
             seen.update(pr.number for pr in page.prs)
             beat()
 
-        walked = walk_repository(fetcher, tracked, plan, on_page=on_page)
+        walked = walk_repository(fetcher, tracked, plan, on_page=on_page, first_page=first_page)
         result.pages = walked.pages
         result.prs_saved = walked.prs
         result.stats = walked.stats
     if repoll:
         result.repolled, stats = repoll_pending_ci(client, tracked, exclude=seen, on_batch=beat)
         result.stats = result.stats + stats
+
+
+def _nothing_newer(change: ChangeCheck, watermark: datetime | None) -> bool:
+    """Whether a probe answered 200 about no PR updated after `watermark`."""
+    return (
+        change.via == "probe"
+        and change.etag is not None
+        and change.top_updated_at is not None
+        and watermark is not None
+        and change.top_updated_at <= watermark
+    )
 
 
 def _record(

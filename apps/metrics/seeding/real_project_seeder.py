@@ -256,15 +256,18 @@ class RealProjectSeeder:
 
     def _starts_cold(self, repo: str) -> bool:
         """Whether seeding `repo` is a new full walk from the top (nothing usable kept)."""
-        if self.refresh or self._clear_pending:
+        if self.refresh:
             return True
         team = self.existing_team()
         tracked = (
             TrackedRepository.objects.filter(team=team, full_name=repo).first() if team else None
         )
+        if self._clear_pending:
+            tracked = None  # its state goes with the team's PRs (--clear)
         if tracked is not None and open_walk(tracked) is not None:
             return False
         if self.fetcher.use_cache:
+            # A cache refills the database (--clear too) and is checked with its ETag.
             return not get_cache_path(repo, self.fetcher.cache_dir).exists()
         return tracked is None or tracked.watermark is None
 

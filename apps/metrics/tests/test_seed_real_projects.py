@@ -206,6 +206,12 @@ def test_refresh_drops_the_cache_and_fetches_again(antiwork):
 
     seed("--project", "antiwork", "--max-prs", "5", "--refresh")
 
+    # The three first pages in one many-repository query.
+    assert antiwork.stats()["graphql_requests"] == 1
+    antiwork.reset_stats()
+
+    seed("--project", "antiwork", "--max-prs", "5", "--refresh", "--per-repo")
+
     assert antiwork.stats()["graphql_requests"] == 3
 
 

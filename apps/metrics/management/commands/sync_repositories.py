@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 from django.utils import timezone
 
 from apps.integrations.services.errors import GitHubError, RateLimited
 from apps.metrics.models import TrackedRepository
-from apps.metrics.sync import RepositoryBusy, build_client, sync_repository
+from apps.metrics.sync import RepositoryBusy, SyncResult, build_client, sync_repository
+from apps.metrics.sync_round import sync_round
 
 
 class Command(BaseCommand):
@@ -35,6 +37,11 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--full", action="store_true", help="walk every PR again instead of the changes"
+        )
+        parser.add_argument(
+            "--per-repo",
+            action="store_true",
+            help="check each repository alone (a REST probe each) instead of several a query",
         )
         parser.add_argument(
             "--stop-on-limit",
@@ -69,11 +76,45 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
 
         failed = saved = 0
+        batch = settings.SYNC_BATCH and not options["per_repo"] and not options["full"]
+        teams = {repo.pk: repo.team.slug for repo in repos}
+
+        def report(result: SyncResult, label: str) -> None:
+            nonlocal failed, saved
+            saved += result.prs_saved + result.repolled
+            if result.error:
+                failed += 1
+                self.stderr.write(f"{label}: failed: {result.error}")
+                return
+            self.stdout.write(
+                f"{label}: {result.mode}, {result.prs_saved} PRs saved, "
+                f"{result.repolled} re-polled for CI, {result.requests} requests, "
+                f"{result.points} points"
+            )
+
+        def label_of(repo: TrackedRepository | None, name: str) -> str:
+            if options["team"] or repo is None:
+                return name
+            return f"{teams[repo.pk]}/{name}"
+
         with client:
-            for repo in repos:
-                label = (
-                    f"{repo.team.slug}/{repo.full_name}" if not options["team"] else repo.full_name
+            if batch:
+                by_name = {r.full_name: r for r in repos}
+                outcome = sync_round(
+                    repos,
+                    client,
+                    on_result=lambda r: report(
+                        r, label_of(by_name.get(r.repository), r.repository)
+                    ),
                 )
+                for name in outcome.busy:
+                    self.stdout.write(f"{name}: skipped, another sync of it is running")
+                if outcome.rate_limited is not None:
+                    raise CommandError(
+                        f"{outcome.rate_limited} (stopped; run sync_repositories again to resume)"
+                    )
+            for repo in repos if not batch else []:
+                label = label_of(repo, repo.full_name)
                 try:
                     result = sync_repository(repo, client, full=options["full"])
                 except RepositoryBusy:
@@ -83,16 +124,7 @@ class Command(BaseCommand):
                     raise CommandError(
                         f"{label}: {exc} (stopped; run sync_repositories again to resume)"
                     ) from None
-                saved += result.prs_saved + result.repolled
-                if result.error:
-                    failed += 1
-                    self.stderr.write(f"{label}: failed: {result.error}")
-                    continue
-                self.stdout.write(
-                    f"{label}: {result.mode}, {result.prs_saved} PRs saved, "
-                    f"{result.repolled} re-polled for CI, {result.requests} requests, "
-                    f"{result.points} points"
-                )
+                report(result, label)
         summary = (
             f"synced {len(repos) - failed} of {len(repos)} repositories, {saved} PRs written, "
             f"{client.stats.requests} requests, {int(client.stats.points_used)} points"
