@@ -17,6 +17,7 @@ from apps.integrations.services.github_graphql import (
     FETCH_SINGLE_PR_QUERY,
     build_connections_query,
 )
+from apps.integrations.services.github_graphql.repos import build_repos_query
 from fakehub.testing import github_schema_or_fail
 
 
@@ -42,6 +43,25 @@ def _follow_up_documents() -> list[str]:
         )[0]
     )
     return docs
+
+
+def _many_repository_documents() -> list[str]:
+    docs = []
+    for count in (1, 3):
+        repos = [("octo", f"r{i}") for i in range(count)]
+        docs.append(build_repos_query(repos)[0])
+        for order in ("CREATED_AT", "UPDATED_AT"):
+            docs.append(build_repos_query(repos, first=25, order=order)[0])
+    return docs
+
+
+def test_every_many_repository_document_is_valid_against_githubs_schema(github_schema):
+    documents = _many_repository_documents()
+    for document in documents:
+        assert validate(github_schema, parse(document)) == [], document
+        assert "rateLimit { cost remaining resetAt limit used }" in document
+        # The name GitHub answers with, per alias: a renamed repository is followed.
+        assert "nameWithOwner" in document
 
 
 @pytest.mark.parametrize(

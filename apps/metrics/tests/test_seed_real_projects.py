@@ -216,6 +216,21 @@ def test_refresh_drops_the_cache_and_fetches_again(antiwork):
 
 
 @pytest.mark.django_db
+def test_the_projects_first_pages_go_in_one_query_and_store_what_one_by_one_stores(antiwork):
+    seed("--project", "antiwork", "--max-prs", "10", "--no-cache")
+    batched = snapshot("antiwork")
+    stats = antiwork.stats()
+    # Three probes (their ETags make the next run free), then one query for three first pages.
+    assert (stats["requests"], stats["rest_requests"], stats["graphql_requests"]) == (4, 3, 1)
+
+    seed("--project", "antiwork", "--max-prs", "10", "--no-cache", "--clear", "--per-repo")
+    assert snapshot("antiwork") == batched
+    antiwork.reset_stats()
+    seed("--project", "antiwork", "--max-prs", "10", "--no-cache")
+    assert antiwork.stats()["graphql_points"] == 0  # unchanged: three 304s
+
+
+@pytest.mark.django_db
 def test_a_corrupt_cache_file_is_replaced_and_the_seed_completes(antiwork, settings, caplog):
     seed("--repo", "antiwork/gumroad", "--max-prs", "5")
     path = get_cache_path("antiwork/gumroad", settings.SEEDING_CACHE_DIR)
