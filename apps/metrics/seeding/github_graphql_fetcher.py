@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,6 +41,11 @@ from apps.integrations.services.errors import (
     RateLimited,
     ServerError,
     TransportFailed,
+)
+from apps.integrations.services.github_graphql.completion import (
+    MAX_CONNECTIONS_PER_FOLLOW_UP,
+    merge_follow_up,
+    overflowing,
 )
 from apps.metrics.seeding.fetched import FetchedCheckRun, FetchedPRFull
 from apps.metrics.seeding.pr_cache import PRCache
@@ -60,6 +65,8 @@ REST_RESERVE = 10
 REST_WARN_BELOW = 100
 # Incremental pages grow by at most this many nodes for PRs the overlap re-reads.
 MAX_OVERLAP_ROOM = 25
+# PRs held back for carried follow-ups at most; beyond, they are completed at once.
+MAX_WAITING = 25
 
 FULL = "full"
 INCREMENTAL = "incremental"
@@ -115,6 +122,9 @@ class PRPage:
     points: int = 0
     requests: int = 0
     shrunk: int = 0  # times the page size was halved to get this page
+    # PRs of this page or earlier ones still completing (node ids): their follow-ups ride in
+    # the next page's query; they come in a later page's `prs`. A resumed walk asks for them.
+    held: tuple[str, ...] = ()
 
 
 @dataclass
@@ -142,6 +152,7 @@ class GitHubGraphQLFetcher:
         max_page_size: int = MAX_PAGE_SIZE,
         base_url: str | None = None,
         log: Callable[[str], None] | None = None,
+        carry_follow_ups: bool = True,
     ) -> None:
         if isinstance(client_or_token, str | list | tuple):
             from apps.integrations.services.github_graphql import GitHubGraphQLClient
@@ -159,6 +170,9 @@ class GitHubGraphQLFetcher:
         self.rest_check_runs = rest_check_runs
         self.overlap = overlap
         self.max_page_size = max(1, max_page_size)
+        # Follow-ups of a page's overflowing connections ride in the next page's query
+        # (`carry.py`); False: each page's follow-ups are requests of their own.
+        self.carry_follow_ups = carry_follow_ups
         self.counters = FetchCounters()
         self._log = log or logger.warning
         self._rest_budget_shown: set[str] = set()  # repositories whose REST budget was shown
@@ -336,6 +350,7 @@ class GitHubGraphQLFetcher:
         high_water: datetime | None = None,
         known_overlap: int = 0,
         first_result: Any = None,
+        held: Sequence[str] = (),
     ) -> Iterator[PRPage]:
         """Yield `repo`'s PR pages; the last one has `done` set. Reads GitHub, writes nothing.
 
@@ -347,6 +362,13 @@ class GitHubGraphQLFetcher:
         node, so k changed PRs take ceil(k / page_size) pages.
         `first_result`: the walk's first page, already fetched (a `PRPageResult` of complete
         nodes from a many-repository query): it is used instead of asking for that page.
+        `held`: node ids of PRs an interrupted walk held back (`PRPage.held`); they are asked
+        for first and come with the first page.
+
+        A PR overflowing a nested first page is held back: its follow-ups ride in the next
+        page's query and it comes in the page that completes it (`PRPage.held` lists those
+        still completing). At most MAX_WAITING PRs wait so; the last page completes the rest
+        with follow-ups of its own.
         """
         if mode not in (FULL, INCREMENTAL):
             raise ValueError(f"unknown walk mode {mode!r}")
@@ -358,6 +380,17 @@ class GitHubGraphQLFetcher:
         failed_at: int | None = None  # the smallest size that recently failed: grow below it
         since_failure = 0
         extra = 1 + min(max(0, known_overlap), MAX_OVERLAP_ROOM) if mode == INCREMENTAL else 0
+        carrying = self.carry_follow_ups
+        waiting: dict[str, tuple[dict[str, Any], dict[str, str | None]]] = {}
+        finished: list[dict[str, Any]] = []
+        held_cost = held_requests = 0
+        if held:
+            before = self._client_usage()
+            try:
+                finished = self.client.fetch_prs_by_node_ids(list(held), repo=repo)
+            except GitHubError as exc:
+                raise exc.for_repo(repo) from None
+            held_requests, held_cost = (a - b for a, b in zip(self._client_usage(), before, strict=True))
         while True:
             want = size if remaining is None else max(1, min(size, remaining))
             # Incremental: room for the overlap's known PRs and one look-ahead node, so a page
@@ -366,20 +399,25 @@ class GitHubGraphQLFetcher:
             order = "UPDATED_AT" if mode == INCREMENTAL else "CREATED_AT"
             shrunk = 0
             prefetched, first_result = first_result, None
+            carry = next_carry(waiting) if carrying else []
+            page_kwargs: dict[str, Any] = {"carry": carry, "complete": False} if carrying else {}
             while prefetched is None:
                 try:
                     # No client retries for the page itself: a 502/504/timeout is answered by a
                     # smaller page at once (GitHub's docs: expensive queries time out).
                     result = self.client.fetch_pr_page(
-                        owner, name, first=first, after=after, order=order, retry=False
-                    )
+                        owner, name, first=first, after=after, order=order, retry=False,
+                        **page_kwargs,
+                    )  # fmt: skip
                     break
                 except GitHubError as exc:
                     if isinstance(exc, RateLimited) or not exc.retryable:
                         raise exc.for_repo(repo) from None
                     if not _page_too_heavy(exc) or want <= 1:
                         # Not a size problem (or nothing left to shrink): the full retry policy.
-                        result = self._fetch_page_with_retries(owner, name, first, after, order)
+                        result = self._fetch_page_with_retries(
+                            owner, name, first, after, order, **page_kwargs
+                        )
                         break
                     failed_at = want if failed_at is None else min(failed_at, want)
                     self._back_off(shrunk)
@@ -391,12 +429,24 @@ class GitHubGraphQLFetcher:
                     self.counters.shrinks += 1
             if prefetched is not None:
                 result = prefetched
+                carry = []  # asked for with other repositories: nothing rode along
+            extra_cost = held_cost
+            extra_requests = held_requests
+            held_cost = held_requests = 0
+            carried = getattr(result, "carried", None) or {}
+            for node_id, cursors in carry:
+                node, all_cursors = waiting[node_id]
+                merge_follow_up(node, carried[node_id], cursors, all_cursors, repo)
+                if not all_cursors:
+                    finished.append(node)
+                    del waiting[node_id]
             nodes = list(result.nodes or [])
             if not nodes and result.has_next_page:
                 raise GraphQLFailed(
                     [{"message": "a page with no pull requests claimed more pages"}], repo=repo
                 )
             prs: list[FetchedPRFull] = []
+            kept = 0
             done = not result.has_next_page
             for node in nodes:
                 pr = self._map_pr(node, repo)
@@ -406,12 +456,28 @@ class GitHubGraphQLFetcher:
                 if mode == FULL and since is not None and pr.created_at < since:
                     done = True
                     break
-                prs.append(pr)
-                if remaining is not None and len(prs) >= remaining:
+                kept += 1
+                cursors = overflowing(node) if carrying else {}
+                if cursors and node.get("id"):
+                    waiting[node["id"]] = (node, cursors)  # mapped once complete
+                else:
+                    prs.append(pr)
+                if remaining is not None and kept >= remaining:
                     done = True
                     break
             if remaining is not None:
-                remaining -= len(prs)
+                remaining -= kept
+            if waiting and (done or len(waiting) > MAX_WAITING):
+                # The walk ends here (or too much waits): the rest with follow-ups of its own.
+                rest = [node for node, _cursors in waiting.values()]
+                more_cost, more_requests = self._complete(rest, repo)
+                extra_cost += more_cost
+                extra_requests += more_requests
+                finished.extend(rest)
+                waiting.clear()
+            if finished:
+                prs = [self._map_pr(node, repo) for node in finished] + prs
+                finished = []
             if self.check_runs_mode == "rest" and prs:
                 prs = self._add_check_runs_to_prs(repo, prs)
             for pr in prs:
@@ -440,13 +506,15 @@ class GitHubGraphQLFetcher:
                 high_water=high_water,
                 pushed_at=_parse_dt(getattr(result, "pushed_at", None)),
                 total_count=getattr(result, "total_count", None),
-                points=int(getattr(result, "cost", 0) or 0),
+                points=int(getattr(result, "cost", 0) or 0) + extra_cost,
                 requests=(
                     0
                     if prefetched is not None
                     else int(getattr(result, "requests", 1) or 1) + shrunk
-                ),
+                )
+                + extra_requests,
                 shrunk=shrunk,
+                held=tuple(waiting),
             )
             if done:
                 return
@@ -462,12 +530,37 @@ class GitHubGraphQLFetcher:
             clock.sleep(retry.backoff(retry_number))
 
     def _fetch_page_with_retries(
-        self, owner: str, name: str, first: int, after: str | None, order: str
+        self, owner: str, name: str, first: int, after: str | None, order: str, **kwargs: Any
     ) -> Any:
         try:
-            return self.client.fetch_pr_page(owner, name, first=first, after=after, order=order)
+            return self.client.fetch_pr_page(
+                owner, name, first=first, after=after, order=order, **kwargs
+            )
         except GitHubError as exc:
             raise exc.for_repo(f"{owner}/{name}") from None
+
+    def fetch_held(self, repo: str, held: Sequence[str]) -> list[FetchedPRFull]:
+        """PRs an interrupted walk held back (`PRPage.held`), complete, by node id."""
+        if not held:
+            return []
+        try:
+            nodes = self.client.fetch_prs_by_node_ids(list(held), repo=repo)
+        except GitHubError as exc:
+            raise exc.for_repo(repo) from None
+        return [self._map_pr(node, repo) for node in nodes]
+
+    def _client_usage(self) -> tuple[int, int]:
+        stats = getattr(self.client, "stats", None)
+        if stats is None:
+            return 0, 0
+        return int(stats.requests), int(stats.points_used)
+
+    def _complete(self, nodes: list[dict[str, Any]], repo: str) -> tuple[int, int]:
+        """Complete held nodes with follow-ups of their own; (points, requests)."""
+        try:
+            return self.client.complete(nodes, repo)
+        except GitHubError as exc:
+            raise exc.for_repo(repo) from None
 
     # --- mapping ----------------------------------------------------------------------------
 
@@ -553,6 +646,21 @@ def _check_run_from_rest(item: dict[str, Any]) -> FetchedCheckRun:
         completed_at=_parse_dt(item.get("completed_at")),
         app_name=app.get("name") if isinstance(app, dict) else None,
     )
+
+
+def next_carry(
+    waiting: Mapping[str, tuple[dict[str, Any], dict[str, str | None]]],
+) -> list[tuple[str, dict[str, str | None]]]:
+    """The follow-ups the next page carries: at most MAX_CONNECTIONS_PER_FOLLOW_UP connections."""
+    batch: list[tuple[str, dict[str, str | None]]] = []
+    budget = MAX_CONNECTIONS_PER_FOLLOW_UP
+    for node_id, (_node, cursors) in waiting.items():
+        if budget <= 0:
+            break
+        chosen = dict(list(cursors.items())[:budget])
+        budget -= len(chosen)
+        batch.append((node_id, chosen))
+    return batch
 
 
 def _page_too_heavy(exc: GitHubError) -> bool:

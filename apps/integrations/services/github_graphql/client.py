@@ -61,6 +61,7 @@ from ..ratelimit import (
 from ..retry import RetryPolicy
 from ..tokens import TokenPool, TokenSource, as_token_source
 from ..transport import DEFAULT_TIMEOUT, HTTPAnswer, Transport, raise_for_status
+from .carry import CARRY_ALIAS, build_page_query_with_carry
 from .completion import broken_node_indexes, complete_nodes, error_under, has_number
 from .queries import (
     FETCH_PRS_BULK_QUERY,
@@ -243,11 +244,17 @@ class GitHubGraphQLClient:
         order: Literal["CREATED_AT", "UPDATED_AT"] = "CREATED_AT",
         *,
         retry: bool | RetryPolicy = True,
+        carry: Sequence[tuple[str, Mapping[str, str | None]]] = (),
+        complete: bool = True,
     ) -> PRPageResult:
         """One page of PRs (newest first by `order`), every node complete.
 
         `retry=False`: a 5xx / timeout of the page request itself is raised at once
         (`ServerError` / `TransportFailed`), so the caller can halve `first` and try again.
+        `carry`: follow-ups of earlier pages' PRs ([(node id, {connection: after cursor})])
+        sent in the same query (`carry.py`); their answers come back in `carried`.
+        `complete=False`: nodes overflowing a nested first page are returned as they are (the
+        caller completes them, e.g. by carrying their follow-ups into the next page).
         """
         if order not in ("CREATED_AT", "UPDATED_AT"):
             raise ValueError(f"order must be CREATED_AT or UPDATED_AT, not {order!r}")
@@ -256,6 +263,9 @@ class GitHubGraphQLClient:
         full = f"{owner}/{name}"
         query = FETCH_PRS_BULK_QUERY if order == "CREATED_AT" else FETCH_PRS_UPDATED_QUERY
         variables = {"owner": owner, "name": name, "first": first, "after": after}
+        if carry:
+            query, carried_variables = build_page_query_with_carry(order, carry)
+            variables.update(carried_variables)
         cost = 0
         requests = 0
         page_policy = self._policy(retry)
@@ -294,9 +304,20 @@ class GitHubGraphQLClient:
                 nodes.append({})  # placeholder, replaced below in place
             elif isinstance(node, dict):
                 nodes.append(node)
-        done_cost, done_requests = self._complete([n for n in nodes if n], full)
-        cost += done_cost
-        requests += done_requests
+        carried: dict[str, Any] = {}
+        for i, (node_id, _cursors) in enumerate(carry):
+            answer = response.data.get(f"{CARRY_ALIAS}{i}")
+            if not isinstance(answer, Mapping):
+                raise GraphQLFailed(
+                    [{"message": f"PR node {node_id} vanished during follow-up queries"}],
+                    retryable=True,
+                    repo=full,
+                )
+            carried[node_id] = answer
+        if complete:
+            done_cost, done_requests = self._complete([n for n in nodes if n], full)
+            cost += done_cost
+            requests += done_requests
         if refetch:
             by_number = {}
             for number in refetch:
@@ -323,6 +344,7 @@ class GitHubGraphQLClient:
             has_next_page=bool(page_info.get("hasNextPage")),
             cost=cost,
             requests=requests,
+            carried=carried,
         )
 
     def fetch_single_pr(self, owner: str, name: str, number: int) -> dict[str, Any] | None:
@@ -520,6 +542,11 @@ class GitHubGraphQLClient:
             )
             self._back_off_or_raise(tries, failure, f"{repo or 'PR nodes'}: answered with errors")
         return out
+
+    def complete(self, nodes: Sequence[dict[str, Any]], repo: str | None = None) -> tuple[int, int]:
+        """Fill every overflowing nested connection of `nodes` in place with follow-up
+        requests of their own; (points, requests)."""
+        return self._complete(nodes, repo)
 
     def _complete(self, nodes: Sequence[dict[str, Any]], repo: str | None) -> tuple[int, int]:
         """Fill every overflowing nested connection of `nodes` in place; (points, requests)."""

@@ -227,6 +227,12 @@ class Command(BaseCommand):
             help="check runs through REST, one request per PR (the slow fallback)",
         )
         parser.add_argument(
+            "--follow-ups-per-page",
+            action="store_true",
+            help="complete each page's overflowing PRs with requests of their own "
+            "(instead of carrying the follow-ups in the next page's query)",
+        )
+        parser.add_argument(
             "--per-repo",
             action="store_true",
             help="ask for each repository's first page alone (no many-repository query)",
@@ -270,6 +276,7 @@ class Command(BaseCommand):
             fetch_check_runs=not options["no_check_runs"],
             rest_check_runs=options["rest_check_runs"],
             log=progress.message,
+            carry_follow_ups=not options["follow_ups_per_page"],
         )
         results: list[RepoSeedResult] = []
         failure: str | None = None
