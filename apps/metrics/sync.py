@@ -122,7 +122,7 @@ def token_source_from_settings() -> TokenSource:
                 "GITHUB_APP_INSTALLATION_ID too"
             )
         try:
-            return GitHubAppInstallation.from_key_file(
+            return _app_installation(
                 settings.GITHUB_APP_ID,
                 settings.GITHUB_APP_PRIVATE_KEY_PATH,
                 settings.GITHUB_APP_INSTALLATION_ID,
@@ -134,6 +134,15 @@ def token_source_from_settings() -> TokenSource:
     if len(tokens) > 1:
         return TokenPool(tokens)
     return StaticToken(tokens[0] if tokens else "")
+
+
+@cache
+def _app_installation(
+    app_id: str, key_path: str, installation_id: str, api_url: str
+) -> GitHubAppInstallation:
+    # One per process: its installation token (valid an hour, refreshed before it expires) is
+    # reused by every task the process runs, instead of one token request a task.
+    return GitHubAppInstallation.from_key_file(app_id, key_path, installation_id, api_url)
 
 
 @cache
