@@ -390,7 +390,9 @@ class GitHubGraphQLFetcher:
                 finished = self.client.fetch_prs_by_node_ids(list(held), repo=repo)
             except GitHubError as exc:
                 raise exc.for_repo(repo) from None
-            held_requests, held_cost = (a - b for a, b in zip(self._client_usage(), before, strict=True))
+            held_requests, held_cost = (
+                a - b for a, b in zip(self._client_usage(), before, strict=True)
+            )
         while True:
             want = size if remaining is None else max(1, min(size, remaining))
             # Incremental: room for the overlap's known PRs and one look-ahead node, so a page
