@@ -382,6 +382,23 @@ def full_seeds(
             )
         rows.append(row)
         spaces[dataset.full_name] = ws
+        if dataset.folder is not None:
+            # Side by side: each page's follow-ups as requests of their own.
+            old_ws = Workspace(dataset, tag="-per-page")
+            prepare(old_ws, hub.url)
+            old = measured(
+                hub,
+                old_ws,
+                "full seed (cold), --follow-ups-per-page",
+                [*seed_args(old_ws), "--follow-ups-per-page"],
+                timeout=3600,
+            )
+            if old.ok and old.requests:
+                old.extra["requests_per_1000_prs"] = round(old.requests * 1000 / dataset.prs, 1)
+                old.extra["graphql_points_per_1000_prs"] = round(
+                    (old.graphql_points or 0) * 1000 / dataset.prs, 1
+                )
+            rows.append(old)
     return rows, spaces
 
 
