@@ -311,7 +311,20 @@ def antiwork_example(hub: FakehubServer) -> list[Row]:
     )
     row.dataset = f"antiwork: gumroad + flexile (real), helper (synthetic {HELPER_PRS} PRs)"
     row.extra["stored_prs"] = stored_prs(ws)
-    return [row]
+    # The same seed with each repository's first page asked for alone (--per-repo), side by
+    # side with the many-repository query above.
+    old_ws = Workspace(dataset, tag="-per-repo")
+    prepare(old_ws, hub.url)
+    old = measured(
+        hub,
+        old_ws,
+        "--project antiwork --max-prs 10 --per-repo (cold)",
+        ["seed_real_projects", "--project", "antiwork", "--max-prs", "10", "--per-repo"],
+        prs=30,
+    )
+    old.dataset = row.dataset
+    old.extra["stored_prs"] = stored_prs(old_ws)
+    return [row, old]
 
 
 def has_command(name: str) -> bool:
@@ -370,6 +383,23 @@ def full_seeds(
             )
         rows.append(row)
         spaces[dataset.full_name] = ws
+        if dataset.folder is not None:
+            # Side by side: each page's follow-ups as requests of their own.
+            old_ws = Workspace(dataset, tag="-per-page")
+            prepare(old_ws, hub.url)
+            old = measured(
+                hub,
+                old_ws,
+                "full seed (cold), --follow-ups-per-page",
+                [*seed_args(old_ws), "--follow-ups-per-page"],
+                timeout=3600,
+            )
+            if old.ok and old.requests:
+                old.extra["requests_per_1000_prs"] = round(old.requests * 1000 / dataset.prs, 1)
+                old.extra["graphql_points_per_1000_prs"] = round(
+                    (old.graphql_points or 0) * 1000 / dataset.prs, 1
+                )
+            rows.append(old)
     return rows, spaces
 
 

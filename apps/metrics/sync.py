@@ -43,7 +43,12 @@ from apps.integrations.services.github_graphql import GitHubGraphQLClient
 from apps.integrations.services.tokens import StaticToken, TokenPool, TokenSource
 from apps.metrics.lock_holder import holder_is_dead, process_holder
 from apps.metrics.models import PRCheckRun, PRStatusContext, PullRequest, TrackedRepository
-from apps.metrics.seeding.github_graphql_fetcher import GitHubGraphQLFetcher, PRPage, split_repo
+from apps.metrics.seeding.github_graphql_fetcher import (
+    ChangeCheck,
+    GitHubGraphQLFetcher,
+    PRPage,
+    split_repo,
+)
 from apps.metrics.seeding.refused import refused_updates
 from apps.metrics.seeding.sanitise import clean_text, map_pr_node
 from apps.metrics.seeding.walk import new_walk, open_walk, walk_repository
@@ -117,7 +122,7 @@ def token_source_from_settings() -> TokenSource:
                 "GITHUB_APP_INSTALLATION_ID too"
             )
         try:
-            return GitHubAppInstallation.from_key_file(
+            return _app_installation(
                 settings.GITHUB_APP_ID,
                 settings.GITHUB_APP_PRIVATE_KEY_PATH,
                 settings.GITHUB_APP_INSTALLATION_ID,
@@ -129,6 +134,15 @@ def token_source_from_settings() -> TokenSource:
     if len(tokens) > 1:
         return TokenPool(tokens)
     return StaticToken(tokens[0] if tokens else "")
+
+
+@cache
+def _app_installation(
+    app_id: str, key_path: str, installation_id: str, api_url: str
+) -> GitHubAppInstallation:
+    # One per process: its installation token (valid an hour, refreshed before it expires) is
+    # reused by every task the process runs, instead of one token request a task.
+    return GitHubAppInstallation.from_key_file(app_id, key_path, installation_id, api_url)
 
 
 @cache
@@ -396,6 +410,8 @@ def sync_repository(
     *,
     full: bool = False,
     repoll: bool = True,
+    change: ChangeCheck | None = None,
+    first_page: Any = None,
 ) -> SyncResult:
     """Bring `tracked` up to date with GitHub; return what it did and cost.
 
@@ -403,7 +419,8 @@ def sync_repository(
     walk or starts one (full the first time, incremental by `updatedAt` after; nothing when the
     change check answers 304), then re-polls recent PRs whose CI was still running. RateLimited
     propagates (state saved: the next call resumes); other GitHub errors are recorded on the
-    row and returned in `SyncResult.error`.
+    row and returned in `SyncResult.error`. `change` / `first_page`: what a many-repository
+    query already found (apps/metrics/sync_round.py), used instead of the probe / first page.
     """
     own_client = client is None
     client = client or build_client()
@@ -413,7 +430,16 @@ def sync_repository(
         with repository_lock(tracked) as beat:
             tracked.refresh_from_db()
             try:
-                _sync_locked(client, tracked, result, beat, full=full, repoll=repoll)
+                _sync_locked(
+                    client,
+                    tracked,
+                    result,
+                    beat,
+                    full=full,
+                    repoll=repoll,
+                    change=change,
+                    first_page=first_page,
+                )
             except RateLimited as exc:
                 _record(tracked, client, status=TrackedRepository.Status.RATE_LIMITED, error=exc)
                 raise
@@ -452,12 +478,14 @@ def _sync_locked(
     *,
     full: bool,
     repoll: bool,
+    change: ChangeCheck | None = None,
+    first_page: Any = None,
 ) -> None:
     fetcher = GitHubGraphQLFetcher(client, use_cache=False)
     plan = None if full else open_walk(tracked)
     if plan is None:
         known = tracked.watermark is not None and not full
-        change = fetcher.check_for_changes(
+        change = change or fetcher.check_for_changes(
             tracked.full_name,
             etag=(tracked.etag or None) if known else None,
             pushed_at=tracked.pushed_at if known else None,
@@ -465,6 +493,13 @@ def _sync_locked(
         if change.renamed_to and not _follow_rename(tracked, change.renamed_to, result):
             return  # the team tracks the new name too: that row syncs it
         if known and not change.changed:
+            result.mode = "unchanged"
+        elif known and _nothing_newer(change, tracked.watermark):
+            # A 200 (the ETag was unknown, e.g. after a round of many-repository queries) whose
+            # newest PR is no newer than the watermark: nothing changed; its ETag makes the
+            # next probe a free 304.
+            TrackedRepository.objects.filter(pk=tracked.pk).update(etag=change.etag or "")
+            tracked.etag = change.etag or ""
             result.mode = "unchanged"
         else:
             plan = new_walk(tracked, change, full=full)
@@ -476,7 +511,7 @@ def _sync_locked(
             seen.update(pr.number for pr in page.prs)
             beat()
 
-        walked = walk_repository(fetcher, tracked, plan, on_page=on_page)
+        walked = walk_repository(fetcher, tracked, plan, on_page=on_page, first_page=first_page)
         result.pages = walked.pages
         result.prs_saved = walked.prs
         result.stats = walked.stats
@@ -508,6 +543,17 @@ def rejected_note(stats: SaveStats) -> str:
         return ""
     n = len(stats.rejected)
     return f"{n} PR{'s' if n != 1 else ''} not stored: " + "; ".join(stats.rejected[:3])
+
+
+def _nothing_newer(change: ChangeCheck, watermark: datetime | None) -> bool:
+    """Whether a probe answered 200 about no PR updated after `watermark`."""
+    return (
+        change.via == "probe"
+        and change.etag is not None
+        and change.top_updated_at is not None
+        and watermark is not None
+        and change.top_updated_at <= watermark
+    )
 
 
 def _record(

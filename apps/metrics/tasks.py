@@ -3,7 +3,11 @@
 - `sync_repository_task(id)`: one repository; when GitHub's budget is spent it re-queues itself
   with a countdown to the reset instead of sleeping in a worker.
 - `sync_all_repositories_task()`: on beat's schedule (SYNC_INTERVAL_SECONDS), enqueues every
-  active repository that is due (`next_sync_after` passed).
+  active repository that is due (`next_sync_after` passed): with SYNC_BATCH, ROUND_TASK_SIZE
+  repositories a `sync_round_task` (apps/metrics/sync_round.py: several repositories to a
+  GraphQL query), else one `sync_repository_task` each.
+- `sync_round_task(ids)`: one round over those repositories; at a spent budget it re-queues
+  the ones left with a countdown to the reset.
 - `request_sync_for_repository(full_name)`: what a webhook calls; N events within
   WEBHOOK_DEBOUNCE_SECONDS enqueue one sync.
 
@@ -25,7 +29,8 @@ from django.utils import timezone
 
 from apps.integrations.services.errors import RateLimited
 from apps.metrics.models import TrackedRepository
-from apps.metrics.sync import RepositoryBusy, redis_connection, sync_repository
+from apps.metrics.sync import RepositoryBusy, build_client, redis_connection, sync_repository
+from apps.metrics.sync_round import sync_round
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +41,8 @@ WEBHOOK_DEBOUNCE_SECONDS = 5.0
 BUSY_RETRY_SECONDS = 15.0
 # Seconds added to a rate-limit countdown: GitHub's reset is to the second, clocks drift.
 RESET_SLACK_SECONDS = 1.0
+# Repositories a round task takes: one change-check query's worth (repos.CHECK_BATCH).
+ROUND_TASK_SIZE = 100
 
 
 def _is_eager() -> bool:
@@ -103,10 +110,41 @@ def sync_all_repositories_task() -> dict[str, Any]:
         TrackedRepository.objects.filter(pk__in=ids).update(
             next_sync_after=now + timedelta(seconds=settings.SYNC_INTERVAL_SECONDS)
         )
+    if settings.SYNC_BATCH:
+        for start in range(0, len(ids), ROUND_TASK_SIZE):
+            sync_round_task.delay(ids[start : start + ROUND_TASK_SIZE])
+        return {"enqueued": len(ids)}
     for pk in ids:
         sync_repository_task.delay(pk)
     logger.info("sync round: %d due repositories enqueued", len(ids))
     return {"enqueued": len(ids)}
+
+
+@shared_task(bind=True, name="apps.metrics.tasks.sync_round_task", max_retries=None)
+def sync_round_task(self: Any, tracked_repository_ids: list[int]) -> dict[str, Any]:
+    """Sync these repositories in one round (several to a query); at a spent rate limit,
+    re-queue the ones not synced yet with a countdown to the reset."""
+    tracked = list(
+        TrackedRepository.objects.select_related("team")
+        .filter(pk__in=tracked_repository_ids, is_active=True)
+        .order_by("pk")
+    )
+    client = build_client()
+    with client:
+        outcome = sync_round(tracked, client)
+    summary: dict[str, Any] = {
+        "synced": len(outcome.results),
+        "unchanged": outcome.unchanged,
+        "busy": len(outcome.busy),
+        "requests": client.stats.requests,
+        "points": int(client.stats.points_used),
+    }
+    if outcome.rate_limited is not None and outcome.remaining:
+        countdown = _countdown_to_reset(outcome.rate_limited)
+        if self.request.is_eager:
+            return {**summary, "rate_limited": len(outcome.remaining), "retry_in": countdown}
+        sync_round_task.apply_async((outcome.remaining,), countdown=countdown)
+    return summary
 
 
 def request_sync_for_repository(full_name: str, *, delay: float | None = None) -> int:

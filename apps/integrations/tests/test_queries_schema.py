@@ -17,6 +17,8 @@ from apps.integrations.services.github_graphql import (
     FETCH_SINGLE_PR_QUERY,
     build_connections_query,
 )
+from apps.integrations.services.github_graphql.carry import build_page_query_with_carry
+from apps.integrations.services.github_graphql.repos import build_repos_query
 from fakehub.testing import github_schema_or_fail
 
 
@@ -42,6 +44,39 @@ def _follow_up_documents() -> list[str]:
         )[0]
     )
     return docs
+
+
+def _many_repository_documents() -> list[str]:
+    docs = []
+    for count in (1, 3):
+        repos = [("octo", f"r{i}") for i in range(count)]
+        docs.append(build_repos_query(repos)[0])
+        for order in ("CREATED_AT", "UPDATED_AT"):
+            docs.append(build_repos_query(repos, first=25, order=order)[0])
+    return docs
+
+
+def test_every_page_carrying_follow_ups_is_valid_against_githubs_schema(github_schema):
+    fields = [spec.field for spec in CONNECTIONS]
+    carries = [
+        [("PR_1", dict.fromkeys(fields, "Y3Vyc29y"))],
+        [("PR_1", {"files": "a"}), ("PR_2", {"commits": "b", "reviews": "c", "contexts": None})],
+    ]
+    for order in ("CREATED_AT", "UPDATED_AT"):
+        for carry in carries:
+            document, variables = build_page_query_with_carry(order, carry)
+            assert validate(github_schema, parse(document)) == [], document
+            assert "rateLimit { cost remaining resetAt limit used }" in document
+            assert variables["k0"] == "PR_1"
+
+
+def test_every_many_repository_document_is_valid_against_githubs_schema(github_schema):
+    documents = _many_repository_documents()
+    for document in documents:
+        assert validate(github_schema, parse(document)) == [], document
+        assert "rateLimit { cost remaining resetAt limit used }" in document
+        # The name GitHub answers with, per alias: a renamed repository is followed.
+        assert "nameWithOwner" in document
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,6 +43,11 @@ from apps.integrations.services.errors import (
     RateLimited,
     ServerError,
     TransportFailed,
+)
+from apps.integrations.services.github_graphql.completion import (
+    MAX_CONNECTIONS_PER_FOLLOW_UP,
+    merge_follow_up,
+    overflowing,
 )
 from apps.integrations.services.github_graphql.queries import PAGE_SIZE
 from apps.integrations.services.retry import RetryPolicy, retry_context
@@ -69,6 +74,8 @@ REST_RESERVE = 10
 REST_WARN_BELOW = 100
 # Incremental pages grow by at most this many nodes for PRs the overlap re-reads.
 MAX_OVERLAP_ROOM = 25
+# PRs held back for carried follow-ups at most; beyond, they are completed at once.
+MAX_WAITING = 25
 
 FULL = "full"
 INCREMENTAL = "incremental"
@@ -130,6 +137,9 @@ class PRPage:
     # A full walk stopped by `since`: when the first PR left out was created (what an empty
     # `--days-back` seed tells the user: the newest PR is older than the cut-off).
     cut_created_at: datetime | None = None
+    # PRs of this page or earlier ones still completing (node ids): their follow-ups ride in
+    # the next page's query; they come in a later page's `prs`. A resumed walk asks for them.
+    held: tuple[str, ...] = ()
 
 
 @dataclass
@@ -157,6 +167,7 @@ class GitHubGraphQLFetcher:
         max_page_size: int | None = None,
         base_url: str | None = None,
         log: Callable[[str], None] | None = None,
+        carry_follow_ups: bool = True,
     ) -> None:
         if isinstance(client_or_token, str | list | tuple):
             from apps.integrations.services.github_graphql import GitHubGraphQLClient
@@ -178,6 +189,9 @@ class GitHubGraphQLFetcher:
 
             max_page_size = getattr(settings, "GITHUB_MAX_PAGE_SIZE", 0) or MAX_PAGE_SIZE
         self.max_page_size = max(1, min(100, max_page_size))  # GitHub: `first` is 1-100
+        # Follow-ups of a page's overflowing connections ride in the next page's query
+        # (`carry.py`); False: each page's follow-ups are requests of their own.
+        self.carry_follow_ups = carry_follow_ups
         self.counters = FetchCounters()
         self._log = log or logger.warning
         self._rest_budget_shown: set[str] = set()  # repositories whose REST budget was shown
@@ -383,6 +397,8 @@ class GitHubGraphQLFetcher:
         since: datetime | None = None,
         high_water: datetime | None = None,
         known_overlap: int = 0,
+        first_result: Any = None,
+        held: Sequence[str] = (),
     ) -> Iterator[PRPage]:
         """Yield `repo`'s PR pages; the last one has `done` set. Reads GitHub, writes nothing.
 
@@ -392,6 +408,15 @@ class GitHubGraphQLFetcher:
         `known_overlap`: how many PRs we already hold updated at or after `watermark` (the
         overlap re-reads them); incremental pages make room for them and for one look-ahead
         node, so k changed PRs take ceil(k / page_size) pages.
+        `first_result`: the walk's first page, already fetched (a `PRPageResult` of complete
+        nodes from a many-repository query): it is used instead of asking for that page.
+        `held`: node ids of PRs an interrupted walk held back (`PRPage.held`); they are asked
+        for first and come with the first page.
+
+        A PR overflowing a nested first page is held back: its follow-ups ride in the next
+        page's query and it comes in the page that completes it (`PRPage.held` lists those
+        still completing). At most MAX_WAITING PRs wait so; the last page completes the rest
+        with follow-ups of its own.
         """
         if mode not in (FULL, INCREMENTAL):
             raise ValueError(f"unknown walk mode {mode!r}")
@@ -408,6 +433,19 @@ class GitHubGraphQLFetcher:
         # page asks for no more (GitHub prices a page by its `first`, not by what it returns).
         left: int | None = None
         seen = 0
+        carrying = self.carry_follow_ups
+        waiting: dict[str, tuple[dict[str, Any], dict[str, str | None]]] = {}
+        finished: list[dict[str, Any]] = []
+        held_cost = held_requests = 0
+        if held:
+            before = self._client_usage()
+            try:
+                finished = self.client.fetch_prs_by_node_ids(list(held), repo=repo)
+            except GitHubError as exc:
+                raise exc.for_repo(repo) from None
+            held_requests, held_cost = (
+                a - b for a, b in zip(self._client_usage(), before, strict=True)
+            )
         while True:
             want = size if remaining is None else max(1, min(size, remaining))
             if left is not None:
@@ -417,43 +455,68 @@ class GitHubGraphQLFetcher:
             first = want + extra
             order = "UPDATED_AT" if mode == INCREMENTAL else "CREATED_AT"
             shrunk = 0
-            # One retry loop for the page: a heavy-page signal at a size leads to a smaller size
-            # (a new series of tries); any other transient fault is retried at the same size
-            # with the policy's backoff. A limit or a permanent error ends the walk as it comes.
-            retries = retry_context(self._retry_policy(), self._retry_wait)
-            for attempt in retries:
-                with attempt:
-                    try:
-                        # No client retries for the page itself: this loop decides, per error,
-                        # between a smaller page and the same page again.
-                        result = self.client.fetch_pr_page(
-                            owner, name, first=first, after=after, order=order, retry=False
-                        )
-                    except GitHubError as exc:
-                        if _page_too_heavy(exc) and want > 1:
-                            # GitHub's docs: an expensive query times out; a smaller page fits.
-                            if want > answered_at:
-                                failed_at = want if failed_at is None else min(failed_at, want)
-                            else:
-                                # A size already answered failed (a 502 may be a hiccup):
-                                # shrink all the same but keep the ceiling; a second failure
-                                # at this size, with no answer there between, lowers it.
-                                answered_at = want - 1
-                            want = max(1, want // 2)
-                            size = want
-                            first = want + extra
-                            shrunk += 1
-                            good_streak = since_failure = 0
-                            self.counters.shrinks += 1
-                            retries.restart()
-                        raise exc.for_repo(repo) from None
-            failed_tries = retries.tries - 1
+            prefetched, first_result = first_result, None
+            carry = next_carry(waiting) if carrying else []
+            page_kwargs: dict[str, Any] = {"carry": carry, "complete": False} if carrying else {}
+            failed_tries = 0
+            if prefetched is not None:
+                result = prefetched
+                carry = []  # asked for with other repositories: nothing rode along
+            else:
+                # One retry loop for the page: a heavy-page signal at a size leads to a smaller size
+                # (a new series of tries); any other transient fault is retried at the same size
+                # with the policy's backoff. A limit or a permanent error ends the walk as it comes.
+                retries = retry_context(self._retry_policy(), self._retry_wait)
+                for attempt in retries:
+                    with attempt:
+                        try:
+                            # No client retries for the page itself: this loop decides, per error,
+                            # between a smaller page and the same page again.
+                            result = self.client.fetch_pr_page(
+                                owner,
+                                name,
+                                first=first,
+                                after=after,
+                                order=order,
+                                retry=False,
+                                **page_kwargs,
+                            )
+                        except GitHubError as exc:
+                            if _page_too_heavy(exc) and want > 1:
+                                # GitHub's docs: an expensive query times out; a smaller page fits.
+                                if want > answered_at:
+                                    failed_at = want if failed_at is None else min(failed_at, want)
+                                else:
+                                    # A size already answered failed (a 502 may be a hiccup):
+                                    # shrink all the same but keep the ceiling; a second failure
+                                    # at this size, with no answer there between, lowers it.
+                                    answered_at = want - 1
+                                want = max(1, want // 2)
+                                size = want
+                                first = want + extra
+                                shrunk += 1
+                                good_streak = since_failure = 0
+                                self.counters.shrinks += 1
+                                retries.restart()
+                            raise exc.for_repo(repo) from None
+                failed_tries = retries.tries - 1
+            extra_cost = held_cost
+            extra_requests = held_requests
+            held_cost = held_requests = 0
+            carried = getattr(result, "carried", None) or {}
+            for node_id, cursors in carry:
+                node, all_cursors = waiting[node_id]
+                merge_follow_up(node, carried[node_id], cursors, all_cursors, repo)
+                if not all_cursors:
+                    finished.append(node)
+                    del waiting[node_id]
             nodes = list(result.nodes or [])
             if not nodes and result.has_next_page:
                 raise GraphQLFailed(
                     [{"message": "a page with no pull requests claimed more pages"}], repo=repo
                 )
             prs: list[FetchedPRFull] = []
+            kept = 0
             done = not result.has_next_page
             cut_created_at: datetime | None = None
             for node in nodes:
@@ -467,15 +530,32 @@ class GitHubGraphQLFetcher:
                     cut_created_at = pr.created_at
                     done = True
                     break
-                prs.append(pr)
-                if remaining is not None and len(prs) >= remaining:
+                kept += 1
+                cursors = overflowing(node) if carrying else {}
+                if cursors and node.get("id"):
+                    waiting[node["id"]] = (node, cursors)  # mapped once complete
+                else:
+                    prs.append(pr)
+                if remaining is not None and kept >= remaining:
                     done = True
                     break
             if remaining is not None:
-                remaining -= len(prs)
+                remaining -= kept
             seen += len(nodes)
             if mode == FULL and cursor is None and isinstance(result.total_count, int):
                 left = result.total_count - seen
+            if waiting and (done or len(waiting) > MAX_WAITING):
+                # The walk ends here (or too much waits): the rest with follow-ups of its own.
+                rest = [node for node, _cursors in waiting.values()]
+                more_cost, more_requests = self._complete(rest, repo)
+                extra_cost += more_cost
+                extra_requests += more_requests
+                finished.extend(rest)
+                waiting.clear()
+            if finished:
+                mapped = (self._map_pr(node, repo) for node in finished)
+                prs = [pr for pr in mapped if pr is not None] + prs
+                finished = []
             if self.check_runs_mode == "rest" and prs:
                 prs = self._add_check_runs_to_prs(repo, prs)
             for pr in prs:
@@ -505,10 +585,16 @@ class GitHubGraphQLFetcher:
                 high_water=high_water,
                 pushed_at=_parse_dt(getattr(result, "pushed_at", None)),
                 total_count=getattr(result, "total_count", None),
-                points=int(getattr(result, "cost", 0) or 0),
-                requests=int(getattr(result, "requests", 1) or 1) + failed_tries,
+                points=int(getattr(result, "cost", 0) or 0) + extra_cost,
+                requests=(
+                    0
+                    if prefetched is not None
+                    else int(getattr(result, "requests", 1) or 1) + failed_tries
+                )
+                + extra_requests,
                 shrunk=shrunk,
                 cut_created_at=cut_created_at,
+                held=tuple(waiting),
             )
             if done:
                 return
@@ -528,6 +614,29 @@ class GitHubGraphQLFetcher:
         clock = getattr(self.client, "clock", None)
         if clock is not None:
             clock.sleep(seconds)
+
+    def fetch_held(self, repo: str, held: Sequence[str]) -> list[FetchedPRFull]:
+        """PRs an interrupted walk held back (`PRPage.held`), complete, by node id."""
+        if not held:
+            return []
+        try:
+            nodes = self.client.fetch_prs_by_node_ids(list(held), repo=repo)
+        except GitHubError as exc:
+            raise exc.for_repo(repo) from None
+        return [self._map_pr(node, repo) for node in nodes]
+
+    def _client_usage(self) -> tuple[int, int]:
+        stats = getattr(self.client, "stats", None)
+        if stats is None:
+            return 0, 0
+        return int(stats.requests), int(stats.points_used)
+
+    def _complete(self, nodes: list[dict[str, Any]], repo: str) -> tuple[int, int]:
+        """Complete held nodes with follow-ups of their own; (points, requests)."""
+        try:
+            return self.client.complete(nodes, repo)
+        except GitHubError as exc:
+            raise exc.for_repo(repo) from None
 
     # --- mapping ----------------------------------------------------------------------------
 
@@ -619,6 +728,21 @@ def _check_run_from_rest(item: dict[str, Any]) -> FetchedCheckRun:
         completed_at=_parse_dt(item.get("completed_at")),
         app_name=app.get("name") if isinstance(app, dict) else None,
     )
+
+
+def next_carry(
+    waiting: Mapping[str, tuple[dict[str, Any], dict[str, str | None]]],
+) -> list[tuple[str, dict[str, str | None]]]:
+    """The follow-ups the next page carries: at most MAX_CONNECTIONS_PER_FOLLOW_UP connections."""
+    batch: list[tuple[str, dict[str, str | None]]] = []
+    budget = MAX_CONNECTIONS_PER_FOLLOW_UP
+    for node_id, (_node, cursors) in waiting.items():
+        if budget <= 0:
+            break
+        chosen = dict(list(cursors.items())[:budget])
+        budget -= len(chosen)
+        batch.append((node_id, chosen))
+    return batch
 
 
 def _page_too_heavy(exc: GitHubError) -> bool:

@@ -26,7 +26,8 @@ from typing import Any, Protocol
 
 from django.db import DatabaseError, reset_queries, transaction
 
-from apps.integrations.services.errors import NotFound, RateLimited
+from apps.integrations.services.errors import GitHubError, NotFound, RateLimited
+from apps.integrations.services.github_graphql.repos import page_batch_size
 from apps.metrics.models import PullRequest, Team, TrackedRepository
 from apps.metrics.renames import follow_rename
 from apps.metrics.seeding import pr_cache
@@ -37,7 +38,7 @@ from apps.metrics.seeding.github_graphql_fetcher import (
     GitHubGraphQLFetcher,
     PRPage,
 )
-from apps.metrics.seeding.pr_cache import CacheCorrupt, PRCache
+from apps.metrics.seeding.pr_cache import CacheCorrupt, PRCache, get_cache_path
 from apps.metrics.seeding.real_projects import RealProject
 from apps.metrics.seeding.refused import refused_updates
 from apps.metrics.seeding.walk import PageSpool, WalkPlan, new_walk, open_walk, walk_repository
@@ -92,6 +93,17 @@ class RepoSeedResult:
         return self.completed and not self.error
 
 
+@dataclass(frozen=True, slots=True)
+class Prefetched:
+    """What a many-repository query already brought for a repository that starts cold: the
+    change check (made before the page was asked for, so its watermark is safe), the first
+    page (None when the batch could not give it: the walk asks for it), or GitHub's NotFound."""
+
+    check: ChangeCheck | None = None
+    page: Any = None
+    error: NotFound | None = None
+
+
 @dataclass
 class _Usage:
     requests: int = 0
@@ -125,8 +137,11 @@ class RealProjectSeeder:
         clear: bool = False,
         progress: SeedProgress | None = None,
         should_stop: Callable[[], bool] = lambda: False,
+        batch: bool = True,
     ) -> None:
         self.fetcher = fetcher
+        # Several repositories starting cold: their first pages in one query (`prefetch`).
+        self.batch = batch
         self.client = fetcher.client
         self.team_slug = team_slug
         self.team_name = team_name or team_slug
@@ -195,11 +210,12 @@ class RealProjectSeeder:
         Other errors propagate (the repository's checkpoint stays for the next run).
         """
         results: list[RepoSeedResult] = []
+        prefetched = self.prefetch(repos)
         for repo in repos:
             if self.should_stop():
                 break
             try:
-                results.append(self.seed_repo(repo))
+                results.append(self.seed_repo(repo, prefetched=prefetched.get(repo)))
             except NotFound as exc:
                 result = RepoSeedResult(repo=repo, source="not_found", error=str(exc))
                 results.append(result)
@@ -208,12 +224,77 @@ class RealProjectSeeder:
                     self.progress.finish_repo(result)
         return results
 
-    def seed_repo(self, repo: str) -> RepoSeedResult:
-        """Bring `repo`'s PRs in the database up to date with GitHub; resumable at any point."""
+    def prefetch(self, repos: Sequence[str]) -> dict[str, Prefetched]:
+        """First pages of the repositories that start cold, several to a GraphQL query.
+
+        Each cold repository's change check (the REST probe: its ETag and newest `updatedAt`
+        are what the walk finishes with) is sent first, then the first pages go in
+        `fetch_repositories` calls sized by `page_batch_size`. A batch GitHub cannot answer
+        (a 5xx, a timeout) is not retried as a batch: its repositories' walks ask for their
+        first pages alone, with the adaptive page size. Nothing when batching is off or fewer
+        than two repositories start cold.
+        """
+        if not self.batch:
+            return {}
+        cold = [repo for repo in dict.fromkeys(repos) if self._starts_cold(repo)]
+        if len(cold) < 2:
+            return {}
+        out: dict[str, Prefetched] = {}
+        checks: dict[str, ChangeCheck] = {}
+        for repo in cold:
+            try:
+                checks[repo] = self.fetcher.check_for_changes(repo)
+            except NotFound as exc:
+                out[repo] = Prefetched(error=exc)
+        first = min(self.fetcher.max_page_size, self.max_prs or self.fetcher.max_page_size)
+        names = list(checks)
+        size = page_batch_size(first)
+        for start in range(0, len(names), size):
+            chunk = names[start : start + size]
+            pages: dict[str, Any] = {}
+            try:
+                snapshots = self.client.fetch_repositories(chunk, first=first, retry=False)
+            except RateLimited:
+                raise
+            except GitHubError as exc:
+                self._say(f"first pages of {len(chunk)} repositories in one query failed: {exc}")
+                snapshots = []
+            for snap in snapshots:
+                if snap.found and not snap.failed:
+                    pages[snap.full_name] = snap.page
+            for repo in chunk:
+                out[repo] = Prefetched(check=checks[repo], page=pages.get(repo))
+        return out
+
+    def _starts_cold(self, repo: str) -> bool:
+        """Whether seeding `repo` is a new full walk from the top (nothing usable kept)."""
+        if self.refresh:
+            return True
+        team = self.existing_team()
+        tracked = (
+            TrackedRepository.objects.filter(team=team, full_name=repo).first() if team else None
+        )
+        if self._clear_pending:
+            tracked = None  # its state goes with the team's PRs (--clear)
+        if tracked is not None and open_walk(tracked) is not None:
+            return False
+        if self.fetcher.use_cache:
+            # A cache refills the database (--clear too) and is checked with its ETag.
+            return not get_cache_path(repo, self.fetcher.cache_dir).exists()
+        return tracked is None or tracked.watermark is None
+
+    def seed_repo(self, repo: str, *, prefetched: Prefetched | None = None) -> RepoSeedResult:
+        """Bring `repo`'s PRs in the database up to date with GitHub; resumable at any point.
+
+        `prefetched`: its change check and first page from `prefetch()`, used instead of
+        asking for them again.
+        """
         before = _usage(self.client)
         result = RepoSeedResult(repo=repo)
         try:
-            self._seed_repo(repo, result)
+            if prefetched is not None and prefetched.error is not None:
+                raise prefetched.error
+            self._seed_repo(repo, result, prefetched)
         except RateLimited:
             self._record_budget(repo)
             raise
@@ -265,7 +346,9 @@ class RealProjectSeeder:
         except DatabaseError:  # the seed's own error (if any) is the one to report
             logger.warning("%s: could not record the rate-limit budget", repo)
 
-    def _seed_repo(self, repo: str, result: RepoSeedResult) -> None:
+    def _seed_repo(
+        self, repo: str, result: RepoSeedResult, prefetched: Prefetched | None = None
+    ) -> None:
         fetcher = self.fetcher
         self._cache_on = use_cache = fetcher.use_cache
         if use_cache:
@@ -306,7 +389,11 @@ class RealProjectSeeder:
             etag = (tracked.etag or None) if in_db else None
             pushed_at = tracked.pushed_at if in_db else None
         self._start(repo, resumed=False, mode=None)
-        check = fetcher.check_for_changes(repo, etag=etag, pushed_at=pushed_at)
+        if prefetched is not None and prefetched.check is not None:
+            check = prefetched.check
+        else:
+            prefetched = None  # not cold after all: nothing of the batch is used
+            check = fetcher.check_for_changes(repo, etag=etag, pushed_at=pushed_at)
         # GitHub accepted the token and knows the repository: from here on we may write.
         if self._clear_pending:
             self._clear_pending = False
@@ -363,7 +450,8 @@ class RealProjectSeeder:
         if plan.mode == FULL:
             self._store_options(tracked, self._options())
         result.source = plan.mode
-        self._run_walk(repo, tracked, plan, result)
+        first_page = prefetched.page if prefetched is not None and plan.mode == FULL else None
+        self._run_walk(repo, tracked, plan, result, first_page=first_page)
 
     def _load_cache(self, repo: str) -> PRCache | None:
         """The team's cache of `repo` when it answers this seed's options, else None.
@@ -396,7 +484,13 @@ class RealProjectSeeder:
     # --- walks ------------------------------------------------------------------------------
 
     def _run_walk(
-        self, repo: str, tracked: TrackedRepository, plan: WalkPlan, result: RepoSeedResult
+        self,
+        repo: str,
+        tracked: TrackedRepository,
+        plan: WalkPlan,
+        result: RepoSeedResult,
+        *,
+        first_page: Any = None,
     ) -> None:
         fetcher = self.fetcher
         cache_dir = self.cache_dir
@@ -421,6 +515,7 @@ class RealProjectSeeder:
             should_stop=self.should_stop,
             on_page=on_page,
             spool=spool,
+            first_page=first_page,
         )
         result.prs += walk.prs
         result.pages += walk.pages
@@ -627,4 +722,4 @@ def _describe(options: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-__all__ = ["ChangeCheck", "RealProjectSeeder", "RepoSeedResult", "SeedProgress"]
+__all__ = ["ChangeCheck", "Prefetched", "RealProjectSeeder", "RepoSeedResult", "SeedProgress"]

@@ -108,6 +108,9 @@ class WalkPlan:
     max_prs: int | None
     days_back: int | None
     resumed: bool
+    # PRs held back by the last saved page, still completing (PRPage.held): a resumed full
+    # walk asks for them by node id before its first page.
+    held: tuple[str, ...] = ()
 
     @property
     def walk_id(self) -> str:
@@ -118,10 +121,12 @@ class WalkPlan:
         cursor = self.cursor
         page_size = self.page_size
         high_water = self.high_water
+        held = self.held
         if page is not None:
             cursor = page.end_cursor if self.mode == FULL else None
             page_size = page.next_page_size
             high_water = page.high_water
+            held = page.held
         return {
             "mode": self.mode,
             "cursor": cursor,
@@ -134,6 +139,7 @@ class WalkPlan:
             "pushed_at": _iso(self.pushed_at),
             "max_prs": self.max_prs,
             "days_back": self.days_back,
+            "held": list(held),
         }
 
 
@@ -224,6 +230,7 @@ class PageSpool:
             "high_water": _iso(page.high_water),
             "pushed_at": _iso(page.pushed_at),
             "total_count": page.total_count,
+            "held": list(page.held),
         }
         pr_cache.append_partial(self.repo, self.cache_dir, plan.walk_id, page.prs, page=facts)
 
@@ -249,6 +256,7 @@ class PageSpool:
                     total_count=facts.get("total_count"),
                     points=0,  # no request: nothing spent
                     requests=0,
+                    held=tuple(str(i) for i in facts.get("held") or ()),
                 )
             except (KeyError, TypeError, ValueError):
                 return  # not a page this code wrote: fetch from here on
@@ -297,6 +305,7 @@ def open_walk(tracked: TrackedRepository) -> WalkPlan | None:
         max_prs=cp.get("max_prs") or None,
         days_back=cp.get("days_back") or None,
         resumed=True,
+        held=tuple(str(i) for i in cp.get("held") or ()) if cp["mode"] == FULL else (),
     )
 
 
@@ -336,6 +345,7 @@ def walk_repository(
     on_page: Callable[[PRPage, SaveStats], None] | None = None,
     overlap: timedelta | None = None,
     spool: PageSpool | None = None,
+    first_page: Any = None,
 ) -> WalkResult:
     """Walk `tracked`'s PR pages per `plan`, saving each page with its checkpoint; resumable.
 
@@ -348,6 +358,8 @@ def walk_repository(
     the checkpoint of the last saved page stays, so the next walk resumes. Every callback runs
     in the caller's thread; the next page is fetched meanwhile in a background thread (see the
     module docstring). Django's query log is emptied after each page (it grows with DEBUG on).
+    `first_page`: a new walk's first page, already fetched with other repositories' (a
+    `PRPageResult`, `github_graphql.repos`); the walk goes on from its cursor as usual.
     """
     overlap = fetcher.overlap if overlap is None else overlap
     result = WalkResult(
@@ -422,6 +434,7 @@ def walk_repository(
                         page_size=page.next_page_size,
                         high_water=page.high_water,
                         prs_done=prs_done,
+                        held=page.held,
                     )
                     if page.done or stop:
                         return result
@@ -429,10 +442,12 @@ def walk_repository(
                 replayed.close()
 
         remaining = None
+        held = plan.held if plan.mode == FULL and plan.resumed else ()
         if plan.mode == FULL and plan.max_prs:
-            remaining = max(0, plan.max_prs - prs_done)
+            # PRs held back are counted once written, but were fetched already.
+            remaining = max(0, plan.max_prs - prs_done - len(held))
         if remaining == 0:
-            _complete(tracked, plan, None, [])
+            _complete(tracked, plan, None, fetcher.fetch_held(tracked.full_name, held))
             result.completed = True
             return result
         known = 0
@@ -450,6 +465,12 @@ def walk_repository(
             since=since,
             high_water=plan.high_water,
             known_overlap=known,
+            held=held,
+            first_result=(
+                first_page
+                if plan.mode == FULL and not plan.resumed and plan.cursor is None
+                else None
+            ),
         )
         if spool is not None:
             pages = _spooled(pages, spool, plan, plan.cursor)

@@ -342,10 +342,17 @@ def pr_page_requests(log: Path, start: int, end: int) -> list[tuple[str, str, st
     for line in log.read_text().splitlines()[start:end]:
         entry = json.loads(line)
         match = _OPERATION.match(entry.get("query") or "")
+        variables = entry.get("variables") or {}
         if match and match.group(1) in PR_PAGE_QUERIES:
-            variables = entry.get("variables") or {}
             repo = f"{variables.get('owner')}/{variables.get('name')}"
             pages.append((repo, match.group(1), variables.get("after")))
+        elif match and match.group(1) == "FetchRepoFirstPages":
+            # First pages of several repositories, one alias each ($o0/$n0, $o1/$n1, ...).
+            for i in range(len(variables)):
+                if f"o{i}" not in variables:
+                    break
+                repo = f"{variables[f'o{i}']}/{variables[f'n{i}']}"
+                pages.append((repo, match.group(1), None))
     return pages
 
 

@@ -211,7 +211,28 @@ def test_refresh_drops_the_cache_and_fetches_again(antiwork):
 
     seed("--project", "antiwork", "--max-prs", "5", "--refresh")
 
+    # The three first pages in one many-repository query.
+    assert antiwork.stats()["graphql_requests"] == 1
+    antiwork.reset_stats()
+
+    seed("--project", "antiwork", "--max-prs", "5", "--refresh", "--per-repo")
+
     assert antiwork.stats()["graphql_requests"] == 3
+
+
+@pytest.mark.django_db
+def test_the_projects_first_pages_go_in_one_query_and_store_what_one_by_one_stores(antiwork):
+    seed("--project", "antiwork", "--max-prs", "10", "--no-cache")
+    batched = snapshot("antiwork")
+    stats = antiwork.stats()
+    # Three probes (their ETags make the next run free), then one query for three first pages.
+    assert (stats["requests"], stats["rest_requests"], stats["graphql_requests"]) == (4, 3, 1)
+
+    seed("--project", "antiwork", "--max-prs", "10", "--no-cache", "--clear", "--per-repo")
+    assert snapshot("antiwork") == batched
+    antiwork.reset_stats()
+    seed("--project", "antiwork", "--max-prs", "10", "--no-cache")
+    assert antiwork.stats()["graphql_points"] == 0  # unchanged: three 304s
 
 
 @pytest.mark.django_db

@@ -64,6 +64,7 @@ from ..ratelimit import (
 from ..retry import RetryPolicy
 from ..tokens import TokenPool, TokenSource, as_token_source
 from ..transport import DEFAULT_TIMEOUT, HTTPAnswer, Transport, raise_for_status
+from .carry import CARRY_ALIAS, build_page_query_with_carry
 from .completion import broken_node_indexes, complete_nodes, error_under, has_number
 from .field_errors import mark_unavailable, split_field_errors
 from .queries import (
@@ -75,6 +76,7 @@ from .queries import (
     MAX_NODE_IDS,
     PAGE_SIZE,
 )
+from .repos import RepoSnapshot, build_repos_query
 from .values import (
     ClientListener,
     ClientStats,
@@ -159,8 +161,13 @@ class GitHubGraphQLClient:
         *,
         repo: str | None = None,
         retry: bool | RetryPolicy = True,
+        aliased: bool = False,
     ) -> GraphQLResponse:
-        """Run one GraphQL document; raise on errors without data; return partial data + errors."""
+        """Run one GraphQL document; raise on errors without data; return partial data + errors.
+
+        `aliased`: the document asks about several repositories under aliases; a NOT_FOUND at
+        one alias is that alias's answer (returned with the rest), not the call's.
+        """
         key = query_key(query)
         policy = self._policy(retry)
         answer = self._send(
@@ -172,7 +179,7 @@ class GitHubGraphQLClient:
             estimate=self._costs.estimate(key),
             policy=policy,
             repo=repo,
-            check=self._check_graphql,
+            check=self._check_aliased_graphql if aliased else self._check_graphql,
             cost_key=key,
         )
         body = answer.body
@@ -246,11 +253,17 @@ class GitHubGraphQLClient:
         order: Literal["CREATED_AT", "UPDATED_AT"] = "CREATED_AT",
         *,
         retry: bool | RetryPolicy = True,
+        carry: Sequence[tuple[str, Mapping[str, str | None]]] = (),
+        complete: bool = True,
     ) -> PRPageResult:
         """One page of PRs (newest first by `order`), every node complete.
 
         `retry=False`: a 5xx / timeout of the page request itself is raised at once
         (`ServerError` / `TransportFailed`), so the caller can halve `first` and try again.
+        `carry`: follow-ups of earlier pages' PRs ([(node id, {connection: after cursor})])
+        sent in the same query (`carry.py`); their answers come back in `carried`.
+        `complete=False`: nodes overflowing a nested first page are returned as they are (the
+        caller completes them, e.g. by carrying their follow-ups into the next page).
         """
         if order not in ("CREATED_AT", "UPDATED_AT"):
             raise ValueError(f"order must be CREATED_AT or UPDATED_AT, not {order!r}")
@@ -259,6 +272,9 @@ class GitHubGraphQLClient:
         full = f"{owner}/{name}"
         query = FETCH_PRS_BULK_QUERY if order == "CREATED_AT" else FETCH_PRS_UPDATED_QUERY
         variables = {"owner": owner, "name": name, "first": first, "after": after}
+        if carry:
+            query, carried_variables = build_page_query_with_carry(order, carry)
+            variables.update(carried_variables)
         cost = 0
         requests = 0
         page_policy = self._policy(retry)
@@ -305,9 +321,20 @@ class GitHubGraphQLClient:
                 nodes.append({})  # placeholder, replaced below in place
             elif isinstance(node, dict):
                 nodes.append(node)
-        done_cost, done_requests = self._complete([n for n in nodes if n], full)
-        cost += done_cost
-        requests += done_requests
+        carried: dict[str, Any] = {}
+        for i, (node_id, _cursors) in enumerate(carry):
+            answer = response.data.get(f"{CARRY_ALIAS}{i}")
+            if not isinstance(answer, Mapping):
+                raise GraphQLFailed(
+                    [{"message": f"PR node {node_id} vanished during follow-up queries"}],
+                    retryable=True,
+                    repo=full,
+                )
+            carried[node_id] = answer
+        if complete:
+            done_cost, done_requests = self._complete([n for n in nodes if n], full)
+            cost += done_cost
+            requests += done_requests
         if refetch:
             by_number = {}
             for number in refetch:
@@ -334,6 +361,7 @@ class GitHubGraphQLClient:
             has_next_page=bool(page_info.get("hasNextPage")),
             cost=cost,
             requests=requests,
+            carried=carried,
         )
 
     def fetch_single_pr(self, owner: str, name: str, number: int) -> dict[str, Any] | None:
@@ -368,6 +396,82 @@ class GitHubGraphQLClient:
             etag=etag,
             repo=f"{owner}/{name}",
         )
+
+    def fetch_repositories(
+        self,
+        repos: Sequence[str],
+        first: int | None = None,
+        *,
+        order: Literal["CREATED_AT", "UPDATED_AT"] = "CREATED_AT",
+        retry: bool | RetryPolicy = True,
+    ) -> list[RepoSnapshot]:
+        """Ask about many repositories ("owner/name") in one request (`repos.py`), in order.
+
+        Without `first`: the change check (newest PR update, pushedAt, nameWithOwner). With
+        `first`: also each repository's first page of PRs, newest created first, complete (the
+        follow-ups of all the pages go together). A repository GitHub does not know comes back
+        `found=False`; one whose part of the answer carried errors `failed=True` (ask about it
+        alone). The caller sizes the batch (`repos.CHECK_BATCH`, `repos.page_batch_size`).
+        """
+        pairs = []
+        for full in repos:
+            owner, _, name = full.partition("/")
+            pairs.append((owner, name))
+        query, variables = build_repos_query(pairs, first, order)
+        response = self.execute(query, variables, retry=self._policy(retry), aliased=True)
+        snapshots: list[RepoSnapshot] = []
+        nodes: list[dict[str, Any]] = []
+        unplaced = [
+            e for e in response.errors if not str((e.get("path") or [""])[0]).startswith("r")
+        ]
+        if unplaced:
+            raise GraphQLFailed(unplaced, retryable=True, detail="many-repository query failed")
+        for i, full in enumerate(repos):
+            alias = f"r{i}"
+            errors = [e for e in response.errors if (e.get("path") or [None])[0] == alias]
+            raw = response.data.get(alias)
+            if raw is None and errors and all(e.get("type") == "NOT_FOUND" for e in errors):
+                snapshots.append(RepoSnapshot(full, found=False))
+                continue
+            if errors or not isinstance(raw, Mapping):
+                snapshots.append(RepoSnapshot(full, failed=True))
+                continue
+            latest = raw.get("latest") if isinstance(raw.get("latest"), Mapping) else {}
+            top = [n for n in latest.get("nodes") or [] if isinstance(n, Mapping)]
+            page = None
+            if first is not None:
+                connection = raw.get("pullRequests")
+                page_nodes_ = connection.get("nodes") if isinstance(connection, Mapping) else None
+                if not isinstance(page_nodes_, list) or not all(
+                    isinstance(n, dict) for n in page_nodes_
+                ):
+                    snapshots.append(RepoSnapshot(full, failed=True))
+                    continue
+                assert isinstance(connection, Mapping)
+                info = connection.get("pageInfo") or {}
+                page = PRPageResult(
+                    nodes=page_nodes_,
+                    pushed_at=raw.get("pushedAt"),
+                    total_count=int(connection.get("totalCount") or 0),
+                    end_cursor=info.get("endCursor"),
+                    has_next_page=bool(info.get("hasNextPage")),
+                    cost=0,  # the call's points are the batch's, counted by the client
+                    requests=0,
+                )
+                nodes.extend(page_nodes_)
+            snapshots.append(
+                RepoSnapshot(
+                    full,
+                    name_with_owner=raw.get("nameWithOwner"),
+                    pushed_at=raw.get("pushedAt"),
+                    top_updated_at=top[0].get("updatedAt") if top else None,
+                    total_count=int(latest.get("totalCount") or 0),
+                    page=page,
+                )
+            )
+        if nodes:
+            self._complete(nodes, None)
+        return snapshots
 
     def fetch_check_runs_rest(self, owner: str, name: str, sha: str) -> list[dict[str, Any]]:
         """Every check run of one commit through REST (the optional, serial fallback)."""
@@ -459,6 +563,11 @@ class GitHubGraphQLClient:
             )
             self._back_off_or_raise(tries, failure, f"{repo or 'PR nodes'}: answered with errors")
         return out
+
+    def complete(self, nodes: Sequence[dict[str, Any]], repo: str | None = None) -> tuple[int, int]:
+        """Fill every overflowing nested connection of `nodes` in place with follow-up
+        requests of their own; (points, requests)."""
+        return self._complete(nodes, repo)
 
     def _complete(self, nodes: Sequence[dict[str, Any]], repo: str | None) -> tuple[int, int]:
         """Fill every overflowing nested connection of `nodes` in place; (points, requests)."""
@@ -647,7 +756,11 @@ class GitHubGraphQLClient:
                     self.stats.points_used += state.cost or 0
         return None
 
-    def _check_graphql(self, answer: HTTPAnswer, now: float) -> None:
+    def _check_aliased_graphql(self, answer: HTTPAnswer, now: float) -> None:
+        """`_check_graphql` for a many-repository document: NOT_FOUND at an alias is an answer."""
+        self._check_graphql(answer, now, aliased=True)
+
+    def _check_graphql(self, answer: HTTPAnswer, now: float, *, aliased: bool = False) -> None:
         """Raise for GraphQL answers without usable data (limits, NOT_FOUND, failures)."""
         body = answer.body
         if not isinstance(body, Mapping):
@@ -677,8 +790,14 @@ class GitHubGraphQLClient:
             )
         for error in errors:
             path = error.get("path") or []
-            if error.get("type") == "NOT_FOUND" and len(path) <= 1:
+            if error.get("type") == "NOT_FOUND" and len(path) <= (0 if aliased else 1):
                 raise NotFound(str(error.get("message") or "not found"))
+        if (
+            aliased
+            and errors
+            and all(e.get("type") == "NOT_FOUND" and len(e.get("path") or []) == 1 for e in errors)
+        ):
+            return  # every repository asked about is unknown: each alias says so
         usable = isinstance(data, Mapping) and any(
             v is not None for k, v in data.items() if k != "rateLimit"
         )

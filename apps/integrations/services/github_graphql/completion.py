@@ -28,6 +28,7 @@ __all__ = [
     "complete_nodes",
     "error_under",
     "has_number",
+    "merge_follow_up",
     "overflowing",
 ]
 
@@ -164,6 +165,19 @@ def _merge_page(
         cursors[conn_field] = info["endCursor"]
     else:
         cursors.pop(conn_field, None)
+
+
+def merge_follow_up(
+    node: dict[str, Any],
+    fetched: Mapping[str, Any],
+    asked: Iterable[str],
+    cursors: Cursors,
+    repo: str | None,
+) -> None:
+    """Merge a follow-up answer (`fetched`: the PR as answered, with the `asked` connections)
+    into `node`; `cursors` keeps the connections still overflowing (emptied when complete)."""
+    for conn_field in list(asked):
+        _merge_page(node, fetched, conn_field, cursors, repo)
 
 
 def error_under(error: Mapping[str, Any], prefix: tuple[str, ...]) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from ..ratelimit import RateLimitState
@@ -61,6 +61,8 @@ class PRPageResult:
     has_next_page: bool
     cost: int  # points of the page and its follow-ups
     requests: int = 1  # HTTP requests it took (page + follow-ups + single re-fetches)
+    # Follow-ups the page's query carried (`carry.py`): {PR node id: its answered node}.
+    carried: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

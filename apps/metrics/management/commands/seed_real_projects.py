@@ -246,6 +246,17 @@ class Command(BaseCommand):
             help="PRs a page at most, 1-100 (default: GITHUB_MAX_PAGE_SIZE, else the built-in "
             "cap); heavy repositories shrink below it by themselves",
         )
+        parser.add_argument(
+            "--follow-ups-per-page",
+            action="store_true",
+            help="complete each page's overflowing PRs with requests of their own "
+            "(instead of carrying the follow-ups in the next page's query)",
+        )
+        parser.add_argument(
+            "--per-repo",
+            action="store_true",
+            help="ask for each repository's first page alone (no many-repository query)",
+        )
         parser.add_argument("--github-token", help="a token (default: the environment)")
         parser.add_argument(
             "--on-limit",
@@ -288,6 +299,7 @@ class Command(BaseCommand):
             rest_check_runs=options["rest_check_runs"],
             max_page_size=max_page_size,
             log=progress.message,
+            carry_follow_ups=not options["follow_ups_per_page"],
         )
         results: list[RepoSeedResult] = []
         failure: str | None = None
@@ -304,11 +316,15 @@ class Command(BaseCommand):
                         clear=options["clear"],
                         progress=progress,
                         should_stop=lambda: self._stop_requested,
+                        batch=not options["per_repo"],
                     )
                     if explicit:
+                        prefetched = seeder.prefetch(project.repos)
                         for repo in project.repos:
                             try:
-                                results.append(seeder.seed_repo(repo))
+                                results.append(
+                                    seeder.seed_repo(repo, prefetched=prefetched.get(repo))
+                                )
                             except NotFound as exc:
                                 raise CommandError(str(exc)) from None
                     else:
@@ -465,6 +481,11 @@ class Command(BaseCommand):
                 f"{s.commits} commits, {s.files} files, {s.check_runs} check runs, "
                 f"{s.members_created} members created; {r.requests} requests, {r.points} points"
             )
+        stats = getattr(client, "stats", None)
+        if stats is not None:
+            # Many-repository queries belong to no single repository: the client's totals.
+            requests = int(stats.requests)
+            points = int(stats.points_used)
         self.stdout.write(
             f"total: {len(results)} repositories, {prs} PRs, {total.reviews} reviews, "
             f"{total.commits} commits, {total.files} files, {total.check_runs} check runs, "

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 from django.utils import timezone
 
 from apps.integrations.services.errors import GitHubError, RateLimited
 from apps.metrics.models import TrackedRepository
-from apps.metrics.sync import RepositoryBusy, build_client, sync_repository
+from apps.metrics.sync import RepositoryBusy, SyncResult, build_client, sync_repository
+from apps.metrics.sync_round import sync_round
 
 
 class Command(BaseCommand):
@@ -35,6 +37,11 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--full", action="store_true", help="walk every PR again instead of the changes"
+        )
+        parser.add_argument(
+            "--per-repo",
+            action="store_true",
+            help="check each repository alone (a REST probe each) instead of several a query",
         )
         parser.add_argument(
             "--stop-on-limit",
@@ -84,11 +91,50 @@ class Command(BaseCommand):
 
         failed = saved = rejected = 0
         skipped: list[str] = []
+        batch = settings.SYNC_BATCH and not options["per_repo"] and not options["full"]
+        teams = {repo.pk: repo.team.slug for repo in repos}
+
+        def report(result: SyncResult, label: str) -> None:
+            nonlocal failed, saved, rejected
+            saved += result.prs_saved + result.repolled
+            if result.error:
+                failed += 1
+                self.stderr.write(f"{label}: failed: {result.error}")
+                return
+            refused = len(result.stats.rejected)
+            rejected += refused
+            self.stdout.write(
+                f"{label}: {result.mode}, {result.prs_saved} PRs saved, "
+                f"{result.repolled} re-polled for CI, {result.requests} requests, "
+                f"{result.points} points"
+                + (f", {refused} PRs not stored (see the warnings)" if refused else "")
+            )
+
+        def label_of(repo: TrackedRepository | None, name: str) -> str:
+            if options["team"] or repo is None:
+                return name
+            return f"{teams[repo.pk]}/{name}"
+
         with client:
-            for repo in repos:
-                label = (
-                    f"{repo.team.slug}/{repo.full_name}" if not options["team"] else repo.full_name
+            if batch:
+                by_name = {r.full_name: r for r in repos}
+                outcome = sync_round(
+                    repos,
+                    client,
+                    on_result=lambda r: report(
+                        r, label_of(by_name.get(r.repository), r.repository)
+                    ),
                 )
+                for name in outcome.busy:
+                    label = label_of(by_name.get(name), name)
+                    self.stderr.write(f"{label}: skipped, another sync of it is running")
+                    skipped.append(label)
+                if outcome.rate_limited is not None:
+                    raise CommandError(
+                        f"{outcome.rate_limited} (stopped; run sync_repositories again to resume)"
+                    )
+            for repo in repos if not batch else []:
+                label = label_of(repo, repo.full_name)
                 try:
                     result = sync_repository(repo, client, full=options["full"])
                 except RepositoryBusy:
@@ -99,19 +145,7 @@ class Command(BaseCommand):
                     raise CommandError(
                         f"{label}: {exc} (stopped; run sync_repositories again to resume)"
                     ) from None
-                saved += result.prs_saved + result.repolled
-                if result.error:
-                    failed += 1
-                    self.stderr.write(f"{label}: failed: {result.error}")
-                    continue
-                refused = len(result.stats.rejected)
-                rejected += refused
-                self.stdout.write(
-                    f"{label}: {result.mode}, {result.prs_saved} PRs saved, "
-                    f"{result.repolled} re-polled for CI, {result.requests} requests, "
-                    f"{result.points} points"
-                    + (f", {refused} PRs not stored (see the warnings)" if refused else "")
-                )
+                report(result, label)
         synced = len(repos) - failed - len(skipped)
         summary = (
             f"synced {synced} of {len(repos)} repositories, {saved} PRs written, "
