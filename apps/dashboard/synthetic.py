@@ -223,6 +223,8 @@ def _add_life(
         row.ready_for_review_at = ready
         first_commit = created - hours * rng.lognormvariate(1.5, 1.3)
         row.coding_time_hours = (ready - first_commit) / hours if ready else None
+        if row.state == "open" and plan and plan[0][1] == "changes_requested":
+            del plan[1:]  # still waiting for the author's new commit
         if ready and plan:
             reviewer = plan[0][0]
             requested = ready + (plan[0][2] - ready) * rng.random() * 0.3
@@ -236,6 +238,7 @@ def _add_life(
             row.pickup_time_hours = (first - ready) / hours
             row.time_to_first_review_hours = row.pickup_time_hours
             approvals = [when for _, state, when in plan if state == "approved"]
+            row.review_time_hours = None
             if approvals:
                 row.last_approval_at = max(approvals)
                 row.review_time_hours = max(0.0, (row.last_approval_at - first) / hours)
@@ -246,11 +249,7 @@ def _add_life(
         # The last commit: before the first review, or after it when changes were requested
         # (some open PRs still wait for that new commit).
         last_commit = created
-        if (
-            plan
-            and plan[0][1] == "changes_requested"
-            and (row.state != "open" or rng.random() < 0.5)
-        ):
+        if plan and plan[0][1] == "changes_requested" and len(plan) > 1:
             last_commit = plan[0][2] + (end - plan[0][2]) * 0.3
         commits.append(
             Commit(pull_request=row, sha=f"{row.github_pr_id:020x}{rng.getrandbits(80):020x}",

@@ -23,6 +23,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from apps.dashboard import charts
+from apps.dashboard.exports import csv_response
 from apps.metrics.aggregates import SIZE_BUCKETS, MetricsFilter, TeamReport, team_report
 from apps.metrics.models import PullRequest, Team, TeamMember, TrackedRepository
 from apps.metrics.seeding.pr_cache import get_cache_path
@@ -162,6 +163,8 @@ def pr_list(request: HttpRequest, slug: str) -> HttpResponse:
     else:
         state = ""
     qs = qs.annotate(lines=F("additions") + F("deletions")).order_by(order, "-id")
+    if request.GET.get("format") == "csv":
+        return pr_list_csv(team, qs)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
 
     base = _query_string(form, state=state)
@@ -191,6 +194,24 @@ def pr_list(request: HttpRequest, slug: str) -> HttpResponse:
         "query": _query_string(form),
     }
     return render(request, "dashboard/pr_list.html", context)
+
+
+PR_CSV_FIELDS = (
+    "github_pr_id", "github_repo", "title", "state", "is_draft", "author__github_login",
+    "pr_created_at", "merged_at", "closed_at", "cycle_time_hours", "review_time_hours",
+    "lines", "size_bucket", "review_rounds", "ci_passed", "url",
+)  # fmt: skip
+
+
+def pr_list_csv(team: Team, qs: Any) -> HttpResponse:
+    """Every PR of the filtered, sorted list (not only the page) as CSV."""
+    rows = (
+        [*(row[f] for f in PR_CSV_FIELDS[:-1]),
+         row["url"] or f"https://github.com/{row['github_repo']}/pull/{row['github_pr_id']}"]
+        for row in qs.values(*PR_CSV_FIELDS).iterator()
+    )  # fmt: skip
+    header = [f.replace("author__github_login", "author") for f in PR_CSV_FIELDS]
+    return csv_response(f"{team.slug}-pull-requests", header, rows)
 
 
 @dataclass(frozen=True, slots=True)

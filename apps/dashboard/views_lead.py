@@ -9,8 +9,7 @@ show at most TABLE_ROWS rows, the CSV every row.
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,6 +38,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.dashboard import charts
+from apps.dashboard.exports import csv_response
 from apps.dashboard.lead_stats import (
     MEDIAN,
     P75,
@@ -243,28 +243,6 @@ def _wants_csv(request: HttpRequest) -> str | None:
     return request.GET.get("table") if request.GET.get("format") == "csv" else None
 
 
-def _csv(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow(["" if v is None else _csv_value(v) for v in row])
-    return response
-
-
-def _csv_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, float):
-        return round(value, 2)
-    text = value if isinstance(value, str) else None
-    # A cell starting with = + - @ would be a formula in a spreadsheet: quote it as text.
-    if text and text[0] in "=+-@":
-        return "'" + text
-    return value
-
-
 def _export(
     request: HttpRequest, scope: Scope, page: str, tables: dict[str, Callable[[], Table]]
 ) -> HttpResponse | None:
@@ -275,7 +253,7 @@ def _export(
     if wanted not in tables:
         raise Http404(f"no table {wanted!r} on this page")
     table = tables[wanted]()
-    return _csv(f"{scope.team.slug}-{page}-{wanted}", table.header, table.rows)
+    return csv_response(f"{scope.team.slug}-{page}-{wanted}", table.header, table.rows)
 
 
 def _hours(delta: timedelta | None) -> float | None:
@@ -336,7 +314,9 @@ def stages(request: HttpRequest, slug: str) -> HttpResponse:
 
     def weeks_table() -> Table:
         by_week = weekly()
-        table = Table("weeks", ["week (Monday)", "merged", *[f"{n} median (h)" for n in columns]])
+        table = Table(
+            "weeks", ["week (Monday)", "merged", *[f"{_name(n)} median (h)" for n in columns]]
+        )
         for index, monday in enumerate(mondays):
             figures = by_week.get(index, GroupFigures())
             table.rows.append(
@@ -377,7 +357,7 @@ def stages(request: HttpRequest, slug: str) -> HttpResponse:
     labels = [m.strftime("%b %d") for m in mondays]
     chart = charts.bar_chart(
         "stages",
-        "Cycle time by stage (hours, weekly medians, stacked)",
+        "Stages per week (h, medians)",
         labels,
         [
             charts.Series(name, [row[2 + i] for row in table.rows], color)
@@ -774,7 +754,7 @@ def repositories(request: HttpRequest, slug: str) -> HttpResponse:
             "repos",
             ["repository", "merged", "reviewed share", "CI success rate", "mean lines",
              "cycle median (h)", "cycle p75 (h)",
-             *[f"{n.replace('_', ' ')} median (h)" for n in list(REPO_MEDIANS)[1:]]],
+             *[f"{_name(n)} median (h)" for n in list(REPO_MEDIANS)[1:]]],
         )  # fmt: skip
         for repo in sorted(counts, key=lambda r: (-counts[r]["merged"], r)):
             c, m = counts[repo], medians.get(repo, GroupFigures())
@@ -794,7 +774,7 @@ def repositories(request: HttpRequest, slug: str) -> HttpResponse:
     stage_index = {n: i for i, n in enumerate(list(REPO_MEDIANS))}
     chart = charts.bar_chart(
         "repo-stages",
-        "Cycle time by stage per repository (hours, medians, stacked)",
+        "Stages per repository (h, medians)",
         [row[0] for row in repos.rows[:10]],
         [
             charts.Series(name, [row[5 + stage_index[name]] for row in repos.rows[:10]], color)
@@ -805,6 +785,10 @@ def repositories(request: HttpRequest, slug: str) -> HttpResponse:
     repos.total = len(repos.rows)
     context = {**_base(scope, "repos"), "table": repos, "chart": chart}
     return render(request, "dashboard/lead/repos.html", context)
+
+
+def _name(column: str) -> str:
+    return "time to first review" if column == "first_review" else column.replace("_", " ")
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -827,7 +811,7 @@ def labels(request: HttpRequest, slug: str) -> HttpResponse:
         ).get(0, GroupFigures())
         out = Table(
             "labels",
-            ["label", "merged PRs", *[f"{n.replace('_', ' ')} median (h)" for n in REPO_MEDIANS]],
+            ["label", "merged PRs", *[f"{_name(n)} median (h)" for n in REPO_MEDIANS]],
         )
         for name in sorted(per_label, key=lambda n: (-per_label[n].rows, str(n).lower())):
             figures = per_label[name]
