@@ -18,7 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
@@ -101,6 +101,8 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     team = get_object_or_404(Team, slug=slug)
     form = _filter_form(request, team)
     report = team_report(form.to_filter(team))
+    if request.GET.get("format") == "csv":
+        return team_csv(team, report, request.GET.get("table", ""))
     context = {
         "team": team,
         "form": form,
@@ -194,6 +196,25 @@ def pr_list(request: HttpRequest, slug: str) -> HttpResponse:
         "query": _query_string(form),
     }
     return render(request, "dashboard/pr_list.html", context)
+
+
+def team_csv(team: Team, report: TeamReport, table: str) -> HttpResponse:
+    """One table of the team page as CSV: "weeks", "sizes" or "reviewers"."""
+    if table == "weeks":
+        rows = [{"week": w.week.isoformat(), **w.stats.as_dict()} for w in report.weeks]
+        header = [k for k in rows[0] if k != "sizes"] if rows else ["week"]
+        values = [[row[k] for k in header] for row in rows]
+    elif table == "sizes":
+        header, values = ["size", "merged PRs"], [list(kv) for kv in report.total.sizes.items()]
+    elif table == "reviewers":
+        header = ["reviewer", "bot", "reviews", "PRs", "approvals", "changes requested"]
+        values = [
+            [r.login, r.is_bot, r.reviews, r.prs_reviewed, r.approvals, r.changes_requested]
+            for r in report.reviewers
+        ]
+    else:
+        raise Http404(f"no table {table!r} on this page")
+    return csv_response(f"{team.slug}-{table}", header, values)
 
 
 PR_CSV_FIELDS = (

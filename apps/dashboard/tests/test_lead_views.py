@@ -348,3 +348,38 @@ def test_grouped_percentiles_interpolate_like_percentile_cont() -> None:
     )
     assert everything[0].rows == 6
     assert everything[0].median("c") == 3.0
+
+
+def test_the_pr_list_links_titles_to_github_and_exports_every_row(
+    client_in: Client, acme: SyntheticTeam
+) -> None:
+    html = client_in.get("/teams/acme/prs/?repo=acme/api").content.decode()
+    assert re.search(
+        r'<td class="title"><a href="https://github.com/acme/api/pull/\d+" rel="noopener" '
+        r'target="_blank">Synthetic change \d+</a>',
+        html,
+    )
+    assert "PRs <strong>created</strong> in range" in html
+    count = int(re.search(r"(\d+) PRs <strong>created", html).group(1))
+    assert count > 50  # more than one page: the CSV is not just the page
+    rows = csv_rows(client_in.get("/teams/acme/prs/?repo=acme/api&sort=-cycle&format=csv"))
+    assert rows[0][:3] == ["github_pr_id", "github_repo", "title"]
+    assert len(rows) - 1 == count
+    assert {r[1] for r in rows[1:]} == {"acme/api"}
+    cycles = [float(r[9]) for r in rows[1:] if r[9]]
+    assert cycles == sorted(cycles, reverse=True)
+
+
+def test_the_team_page_tables_export_as_csv(client_in: Client, acme: SyntheticTeam) -> None:
+    html = client_in.get("/teams/acme/").content.decode()
+    reviewers = csv_rows(client_in.get("/teams/acme/?format=csv&table=reviewers"))
+    assert reviewers[0][0] == "reviewer"
+    assert (
+        len(reviewers) - 1 == html.split('id="reviewers"')[1].split("</table>")[0].count("<tr>") - 1
+    )
+    sizes = csv_rows(client_in.get("/teams/acme/?format=csv&table=sizes"))
+    assert [r[0] for r in sizes[1:]] == ["XS", "S", "M", "L", "XL"]
+    weeks = csv_rows(client_in.get("/teams/acme/?weeks=12&format=csv&table=weeks"))
+    assert len(weeks) == 13
+    assert sum(int(r[1]) for r in weeks[1:]) == int(metric(html, "merged"))
+    assert client_in.get("/teams/acme/?format=csv&table=nope").status_code == 404
