@@ -99,7 +99,8 @@ def both_backends(prs: int, runs: int, out: Path) -> int:
                     wall_seconds=round(figures["median_ms"] / 1000, 3),
                     peak_rss_mb=round(child.peak_rss_mb, 1),
                     extra={**figures, "backend": backend, "runs": runs,
-                           "reviews": result["reviews"]},
+                           "reviews": result["reviews"],
+                           "check_runs": result.get("check_runs")},
                 )
             )  # fmt: skip
     write_json(out, [row.to_dict() for row in rows])
@@ -165,12 +166,21 @@ def single(args: argparse.Namespace) -> int:
         "team page (one repo)": f"/teams/{slug}/?repo=acme/api",
         "PR list (sorted by cycle time)": f"/teams/{slug}/prs/?sort=-cycle",
         "sync status": f"/sync/?team={slug}",
+        "stages (12 weeks)": f"/teams/{slug}/stages/",
+        "needs attention": f"/teams/{slug}/attention/",
+        "people": f"/teams/{slug}/people/",
+        "person page": f"/teams/{slug}/people/alice/",
+        "repository comparison": f"/teams/{slug}/repos/",
+        "labels": f"/teams/{slug}/labels/",
+        "labels (filter: bug)": f"/teams/{slug}/stages/?label=bug",
+        "CI durations and flaky": f"/teams/{slug}/ci/",
+        "PR list CSV (12 weeks)": f"/teams/{slug}/prs/?format=csv",
     }
     results = {}
     try:
         print(
-            f"bench_dashboard: {backend}, team of {made.prs} PRs and {made.reviews} reviews "
-            f"(bulk insert {insert_s:.1f} s)"
+            f"bench_dashboard: {backend}, team of {made.prs} PRs, {made.reviews} reviews and "
+            f"{made.check_runs} check runs (bulk insert {insert_s:.1f} s)"
         )
         for name, url in pages.items():
             client.get(url)  # warm-up: template compilation, connection
@@ -216,7 +226,8 @@ def single(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / f"bench_dashboard_{backend}.json").write_text(
         json.dumps(
-            {"backend": backend, "prs": made.prs, "reviews": made.reviews, "pages": results},
+            {"backend": backend, "prs": made.prs, "reviews": made.reviews,
+             "check_runs": made.check_runs, "pages": results},
             indent=2,
         )
     )
