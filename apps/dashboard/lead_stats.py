@@ -5,7 +5,8 @@ how many rows, and the median (or any percentile) of each column" in ONE query w
 number of rows: a window query numbers each column's known values within its group and
 counts them, and only the rows at the ranks percentile_cont interpolates between come back
 (a few per group). Same semantics as apps.metrics.aggregates (linear interpolation between
-the two nearest ranks, NULLs left out), portable across SQLite and PostgreSQL.
+the two nearest ranks, NULLs left out), portable across SQLite and PostgreSQL; on PostgreSQL
+its own percentile_cont aggregate does the same in one pass, without the window sorts.
 
 Labels are a JSON list per PR; `label_rows_sql` unnests them (SQLite's json_each, PostgreSQL's
 jsonb_array_elements_text) so a label can be a group like any other.
@@ -73,6 +74,8 @@ def percentiles_of_sql(
     fractions: Sequence[tuple[int, int]] = (MEDIAN,),
 ) -> dict[Any, GroupFigures]:
     """The work of `grouped_percentiles` over raw SQL selecting `lg_grp, lg_v0, lg_v1, ...`."""
+    if connection.vendor == "postgresql":
+        return _native_percentiles(connection, sql, params, names, fractions)
     quote = connection.ops.quote_name
     parts = [f"{quote('lg_grp')}", f"ROW_NUMBER() OVER (PARTITION BY {quote('lg_grp')}) AS rn_any"]
     parts.append(f"COUNT(*) OVER (PARTITION BY {quote('lg_grp')}) AS n_any")
@@ -116,6 +119,37 @@ def percentiles_of_sql(
             value = interpolate(ranks, n, fraction)
             if value is not None:
                 figures.values[(names[index], fraction)] = value
+    return out
+
+
+def _native_percentiles(
+    connection: Any,
+    sql: str,
+    params: list[Any],
+    names: list[str],
+    fractions: Sequence[tuple[int, int]],
+) -> dict[Any, GroupFigures]:
+    """PostgreSQL's own percentile_cont: one aggregate pass, no window sorts."""
+    parts = ["lg_grp", "COUNT(*)"]
+    for index in range(len(names)):
+        parts.append(f"COUNT(lg_v{index})")
+        for num, den in fractions:
+            parts.append(
+                f"percentile_cont({num}::float8 / {den}) WITHIN GROUP (ORDER BY lg_v{index})"
+            )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)} FROM ({sql}) lg_src GROUP BY lg_grp", params)
+        rows = cursor.fetchall()
+    out: dict[Any, GroupFigures] = {}
+    step = 1 + len(fractions)
+    for row in rows:
+        figures = out[row[0]] = GroupFigures(rows=int(row[1]))
+        for index, name in enumerate(names):
+            known, *values = row[2 + step * index : 2 + step * (index + 1)]
+            figures.known[name] = int(known)
+            for fraction, value in zip(fractions, values, strict=True):
+                if value is not None:
+                    figures.values[(name, fraction)] = float(value)
     return out
 
 
