@@ -33,6 +33,15 @@ __all__ = [
 # PullRequestReviewState, CheckStatusState, CheckConclusionState).
 PR_STATES = frozenset({"OPEN", "CLOSED", "MERGED"})
 CHANGE_TYPES = frozenset({"ADDED", "MODIFIED", "DELETED", "RENAMED", "COPIED", "CHANGED"})
+TIMELINE_TYPES = frozenset(
+    {
+        "ConvertToDraftEvent",
+        "HeadRefForcePushedEvent",
+        "ReadyForReviewEvent",
+        "ReviewRequestRemovedEvent",
+        "ReviewRequestedEvent",
+    }
+)
 REVIEW_STATES = frozenset({"APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"})
 CHECK_STATUSES = frozenset(
     {"QUEUED", "IN_PROGRESS", "COMPLETED", "PENDING", "REQUESTED", "WAITING"}
@@ -343,6 +352,29 @@ def _fill_pr(pr: dict[str, Any], ids: _RepoIds) -> None:
 
     pr.setdefault("commentCount", 0)
     _count(pr, "commentCount")
+
+    for index, item in enumerate(_list(pr, "timelineItems")):
+        where = f"timelineItems[{index}]"
+        _object(item, where)
+        _enum(item, "__typename", TIMELINE_TYPES, where)
+        item["createdAt"] = _date(_get(item, "createdAt", where), f"{where}.createdAt")
+        item["actor"] = _actor(item.get("actor"), f"{where}.actor")
+        if item["__typename"] in ("ReviewRequestedEvent", "ReviewRequestRemovedEvent"):
+            reviewer = item.setdefault("requestedReviewer", None)
+            if reviewer is not None:
+                _object(reviewer, f"{where}.requestedReviewer")
+                is_team = reviewer.setdefault("__typename", "User") == "Team"
+                _require(
+                    reviewer, "slug" if is_team else "login", str, f"{where}.requestedReviewer"
+                )
+
+    for index, thread in enumerate(_list(pr, "reviewThreads")):
+        where = f"reviewThreads[{index}]"
+        _object(thread, where)
+        _require(thread, "isResolved", bool, where)
+        _require(thread, "path", str, where)
+        thread.setdefault("commentCount", 1)
+        _count(thread, "commentCount", where)
 
 
 # --- small checks; each raises _Invalid with the key path at fault -------------------------

@@ -201,6 +201,16 @@ class Context:
     rate_limit: dict[str, Any] = field(default_factory=dict)
 
 
+# PullRequestTimelineItemsItemType value -> the timeline item's GraphQL type.
+_TIMELINE_TYPENAMES = {
+    "CONVERT_TO_DRAFT_EVENT": "ConvertToDraftEvent",
+    "HEAD_REF_FORCE_PUSHED_EVENT": "HeadRefForcePushedEvent",
+    "READY_FOR_REVIEW_EVENT": "ReadyForReviewEvent",
+    "REVIEW_REQUESTED_EVENT": "ReviewRequestedEvent",
+    "REVIEW_REQUEST_REMOVED_EVENT": "ReviewRequestRemovedEvent",
+}
+
+
 def _resolve_list_connection(key: str):  # type: ignore[no-untyped-def]
     def resolve(
         source: dict[str, Any],
@@ -215,6 +225,11 @@ def _resolve_list_connection(key: str):  # type: ignore[no-untyped-def]
         if key == "reviews" and extra.get("states"):
             wanted = set(extra["states"])
             items = [review for review in items if review["state"] in wanted]
+        if key == "timelineItems" and extra.get("itemTypes"):
+            # itemTypes filters the timeline, and totalCount counts what the filter keeps
+            # (docs.github.com: graphql/reference/objects#pullrequest, timelineItems).
+            kinds = {_TIMELINE_TYPENAMES[item_type] for item_type in extra["itemTypes"]}
+            items = [item for item in items if item["__typename"] in kinds]
         return ListConnection(items, first, after, last, before)
 
     return resolve

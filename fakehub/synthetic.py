@@ -2,7 +2,9 @@
 
 What git histories cannot give, this does: open, closed and draft PRs, reviews of every state,
 review rounds (changes requested, new commits, a re-review), labels, milestones, check suites,
-bots and deleted users. Output depends only on
+bots and deleted users; and each PR's life: drafts that become ready (some reviewed while still
+drafts), review requests and re-requests, force pushes after a review, review threads with
+comments. Output depends only on
 (full_name, prs, seed) and `now`; every date lies in the 90 days before `now`.
 """
 
@@ -20,7 +22,14 @@ __all__ = ["HEAVY_SIZES", "WINDOW_DAYS", "generate_repository", "is_heavy"]
 WINDOW_DAYS = 90
 # PR numbers with number % 1000 == 500 carry these nested sizes: each connection overflows the
 # client's first nested page, so the client needs exactly one follow-up request for them.
-HEAVY_SIZES = {"files": 180, "commits": 130, "reviews": 60, "check_runs": 40}
+HEAVY_SIZES = {
+    "files": 180,
+    "commits": 130,
+    "reviews": 60,
+    "check_runs": 40,
+    "timeline_items": 60,
+    "review_threads": 60,
+}
 
 _FULL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+")
 _DAY = 86_400
@@ -239,6 +248,11 @@ def generate_repository(
         prs,
         now,
     )
+    # The PR's life (timeline events, review threads) draws from a third stream, so every value
+    # the first two give is the same with or without it.
+    generator.life = random.Random(
+        int.from_bytes(hashlib.sha256(f"{full_name}\x00{seed}\x00life".encode()).digest(), "big")
+    )
     return generator.run()
 
 
@@ -272,6 +286,7 @@ class _Generator:
             for index, (major, minor) in enumerate([(1, 4), (1, 5), (2, 0), (2, 1), (3, 0)])
         ]
         self.people = _HUMANS[: 15 + rng.randrange(len(_HUMANS) - 14)]
+        self.life = random.Random(0)  # replaced by generate_repository()
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -454,12 +469,27 @@ class _Generator:
         suites_end = closed_at if closed_at is not None else self.now
         check_suites = self.check_suites(n_runs, state, last_commit, suites_end)
 
+        is_draft = state == "OPEN" and rng.random() < 0.3
+        timeline, threads = self.life_events(
+            heavy=heavy,
+            created=created,
+            end=end,
+            is_draft=is_draft,
+            author=author if person else None,
+            commit_times=commit_times,
+            review_times=review_times,
+            reviews=reviews,
+            requested=[r["login"] for r in requested],
+            paths=[f["path"] for f in files],
+            merged=state == "MERGED",
+        )
+
         pr = {
             "number": number,
             "title": title,
             "body": body,
             "state": state,
-            "isDraft": state == "OPEN" and rng.random() < 0.3,
+            "isDraft": is_draft,
             "createdAt": self.iso(created),
             "updatedAt": self.iso(updated_at),
             "mergedAt": self.iso(closed_at) if state == "MERGED" else None,
@@ -483,9 +513,142 @@ class _Generator:
             "reviews": reviews,
             "checkSuites": check_suites,
             "commentCount": self.size(2.5, 0, 40),
+            "timelineItems": timeline,
+            "reviewThreads": threads,
         }
         pushed = max(last_commit, closed_at if state == "MERGED" else last_commit)
         return pr, pushed
+
+    def life_events(
+        self,
+        *,
+        heavy: bool,
+        created: int,
+        end: int,
+        is_draft: bool,
+        author: dict[str, Any] | None,
+        commit_times: list[int],
+        review_times: list[int],
+        reviews: list[dict[str, Any]],
+        requested: list[str],
+        paths: list[str],
+        merged: bool,
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """A human PR's timeline events (oldest first) and review threads; none for bots.
+
+        Draft PRs become ready (or are converted back), reviewers are requested before they
+        review and re-requested before a re-review, some PRs are force-pushed after a review,
+        and change requests and comments leave threads of comments.
+        """
+        rng = self.life
+        if author is None:
+            return [], []
+        login = author["login"]
+        events: list[tuple[int, dict[str, Any]]] = []
+
+        def event(ts: int, typename: str, **extra: Any) -> None:
+            events.append(
+                (min(max(ts, created), end), {"__typename": typename, "actor": author, **extra})
+            )
+
+        first_review = review_times[0] if review_times else None
+        # When the PR was opened for review: at creation, after a draft period, or never.
+        open_at: int | None = created
+        if is_draft:
+            open_at = None
+            if rng.random() < 0.2 and end - created > 3600:
+                # Opened ready, converted back to a draft later.
+                event(created + int(rng.random() * (end - created)), "ConvertToDraftEvent")
+                open_at = created
+        elif rng.random() < 0.25 and end - created > 600:
+            # Opened as a draft. Usually ready before the first review; sometimes reviewed
+            # while still a draft (then the ready event comes between reviews).
+            anchor = end
+            if review_times:
+                anchor = review_times[-1] if rng.random() < 0.3 else review_times[0]
+            open_at = created + 60 + int(rng.random() * max(0, anchor - created - 60))
+            event(open_at, "ReadyForReviewEvent")
+        # Review requests: each human reviewer before their first review; pending ones too.
+        asked = open_at if open_at is not None else created
+        seen: set[str] = set()
+        for index, review in enumerate(reviews):
+            who = review["author"]
+            if not who or who["__typename"] != "User" or who["login"] == login:
+                continue
+            if who["login"] not in seen:
+                seen.add(who["login"])
+                at = review_times[index]
+                when = asked + int(rng.random() * max(0, at - asked)) if at > asked else at - 1
+                event(
+                    when,
+                    "ReviewRequestedEvent",
+                    requestedReviewer={"__typename": "User", "login": who["login"]},
+                )
+            elif (
+                review["state"] != "CHANGES_REQUESTED"
+                and index
+                and (reviews[index - 1]["state"] == "CHANGES_REQUESTED")
+            ):
+                # A re-review after a change request: the author asked again once they pushed.
+                pushed = max((t for t in commit_times if t < review_times[index]), default=None)
+                if pushed is not None and pushed > review_times[index - 1]:
+                    when = pushed + (review_times[index] - pushed) // 2
+                    event(
+                        when,
+                        "ReviewRequestedEvent",
+                        requestedReviewer={"__typename": "User", "login": who["login"]},
+                    )
+        for other in requested:
+            if other not in seen:
+                event(asked + int(rng.random() * max(0, end - asked) * 0.5), "ReviewRequestedEvent",
+                      requestedReviewer={"__typename": "User", "login": other})  # fmt: skip
+        if rng.random() < 0.05:
+            # Someone requested, then taken off the list.
+            other = self.people[rng.randrange(_MAINTAINERS)][0]
+            if other != login and other not in seen and other not in requested:
+                when = asked + int(rng.random() * max(0, end - asked) * 0.5)
+                event(
+                    when,
+                    "ReviewRequestedEvent",
+                    requestedReviewer={"__typename": "User", "login": other},
+                )
+                event(when + 60 + int(rng.random() * 3600), "ReviewRequestRemovedEvent",
+                      requestedReviewer={"__typename": "User", "login": other})  # fmt: skip
+        # Force pushes: after the first review (rework by rebase), or before any review.
+        if first_review is not None and rng.random() < 0.15:
+            event(first_review + 1 + int(rng.random() * max(0, end - first_review - 1)),
+                  "HeadRefForcePushedEvent")  # fmt: skip
+        elif rng.random() < 0.05:
+            event(created + int(rng.random() * (end - created)), "HeadRefForcePushedEvent")
+        if heavy:
+            while len(events) < HEAVY_SIZES["timeline_items"]:
+                event(created + int(rng.random() * (end - created)), "HeadRefForcePushedEvent")
+        events.sort(key=lambda pair: pair[0])
+        timeline = [{**item, "createdAt": self.iso(ts)} for ts, item in events]
+
+        # Threads: a change request or a comment review by someone else opens 0-3 of them.
+        threads: list[dict[str, Any]] = []
+        wanted = HEAVY_SIZES["review_threads"] if heavy else 0
+        for review in reviews:
+            who = review["author"]
+            if review["state"] not in ("CHANGES_REQUESTED", "COMMENTED") or not who:
+                continue
+            if who["login"] == login:
+                continue
+            for _ in range(min(3, int(rng.expovariate(1.0)))):
+                threads.append(self.thread(paths, merged))
+        while len(threads) < wanted:
+            threads.append(self.thread(paths, merged))
+        return timeline, threads
+
+    def thread(self, paths: list[str], merged: bool) -> dict[str, Any]:
+        rng = self.life
+        return {
+            "path": paths[rng.randrange(len(paths))] if paths else "README.md",
+            "isResolved": rng.random() < (0.8 if merged else 0.4),
+            "isOutdated": rng.random() < 0.2,
+            "commentCount": 1 + min(6, int(rng.expovariate(1.0 / 0.8))),
+        }
 
     def files(self, count: int) -> list[dict[str, Any]]:
         rng = self.rng

@@ -291,7 +291,10 @@ def _build_pr_view(repo: Repo, pr: dict[str, Any]) -> dict[str, Any]:
             "title": milestone["title"],
             "dueOn": milestone.get("dueOn"),
         },
-        "totalCommentsCount": pr.get("commentCount", 0),
+        # "How many comments this pull request has received": its conversation's comments and
+        # its review threads' comments (docs.github.com: graphql/reference/objects#pullrequest).
+        "totalCommentsCount": pr.get("commentCount", 0)
+        + sum(thread["commentCount"] for thread in pr.get("reviewThreads") or ()),
         "labels": [
             {
                 "id": _nid("LA_", f"{full}:{label['name']}"),
@@ -330,7 +333,33 @@ def _build_pr_view(repo: Repo, pr: dict[str, Any]) -> dict[str, Any]:
             for review in pr.get("reviews") or []
         ],
         "comments": _Comments(key, pr.get("commentCount", 0), pr["createdAt"]),
+        "timelineItems": [
+            _timeline_item_view(key, index, item)
+            for index, item in enumerate(pr.get("timelineItems") or [])
+        ],
+        "reviewThreads": [
+            {
+                "id": _nid("PRRT_", f"{key}:{index}"),
+                "isResolved": thread["isResolved"],
+                "isOutdated": thread.get("isOutdated", False),
+                "path": thread["path"],
+            }
+            for index, thread in enumerate(pr.get("reviewThreads") or [])
+        ],
         "files": pr["files"],
         "commits": commit_views,
         "statusCheckRollup": rollup,
     }
+
+
+def _timeline_item_view(pr_key: str, index: int, item: dict[str, Any]) -> dict[str, Any]:
+    """A timeline event of a PR (ReadyForReviewEvent, ReviewRequestedEvent, ...)."""
+    view: dict[str, Any] = {
+        "__typename": item["__typename"],
+        "id": _nid("TE_", f"{pr_key}:{index}"),
+        "createdAt": item["createdAt"],
+        "actor": actor_view(item.get("actor")),
+    }
+    if "requestedReviewer" in item:
+        view["requestedReviewer"] = actor_view(item["requestedReviewer"])
+    return view

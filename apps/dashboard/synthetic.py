@@ -130,7 +130,7 @@ def create_synthetic_team(
                 commits_count=rng.randint(1, 8),
                 first_review_at=first_review,
                 cycle_time_hours=(merged - created).total_seconds() / 3600 if merged else None,
-                review_time_hours=(first_review - created).total_seconds() / 3600
+                time_to_first_review_hours=(first_review - created).total_seconds() / 3600
                 if first_review
                 else None,
                 review_rounds=rounds,

@@ -120,7 +120,7 @@ SORTS: dict[str, str] = {
     "created": "pr_created_at",
     "merged": "merged_at",
     "cycle": "cycle_time_hours",
-    "review": "review_time_hours",
+    "review": "time_to_first_review_hours",
     "size": "lines",
     "rounds": "review_rounds",
     "author": "author__github_login",

@@ -7,7 +7,13 @@ that apps/metrics/pr_metrics.py stores on write:
 - merged: number of PRs merged in the period (a week is Monday 00:00 UTC to the next Monday);
 - cycle time median and p75 (hours, created -> merged), percentile_cont semantics (linear
   interpolation between the two nearest ranks);
-- time to first review median (hours, created -> first review by a human other than the author);
+- time to first review median (hours open for review, ready for review -> first review by a
+  human other than the author, reviews during a draft left out: `time_to_first_review_hours`);
+- stage medians (hours): coding, pickup, review (first review -> last approval), merge
+  (last approval -> merge), each over the PRs whose stage is known (docs/metrics.md);
+- rework: force pushes after the first review (sum), next to commits after it;
+- review depth: review threads and review comments per merged PR, over the PRs whose counts
+  are known;
 - reviewed share: merged PRs that got such a review (`first_review_at` set) / merged PRs;
 - size distribution: merged PRs per size bucket (XS..XL);
 - CI success rate: merged PRs whose last commit's checks all passed / merged PRs with CI data;
@@ -129,6 +135,25 @@ class PeriodStats:
     bot_prs: int = 0
     review_rounds: int = 0
     commits_after_first_review: int = 0
+    coding_p50_hours: float | None = None
+    pickup_p50_hours: float | None = None
+    review_stage_p50_hours: float | None = None
+    merge_p50_hours: float | None = None
+    force_pushes_after_first_review: int = 0
+    threads_known: int = 0
+    review_threads: int = 0
+    comments_known: int = 0
+    review_comments: int = 0
+
+    @property
+    def threads_per_pr(self) -> float | None:
+        """Review threads per merged PR whose threads are known; None when none is."""
+        return self.review_threads / self.threads_known if self.threads_known else None
+
+    @property
+    def review_comments_per_pr(self) -> float | None:
+        """Review comments per merged PR whose count is known; None when none is."""
+        return self.review_comments / self.comments_known if self.comments_known else None
 
     @property
     def reviewed_share(self) -> float | None:
@@ -159,6 +184,11 @@ class PeriodStats:
         self.bot_prs += other.bot_prs
         self.review_rounds += other.review_rounds
         self.commits_after_first_review += other.commits_after_first_review
+        self.force_pushes_after_first_review += other.force_pushes_after_first_review
+        self.threads_known += other.threads_known
+        self.review_threads += other.review_threads
+        self.comments_known += other.comments_known
+        self.review_comments += other.review_comments
         for bucket, n in other.sizes.items():
             self.sizes[bucket] = self.sizes.get(bucket, 0) + n
 
@@ -180,6 +210,13 @@ class PeriodStats:
             "review_rounds": self.review_rounds,
             "mean_review_rounds": _round(self.mean_review_rounds, 3),
             "commits_after_first_review": self.commits_after_first_review,
+            "coding_time_p50_hours": _round(self.coding_p50_hours),
+            "pickup_time_p50_hours": _round(self.pickup_p50_hours),
+            "review_time_p50_hours": _round(self.review_stage_p50_hours),
+            "merge_time_p50_hours": _round(self.merge_p50_hours),
+            "force_pushes_after_first_review": self.force_pushes_after_first_review,
+            "threads_per_pr": _round(self.threads_per_pr, 3),
+            "review_comments_per_pr": _round(self.review_comments_per_pr, 3),
         }
 
 
@@ -261,7 +298,11 @@ def weekly_stats(flt: MetricsFilter) -> list[WeekStats]:
 # The percentile columns and which percentiles each gets.
 PERCENTILES: dict[str, tuple[tuple[int, int], ...]] = {
     "cycle_time_hours": (P50, P75),
+    "time_to_first_review_hours": (P50,),
+    "coding_time_hours": (P50,),
+    "pickup_time_hours": (P50,),
     "review_time_hours": (P50,),
+    "merge_time_hours": (P50,),
 }
 
 
@@ -283,6 +324,11 @@ def _weeks_and_total(flt: MetricsFilter) -> tuple[list[WeekStats], PeriodStats]:
             bots=Count("id", filter=Q(is_bot_author=True)),
             rounds=Sum("review_rounds"),
             after_review=Sum("commits_after_first_review"),
+            force_pushes=Sum("force_pushes_after_first_review"),
+            threads_known=Count("review_threads_count"),
+            threads=Sum("review_threads_count"),
+            comments_known=Count("review_comments_count"),
+            review_comments=Sum("review_comments_count"),
             **size_counts,
             **known_counts,
         )
@@ -301,6 +347,11 @@ def _weeks_and_total(flt: MetricsFilter) -> tuple[list[WeekStats], PeriodStats]:
             bot_prs=row["bots"],
             review_rounds=row["rounds"] or 0,
             commits_after_first_review=row["after_review"] or 0,
+            force_pushes_after_first_review=row["force_pushes"] or 0,
+            threads_known=row["threads_known"],
+            review_threads=row["threads"] or 0,
+            comments_known=row["comments_known"],
+            review_comments=row["review_comments"] or 0,
             sizes={size: row[f"size_{size}"] for size in SIZE_BUCKETS},
         )
         for column in PERCENTILES:
@@ -322,7 +373,122 @@ def _weeks_and_total(flt: MetricsFilter) -> tuple[list[WeekStats], PeriodStats]:
 def _set_percentiles(stats: PeriodStats, values: dict[tuple[str, tuple[int, int]], float]) -> None:
     stats.cycle_p50_hours = values.get(("cycle_time_hours", P50))
     stats.cycle_p75_hours = values.get(("cycle_time_hours", P75))
-    stats.review_p50_hours = values.get(("review_time_hours", P50))
+    stats.review_p50_hours = values.get(("time_to_first_review_hours", P50))
+    stats.coding_p50_hours = values.get(("coding_time_hours", P50))
+    stats.pickup_p50_hours = values.get(("pickup_time_hours", P50))
+    stats.review_stage_p50_hours = values.get(("review_time_hours", P50))
+    stats.merge_p50_hours = values.get(("merge_time_hours", P50))
+
+
+# --- cycle-time stages and period comparison (the stacked chart and the stat cards) -----------
+
+STAGES: tuple[str, ...] = ("coding", "pickup", "review", "merge")
+
+
+@dataclass(frozen=True, slots=True)
+class StageWeek:
+    """One week's median of each stage (hours; None where no merged PR of the week has it)."""
+
+    week: date
+    merged: int
+    coding: float | None
+    pickup: float | None
+    review: float | None
+    merge: float | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "week": self.week.isoformat(),
+            "merged": self.merged,
+            **{stage: _round(getattr(self, stage)) for stage in STAGES},
+        }
+
+
+def stage_medians(flt: MetricsFilter) -> list[StageWeek]:
+    """Per week of the range, oldest first: the median of each stage over the week's merged PRs.
+
+    Each stage has its own population (the PRs where it is known), so a week's stacked medians
+    need not add up to its median cycle time. Two queries, as `weekly_stats`.
+    """
+    return [
+        StageWeek(
+            week=w.week,
+            merged=w.stats.merged,
+            coding=w.stats.coding_p50_hours,
+            pickup=w.stats.pickup_p50_hours,
+            review=w.stats.review_stage_p50_hours,
+            merge=w.stats.merge_p50_hours,
+        )
+        for w in weekly_stats(flt)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A figure now and in the previous period of the same length; None where unknown."""
+
+    current: float | None
+    previous: float | None
+
+    @property
+    def delta(self) -> float | None:
+        """current - previous; None unless both are known."""
+        if self.current is None or self.previous is None:
+            return None
+        return self.current - self.previous
+
+    @property
+    def relative(self) -> float | None:
+        """delta / previous (0.25 = 25 % more); None unless both are known and previous != 0."""
+        delta = self.delta
+        if delta is None or not self.previous:
+            return None
+        return delta / self.previous
+
+
+# The stat cards' figures: PeriodStats attribute (or property) by card name.
+CARD_FIGURES: dict[str, str] = {
+    "merged": "merged",
+    "cycle_time_p50_hours": "cycle_p50_hours",
+    "time_to_first_review_p50_hours": "review_p50_hours",
+    "coding_time_p50_hours": "coding_p50_hours",
+    "pickup_time_p50_hours": "pickup_p50_hours",
+    "review_time_p50_hours": "review_stage_p50_hours",
+    "merge_time_p50_hours": "merge_p50_hours",
+    "reviewed_share": "reviewed_share",
+    "ci_success_rate": "ci_success_rate",
+    "mean_review_rounds": "mean_review_rounds",
+    "threads_per_pr": "threads_per_pr",
+    "review_comments_per_pr": "review_comments_per_pr",
+}
+
+
+def previous_period(flt: MetricsFilter) -> MetricsFilter:
+    """The period of the same length that ends where `flt` starts, same repository and member."""
+    length = flt.end - flt.start
+    return MetricsFilter(
+        team=flt.team, start=flt.start - length, end=flt.start, repo=flt.repo, member=flt.member
+    )
+
+
+def compare_periods(
+    flt: MetricsFilter,
+    current: PeriodStats | None = None,
+) -> dict[str, Change]:
+    """Each stat card figure for `flt` and for `previous_period(flt)` (two or four queries).
+
+    Pass `current` when the range's figures are already computed (e.g. `team_report().total`).
+    """
+    now = current if current is not None else period_stats(flt)
+    before = period_stats(previous_period(flt))
+    return {
+        name: Change(_as_float(getattr(now, attr)), _as_float(getattr(before, attr)))
+        for name, attr in CARD_FIGURES.items()
+    }
+
+
+def _as_float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
 
 
 class WeekIndex(Func):

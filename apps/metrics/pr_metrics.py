@@ -11,11 +11,39 @@ Definitions (the contract the dashboard and `pr_metrics` command rely on):
   a PR authored by "ghost" counts as a self-review: we never claim a review we cannot prove.
   `approved`, `changes_requested`, `commented` and `dismissed` reviews all qualify (a dismissed
   review was still a review when it was submitted).
-- `first_review_at`: the earliest qualifying review's `submitted_at`; None when there is none.
-- `review_time_hours`: `first_review_at - pr_created_at` in hours; None without a first review.
+- **Open for review**: the periods the PR was not a draft, from its timeline: it opened as a
+  draft when its first ready-for-review / convert-to-draft event is a ready-for-review one (or,
+  without such events, when it is still a draft); each ready-for-review event opens a period,
+  each convert-to-draft event closes one. "Timeline unknown" = the PR was stored without its
+  timeline (`review_threads_count` None: the timeline comes in the same query).
+- `ready_for_review_at`: the start of the first open period (`pr_created_at` when the PR never
+  was a draft); None while it is still a draft, or when the timeline is unknown.
+- `first_review_at`: the earliest qualifying review submitted inside an open period; reviews
+  left while the PR was a draft do not count. Timeline unknown: the earliest qualifying review.
+- `first_review_request_at`: the first review request made at or after `ready_for_review_at`
+  (requests made during a draft wait for it to be ready); None when there is none.
+- `last_approval_at`: the latest qualifying `approved` review (at or before `merged_at` when
+  merged); None when there is none.
+- `time_to_first_review_hours`: the time open for review between `ready_for_review_at` and
+  `first_review_at` (draft periods in between are not counted); None without both.
+- Stages (each None when either end is unknown or has not happened; never negative):
+  - `coding_time_hours`: first commit (earliest `authored_at`, else `committed_at`) to
+    `ready_for_review_at`; 0 when the first commit came after it.
+  - `pickup_time_hours`: from `first_review_request_at` (or `ready_for_review_at` when there is
+    no request, or when the first review came before the request) to `first_review_at`,
+    counting only time open for review.
+  - `review_time_hours`: `first_review_at` to `last_approval_at`; None when the last approval
+    is before the first review counted (approved while a draft only) or missing.
+  - `merge_time_hours`: `last_approval_at` to `merged_at`; None unless merged and approved.
 - `cycle_time_hours`: `merged_at - pr_created_at` in hours; None unless merged.
 - `commits_after_first_review`: commits whose time (`committed_at`, else `authored_at`) is
   strictly after `first_review_at`; 0 without a first review.
+- `force_pushes_after_first_review`: head-ref force-push events strictly after
+  `first_review_at`; 0 without a first review; None when the timeline is unknown. Rework =
+  commits or force pushes after the first review.
+- `review_comments_count`: `total_comments_count` (GitHub's `totalCommentsCount`: every comment
+  the PR received) minus `comments_count` (its conversation comments), i.e. the comments in its
+  review threads; None when either is unknown or the difference is negative.
 - `review_rounds`: the number of "changes requested -> new commits -> re-review" cycles. Walking
   the qualifying reviews in time order, a round opens at a `changes_requested` review, needs at
   least one commit strictly after it, and closes at the next qualifying review (any state)
@@ -59,6 +87,15 @@ CI_FAILING_CONCLUSIONS = frozenset(
 
 METRIC_FIELDS: tuple[str, ...] = (
     "first_review_at",
+    "ready_for_review_at",
+    "first_review_request_at",
+    "last_approval_at",
+    "time_to_first_review_hours",
+    "coding_time_hours",
+    "pickup_time_hours",
+    "merge_time_hours",
+    "force_pushes_after_first_review",
+    "review_comments_count",
     "cycle_time_hours",
     "review_time_hours",
     "review_rounds",
@@ -92,6 +129,15 @@ class CheckRunFact:
 
 
 @dataclass(frozen=True, slots=True)
+class EventFact:
+    """What the metrics need of one timeline event."""
+
+    kind: str  # PRTimelineEvent.Kind values
+    created_at: datetime
+    github_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class PRFacts:
     """A PR reduced to what its metrics depend on; built from a fetched PR or a stored one."""
 
@@ -104,6 +150,11 @@ class PRFacts:
     reviews: tuple[ReviewFact, ...]
     commit_times: tuple[datetime | None, ...]
     check_runs: tuple[CheckRunFact, ...]
+    is_draft: bool = False
+    events: tuple[EventFact, ...] | None = None  # None: the timeline is unknown
+    first_commit_at: datetime | None = None  # earliest authored_at (else committed_at)
+    comments_count: int | None = None
+    total_comments_count: int | None = None
 
     @classmethod
     def from_fetched(cls, pr: FetchedPRFull) -> PRFacts:
@@ -136,12 +187,21 @@ class PRFacts:
                 )
                 for c in pr.check_runs
             ),
+            is_draft=pr.is_draft,
+            events=None
+            if pr.timeline_events is None or pr.review_threads_count is None
+            else tuple(EventFact(e.kind, e.created_at, e.github_id) for e in pr.timeline_events),
+            first_commit_at=_earliest(c.authored_at or c.committed_at for c in pr.commits),
+            comments_count=pr.comments_count,
+            total_comments_count=pr.total_comments_count,
         )
 
     @classmethod
     def from_row(cls, pr: PullRequest) -> PRFacts:
-        """Facts of a stored PR; prefetch author, reviews__reviewer, commits, check_runs first."""
+        """Facts of a stored PR; prefetch author, reviews__reviewer, commits, check_runs and
+        timeline_events first."""
         author = pr.author
+        commits = list(pr.commits.all())
         return cls(
             created_at=pr.pr_created_at,
             merged_at=pr.merged_at,
@@ -159,7 +219,7 @@ class PRFacts:
                 )
                 for r in pr.reviews.all()
             ),
-            commit_times=tuple(c.committed_at or c.authored_at for c in pr.commits.all()),
+            commit_times=tuple(c.committed_at or c.authored_at for c in commits),
             check_runs=tuple(
                 CheckRunFact(
                     github_check_run_id=c.github_check_run_id,
@@ -170,6 +230,15 @@ class PRFacts:
                 )
                 for c in pr.check_runs.all()
             ),
+            is_draft=pr.is_draft,
+            events=None
+            if pr.review_threads_count is None
+            else tuple(
+                EventFact(e.kind, e.created_at, e.github_id) for e in pr.timeline_events.all()
+            ),
+            first_commit_at=_earliest(c.authored_at or c.committed_at for c in commits),
+            comments_count=pr.comments_count,
+            total_comments_count=pr.total_comments_count,
         )
 
 
@@ -178,6 +247,15 @@ class PRMetrics:
     """The per-PR metric values, named as the PullRequest fields they are stored in."""
 
     first_review_at: datetime | None
+    ready_for_review_at: datetime | None
+    first_review_request_at: datetime | None
+    last_approval_at: datetime | None
+    time_to_first_review_hours: float | None
+    coding_time_hours: float | None
+    pickup_time_hours: float | None
+    merge_time_hours: float | None
+    force_pushes_after_first_review: int | None
+    review_comments_count: int | None
     cycle_time_hours: float | None
     review_time_hours: float | None
     review_rounds: int
@@ -222,10 +300,71 @@ def qualifying_reviews(facts: PRFacts) -> list[ReviewFact]:
     return out
 
 
+def _earliest(times: Iterable[datetime | None]) -> datetime | None:
+    return min((t for t in times if t is not None), default=None)
+
+
+Period = tuple[datetime, datetime | None]  # [start, end); end None: still open
+
+
+def open_periods(facts: PRFacts) -> list[Period] | None:
+    """The periods the PR was open for review (not a draft); None when the timeline is unknown."""
+    if facts.events is None:
+        return None
+    toggles = sorted(
+        (e for e in facts.events if e.kind in ("ready_for_review", "convert_to_draft")),
+        key=lambda e: (e.created_at, e.github_id),
+    )
+    opened_as_draft = toggles[0].kind == "ready_for_review" if toggles else facts.is_draft
+    periods: list[Period] = []
+    start: datetime | None = None if opened_as_draft else facts.created_at
+    for event in toggles:
+        if event.kind == "ready_for_review" and start is None:
+            start = event.created_at
+        elif event.kind == "convert_to_draft" and start is not None:
+            periods.append((start, event.created_at))
+            start = None
+    if start is not None:
+        periods.append((start, None))
+    return periods
+
+
+def _is_open(periods: Sequence[Period], moment: datetime) -> bool:
+    return any(start <= moment and (end is None or moment < end) for start, end in periods)
+
+
+def open_hours(periods: Sequence[Period], start: datetime, end: datetime) -> float:
+    """Hours of [start, end) that fall inside the open periods."""
+    total = 0.0
+    for p_start, p_end in periods:
+        lo = max(start, p_start)
+        hi = end if p_end is None else min(end, p_end)
+        if hi > lo:
+            total += (hi - lo).total_seconds()
+    return total / 3600.0
+
+
 def first_review_at(facts: PRFacts) -> datetime | None:
-    """When the first qualifying review was submitted, or None."""
+    """When the first qualifying review was submitted while open for review, or None."""
     reviews = qualifying_reviews(facts)
+    periods = open_periods(facts)
+    if periods is not None:
+        reviews = [r for r in reviews if _is_open(periods, r.submitted_at)]  # type: ignore[arg-type]
     return reviews[0].submitted_at if reviews else None
+
+
+def last_approval_at(facts: PRFacts) -> datetime | None:
+    """The latest qualifying approval (at or before the merge when merged), or None."""
+    approvals = [
+        r.submitted_at
+        for r in qualifying_reviews(facts)
+        if r.state == "approved" and (facts.merged_at is None or r.submitted_at <= facts.merged_at)  # type: ignore[operator]
+    ]
+    return max(approvals) if approvals else None  # type: ignore[type-var]
+
+
+def _non_negative(value: float | None) -> float | None:
+    return None if value is None else max(0.0, value)
 
 
 def commits_after(commit_times: Iterable[datetime | None], moment: datetime | None) -> int:
@@ -284,10 +423,55 @@ def ci_passed(check_runs: Sequence[CheckRunFact]) -> bool | None:
 def compute_metrics(facts: PRFacts) -> PRMetrics:
     """Every per-PR metric of one PR."""
     first = first_review_at(facts)
+    periods = open_periods(facts)
+    ready = periods[0][0] if periods else None
+    request = None
+    if facts.events is not None and ready is not None:
+        request = _earliest(
+            e.created_at
+            for e in facts.events
+            if e.kind == "review_requested" and e.created_at >= ready
+        )
+    approved = last_approval_at(facts)
+    to_first = pickup = None
+    if periods and ready is not None and first is not None:
+        to_first = open_hours(periods, ready, first)
+        pickup_from = request if request is not None and request <= first else ready
+        pickup = open_hours(periods, pickup_from, first)
+    coding = None
+    if ready is not None and facts.first_commit_at is not None:
+        coding = _non_negative(hours_between(facts.first_commit_at, ready))
+    review_time = None
+    if first is not None and approved is not None and approved >= first:
+        review_time = hours_between(first, approved)
+    force_pushes = None
+    if facts.events is not None:
+        force_pushes = (
+            0
+            if first is None
+            else sum(
+                1
+                for e in facts.events
+                if e.kind == "head_ref_force_pushed" and e.created_at > first
+            )
+        )
+    review_comments = None
+    if facts.total_comments_count is not None and facts.comments_count is not None:
+        difference = facts.total_comments_count - facts.comments_count
+        review_comments = difference if difference >= 0 else None
     return PRMetrics(
         first_review_at=first,
+        ready_for_review_at=ready,
+        first_review_request_at=request,
+        last_approval_at=approved,
+        time_to_first_review_hours=to_first,
+        coding_time_hours=coding,
+        pickup_time_hours=pickup,
+        merge_time_hours=_non_negative(hours_between(approved, facts.merged_at)),
+        force_pushes_after_first_review=force_pushes,
+        review_comments_count=review_comments,
         cycle_time_hours=hours_between(facts.created_at, facts.merged_at),
-        review_time_hours=hours_between(facts.created_at, first),
+        review_time_hours=review_time,
         review_rounds=review_rounds(facts),
         commits_after_first_review=commits_after(facts.commit_times, first),
         ci_passed=ci_passed(facts.check_runs),
@@ -317,7 +501,7 @@ def recompute_pr_metrics(queryset: QuerySet[PullRequest], *, batch_size: int = 5
     qs = (
         queryset.order_by("pk")
         .select_related("author")
-        .prefetch_related("reviews__reviewer", "commits", "check_runs")
+        .prefetch_related("reviews__reviewer", "commits", "check_runs", "timeline_events")
     )
     changed = 0
     last_pk = 0

@@ -6,7 +6,7 @@ queries, whatever the page holds (bulk upserts, no per-row saves):
 1. team members: every account seen (authors, merged_by, reviewers, commit authors, assignees;
    "ghost" and bots included) is created if new, and filled in if we learnt more about it;
 2. pull requests: upserted by (team, github_repo, github_pr_id), per-PR metrics computed here;
-3. children (reviews, commits, files, check runs): upserted by their GitHub keys, and the rows
+3. children (reviews, commits, files, check runs, timeline events): upserted by their GitHub keys, and the rows
    of these PRs that GitHub no longer reports (a file gone after a force-push, a commit
    squashed away, a check run replaced) are deleted;
 4. `on_commit()`, inside the same transaction, so a checkpoint is stored with its rows or not
@@ -32,6 +32,7 @@ from apps.metrics.models import (
     PRCheckRun,
     PRFile,
     PRReview,
+    PRTimelineEvent,
     PullRequest,
     Team,
     TeamMember,
@@ -71,6 +72,9 @@ PR_UPDATE_FIELDS: tuple[str, ...] = (
     "assignees",
     "review_requests",
     "linked_issues",
+    "review_threads_count",
+    "review_threads_resolved_count",
+    "total_comments_count",
     *METRIC_FIELDS,
     "synced_at",
 )
@@ -87,6 +91,7 @@ class SaveStats:
     files: int = 0
     check_runs: int = 0
     members_created: int = 0
+    timeline_events: int = 0
 
     def __add__(self, other: SaveStats) -> SaveStats:
         if not isinstance(other, SaveStats):
@@ -188,6 +193,9 @@ def _users_of(page: Iterable[FetchedPRFull]) -> Iterable[FetchedUser]:
             if commit.author is not None:
                 yield commit.author
         yield from pr.assignees
+        for event in pr.timeline_events or ():
+            if event.actor is not None:
+                yield event.actor
 
 
 def _merge_users(users: Iterable[FetchedUser]) -> dict[str, dict[str, Any]]:
@@ -342,6 +350,9 @@ def _pr_row(team: Team, pr: FetchedPRFull, members: dict[str, int], now: datetim
         assignees=[user.login for user in pr.assignees],
         review_requests=list(pr.review_requests),
         linked_issues=list(pr.linked_issues),
+        review_threads_count=pr.review_threads_count,
+        review_threads_resolved_count=pr.review_threads_resolved_count,
+        total_comments_count=pr.total_comments_count,
         synced_at=now,
         **metrics_for_fetched(pr).as_fields(),
     )
@@ -383,6 +394,12 @@ _CHECK_RUNS = _ChildKind(
     ("name", "status", "conclusion", "started_at", "completed_at", "duration_seconds", "app_name"),
     "check_runs",
 )
+_TIMELINE = _ChildKind(
+    PRTimelineEvent,
+    "github_id",
+    ("kind", "actor_id", "requested_reviewer_login", "created_at"),
+    "timeline_events",
+)
 
 
 def _save_children(
@@ -395,8 +412,10 @@ def _save_children(
     # and compiling model instances for them cost more than the database work itself
     # (profiled: Model.__init__ and per-value SQL compilation dominated a bulk_create page).
     rows: dict[_ChildKind, list[dict[str, Any]]] = {
-        kind: [] for kind in (_REVIEWS, _COMMITS, _FILES, _CHECK_RUNS)
+        kind: [] for kind in (_REVIEWS, _COMMITS, _FILES, _CHECK_RUNS, _TIMELINE)
     }
+    # A PR fetched without its timeline (an older cache) keeps the events already stored.
+    with_timeline: set[int] = set()
     ghost = FetchedUser.ghost()
     for pr in page:
         pr_id = pr_ids[(pr.repo_full_name, pr.number)]
@@ -451,9 +470,23 @@ def _save_children(
             }
             for c in pr.check_runs
         )
+        if pr.timeline_events is not None:
+            with_timeline.add(pr_id)
+            rows[_TIMELINE].extend(
+                {
+                    "pull_request_id": pr_id,
+                    "github_id": e.github_id,
+                    "kind": e.kind,
+                    "actor_id": members.get(e.actor.login) if e.actor is not None else None,
+                    "requested_reviewer_login": e.requested_reviewer or "",
+                    "created_at": e.created_at,
+                }
+                for e in pr.timeline_events
+            )
     page_pr_ids = sorted(set(pr_ids.values()))
     for kind, kind_rows in rows.items():
-        written = _sync_children(kind, page_pr_ids, kind_rows)
+        ids = sorted(with_timeline) if kind is _TIMELINE else page_pr_ids
+        written = _sync_children(kind, ids, kind_rows)
         setattr(stats, kind.stat, getattr(stats, kind.stat) + written)
 
 

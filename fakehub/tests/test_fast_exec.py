@@ -35,6 +35,17 @@ QUERIES = [
           commits(last: 2) { nodes { commit { oid statusCheckRollup { state } } } } } } }""",
         {},
     ),
+    (
+        """query($n: Int!) { repository(owner: "acme", name: "rocket") { pullRequest(number: $n) {
+          totalCommentsCount
+          timelineItems(first: 4, itemTypes: [REVIEW_REQUESTED_EVENT, HEAD_REF_FORCE_PUSHED_EVENT]) {
+            totalCount pageInfo { hasNextPage endCursor }
+            nodes { __typename ... on ReviewRequestedEvent { id createdAt actor { login }
+              requestedReviewer { __typename ... on User { login } } }
+              ... on HeadRefForcePushedEvent { id createdAt } } }
+          reviewThreads(first: 3) { totalCount edges { cursor node { id isResolved path } } } } } }""",
+        {"n": 500},
+    ),
     ("query($x: Int!) { rateLimit { cost } }", {}),  # a missing variable
 ]
 

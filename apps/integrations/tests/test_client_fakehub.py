@@ -25,7 +25,7 @@ from apps.integrations.services.errors import (
     ServerError,
     TransportFailed,
 )
-from apps.integrations.services.github_graphql import GitHubGraphQLClient
+from apps.integrations.services.github_graphql import PAGE_SIZE, GitHubGraphQLClient
 from apps.integrations.services.retry import RetryPolicy
 from apps.integrations.services.tokens import TokenPool
 from apps.metrics.seeding.fetched import FetchedPRFull
@@ -42,7 +42,7 @@ def _client(hub, clock=None, **options: Any) -> GitHubGraphQLClient:
     )
 
 
-def _walk(client: GitHubGraphQLClient, repo: str = REPO, first: int = 25) -> list[dict]:
+def _walk(client: GitHubGraphQLClient, repo: str = REPO, first: int = PAGE_SIZE) -> list[dict]:
     owner, name = repo.split("/")
     nodes: list[dict] = []
     after = None
@@ -77,23 +77,24 @@ def hub(fakehub_factory, clock):
 # ---- completeness and cost ------------------------------------------------------------------
 
 
-def test_a_thousand_prs_take_forty_pages_and_one_follow_up_at_two_points_a_page(fakehub_factory):
+def test_a_thousand_prs_take_33_pages_and_one_follow_up_at_three_points_a_page(fakehub_factory):
     hub = fakehub_factory(synthetic=[(REPO, 1000)])
     client = _client(hub)
     owner, name = REPO.split("/")
     first = client.fetch_pr_page(owner, name)
-    assert first.cost == 2 and len(first.nodes) == 25 and first.pushed_at
+    assert first.cost == 3 and len(first.nodes) == 31 and first.pushed_at
     hub.reset_stats()
     nodes = first.nodes + _walk_from(client, first.end_cursor)
     assert len(nodes) == 1000 and len({n["number"] for n in nodes}) == 1000
     for node in nodes:
         _assert_complete(node)
     stats = hub.stats()
-    # 39 more pages + 1 follow-up for the one heavy PR (#500) = 40 requests, 2 points each page.
-    assert stats["graphql_requests"] == 40
-    assert stats["graphql_points"] == 39 * 2 + 1
+    # 32 more pages of 31 (3 points each: GitHub prices the last page, 8 PRs, by its `first`
+    # too; the walk trims it) + 1 follow-up for the one heavy PR (#500) = 33 requests.
+    assert stats["graphql_requests"] == 33
+    assert stats["graphql_points"] == 32 * 3 + 1
     assert stats["requests_while_limited"] == 0 and stats["max_in_flight_per_token"] == 1
-    assert client.stats.points_used == 81 and client.stats.requests == 41
+    assert client.stats.points_used == 100 and client.stats.requests == 34
 
 
 def _walk_from(client: GitHubGraphQLClient, after: str | None) -> list[dict]:
@@ -267,8 +268,8 @@ def test_retry_false_hands_the_first_502_or_timeout_to_the_caller(hub, clock):
 
 
 def test_a_page_too_heavy_for_github_can_be_halved_by_the_caller(hub, clock):
-    # fakehub answers 502 above 5,000 nodes: a 25-PR page has 9,525, a 12-PR page 4,572.
-    hub.faults({"rules": [{"fault": "heavy_page_502", "max_nodes": 5000}]})
+    # fakehub answers 502 above 6,000 nodes: a 25-PR page has 12,025, a 12-PR page 5,772.
+    hub.faults({"rules": [{"fault": "heavy_page_502", "max_nodes": 6000}]})
     client = _client(hub, clock)
     first = 25
     while True:
@@ -297,7 +298,7 @@ def test_the_listener_hears_every_request_with_its_cost(hub, clock):
     assert [(i.kind, i.status, i.cost) for i in heard] == [
         ("graphql", 200, 1),
         ("graphql", 503, 0),
-        ("graphql", 200, 2),
+        ("graphql", 200, 3),
     ]
     assert heard[1].error == "ServerError 503" and heard[1].repo == REPO
     assert all(i.token_key == token_key(TOKEN) for i in heard)
@@ -343,7 +344,7 @@ def test_a_malformed_api_url_fails_at_once_in_one_line(clock):
 
 
 def test_a_secondary_limit_with_retry_after_is_waited_out_exactly(hub, clock):
-    hub.faults({"rules": [{"fault": "secondary_limit", "retry_after": 30, "every": 3}]})
+    hub.faults({"rules": [{"fault": "secondary_limit", "retry_after": 30, "every": 2}]})
     client = _client(hub, clock)
     assert len(_walk(client)) == 60
     stats = hub.stats()
@@ -398,7 +399,7 @@ def test_on_limit_stop_raises_a_secondary_limit_instead_of_sleeping_in_the_worke
     assert hub.stats()["requests"] == 1 and clock.sleeps == []
 
     clock.advance(caught.value.retry_after)
-    assert len(client.fetch_pr_page("acme", "rocket").nodes) == 25
+    assert len(client.fetch_pr_page("acme", "rocket").nodes) == PAGE_SIZE
     assert hub.stats()["requests_while_limited"] == 0 and clock.sleeps == []
 
 
@@ -448,7 +449,7 @@ def test_primary_exhaustion_waits_for_the_real_reset_and_sends_nothing_meanwhile
             waits.append((seconds, reason))
 
     client = _client(hub, SystemClock(), listener=Listener())
-    assert len(_walk(client)) == 60  # 3 pages x 2 points + 1 follow-up: over 5 points
+    assert len(_walk(client)) == 60  # 2 pages x 3 points: over 5 points
     stats = hub.stats()
     assert stats["requests_while_limited"] == 0
     assert stats["rate_limited_responses"] == 0  # waited before, not after, running dry

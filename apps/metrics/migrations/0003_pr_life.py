@@ -4,6 +4,13 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def _pages_of_31(apps, schema_editor):
+    # 25 was the largest page; 31 is the cheapest with the PR's life in the fragment
+    # (apps/integrations/services/github_graphql/queries.py). Smaller sizes were shrunk: kept.
+    tracked = apps.get_model("metrics", "TrackedRepository")
+    tracked.objects.filter(page_size=25).update(page_size=31)
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("metrics", "0002_tracked_seed_options"),
@@ -131,4 +138,10 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.AlterField(
+            model_name="trackedrepository",
+            name="page_size",
+            field=models.PositiveIntegerField(default=31),
+        ),
+        migrations.RunPython(_pages_of_31, migrations.RunPython.noop),
     ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from apps.integrations.services.github_graphql.queries import PAGE_SIZE
 from apps.metrics.models.team import Team
 
 
@@ -35,7 +36,7 @@ class TrackedRepository(models.Model):
     checkpoint = models.JSONField(null=True, blank=True)
     etag = models.CharField(max_length=255, blank=True, default="")
     pushed_at = models.DateTimeField(null=True, blank=True)
-    page_size = models.PositiveIntegerField(default=25)
+    page_size = models.PositiveIntegerField(default=PAGE_SIZE)
     # What the stored rows were fetched with (max_prs, days_back, check-runs mode): a seed with
     # other options walks again in full instead of trusting an unchanged ETag.
     seed_options = models.JSONField(null=True, blank=True)

@@ -87,7 +87,7 @@ class _Serialisable:
             elif f.name in self._nested:
                 out[f.name] = value.to_dict() if value is not None else None
             elif f.name in self._nested_many:
-                out[f.name] = [item.to_dict() for item in value]
+                out[f.name] = None if value is None else [item.to_dict() for item in value]
             elif isinstance(value, tuple):
                 out[f.name] = list(value)
             else:
@@ -105,7 +105,7 @@ class _Serialisable:
                 value = _dt_from_str(value)
             elif f.name in cls._nested:
                 value = cls._nested[f.name].from_dict(value) if value is not None else None
-            elif f.name in cls._nested_many:
+            elif f.name in cls._nested_many and value is not None:
                 value = tuple(cls._nested_many[f.name].from_dict(item) for item in value)
             elif isinstance(value, list):
                 value = tuple(value)
@@ -302,6 +302,49 @@ class FetchedCheckRun(_Serialisable):
         )
 
 
+# GraphQL timeline item types -> PRTimelineEvent.kind (the ones PullRequestFields asks for).
+_TIMELINE_KINDS = {
+    "ReadyForReviewEvent": "ready_for_review",
+    "ConvertToDraftEvent": "convert_to_draft",
+    "ReviewRequestedEvent": "review_requested",
+    "ReviewRequestRemovedEvent": "review_request_removed",
+    "HeadRefForcePushedEvent": "head_ref_force_pushed",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedTimelineEvent(_Serialisable):
+    """One timeline event that shapes a PR's stages; `kind` as PRTimelineEvent.Kind spells it.
+
+    `actor` None: GitHub gave none (a deleted account is the ghost); `requested_reviewer`: the
+    login or team slug a review request names ("" for other kinds or a deleted reviewer).
+    """
+
+    github_id: str
+    kind: str
+    created_at: datetime
+    actor: FetchedUser | None = None
+    requested_reviewer: str = ""
+
+    _nested: ClassVar[dict[str, type]] = {"actor": FetchedUser}
+    _datetimes: ClassVar[frozenset[str]] = frozenset({"created_at"})
+
+    @classmethod
+    def from_api(cls, node: Mapping[str, Any]) -> FetchedTimelineEvent | None:
+        """Map a `timelineItems` node; None for a kind we do not ask for or one without id."""
+        kind = _TIMELINE_KINDS.get(str(node.get("__typename")))
+        created_at = _api_dt(node.get("createdAt"))
+        if kind is None or not node.get("id") or created_at is None:
+            return None
+        return cls(
+            github_id=str(node["id"]),
+            kind=kind,
+            created_at=created_at,
+            actor=FetchedUser.from_api(node.get("actor")) if "actor" in node else None,
+            requested_reviewer=_reviewer_name(node.get("requestedReviewer")) or "",
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class FetchedPRFull(_Serialisable):
     """A pull request with everything a metrics product needs, complete (nothing capped)."""
@@ -336,6 +379,11 @@ class FetchedPRFull(_Serialisable):
     commits: tuple[FetchedCommit, ...] = ()
     files: tuple[FetchedFile, ...] = ()
     check_runs: tuple[FetchedCheckRun, ...] = ()
+    # The PR's life. None = not collected (a cache written before these were asked for).
+    timeline_events: tuple[FetchedTimelineEvent, ...] | None = None
+    review_threads_count: int | None = None
+    review_threads_resolved_count: int | None = None
+    total_comments_count: int | None = None
 
     _nested: ClassVar[dict[str, type]] = {"author": FetchedUser, "merged_by": FetchedUser}
     _nested_many: ClassVar[dict[str, type]] = {
@@ -344,6 +392,7 @@ class FetchedPRFull(_Serialisable):
         "commits": FetchedCommit,
         "files": FetchedFile,
         "check_runs": FetchedCheckRun,
+        "timeline_events": FetchedTimelineEvent,
     }
     _datetimes: ClassVar[frozenset[str]] = frozenset(
         {"created_at", "updated_at", "merged_at", "closed_at"}
@@ -370,6 +419,21 @@ class FetchedPRFull(_Serialisable):
         check_runs = tuple(
             run for run in (FetchedCheckRun.from_api(n) for n in _nodes(contexts)) if run
         )
+        timeline = node.get("timelineItems")
+        timeline_events = (
+            tuple(
+                sorted(
+                    (e for e in map(FetchedTimelineEvent.from_api, _nodes(timeline)) if e),
+                    key=lambda e: (e.created_at, e.github_id),
+                )
+            )
+            if isinstance(timeline, Mapping)
+            else None
+        )
+        threads = node.get("reviewThreads")
+        threads_count = _total(threads, -1) if isinstance(threads, Mapping) else -1
+        thread_nodes = _nodes(threads)
+        total_comments = node.get("totalCommentsCount")
         return cls(
             repo_full_name=repo,
             number=int(node["number"]),
@@ -418,6 +482,13 @@ class FetchedPRFull(_Serialisable):
             commits=commits,
             files=tuple(FetchedFile.from_api(n) for n in _nodes(node.get("files"))),
             check_runs=check_runs,
+            timeline_events=timeline_events,
+            review_threads_count=threads_count if threads_count >= 0 else None,
+            # Resolved threads are counted over the nodes: known only when all came back.
+            review_threads_resolved_count=sum(1 for t in thread_nodes if t.get("isResolved"))
+            if threads_count >= 0 and len(thread_nodes) == threads_count
+            else None,
+            total_comments_count=total_comments if isinstance(total_comments, int) else None,
         )
 
 

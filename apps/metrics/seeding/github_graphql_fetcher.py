@@ -42,12 +42,13 @@ from apps.integrations.services.errors import (
     ServerError,
     TransportFailed,
 )
+from apps.integrations.services.github_graphql.queries import PAGE_SIZE
 from apps.metrics.seeding.fetched import FetchedCheckRun, FetchedPRFull
 from apps.metrics.seeding.pr_cache import PRCache
 
 logger = logging.getLogger(__name__)
 
-MAX_PAGE_SIZE = 25  # FETCH_PRS_BULK_QUERY's page: about 2 points with full nested detail
+MAX_PAGE_SIZE = PAGE_SIZE  # FETCH_PRS_BULK_QUERY's page: 3 points with full nested detail
 # Incremental walks re-read PRs updated this long before the watermark: GitHub's updatedAt has
 # one-second resolution and its replicas may lag a little behind each other.
 DEFAULT_OVERLAP = timedelta(seconds=60)
@@ -355,8 +356,14 @@ class GitHubGraphQLFetcher:
         failed_at: int | None = None  # the smallest size that recently failed: grow below it
         since_failure = 0
         extra = 1 + min(max(0, known_overlap), MAX_OVERLAP_ROOM) if mode == INCREMENTAL else 0
+        # A full walk from the top knows, after its first page, how many PRs are left: its last
+        # page asks for no more (GitHub prices a page by its `first`, not by what it returns).
+        left: int | None = None
+        seen = 0
         while True:
             want = size if remaining is None else max(1, min(size, remaining))
+            if left is not None:
+                want = max(1, min(want, left))
             # Incremental: room for the overlap's known PRs and one look-ahead node, so a page
             # that ends exactly at the watermark needs no next page.
             first = want + extra
@@ -406,6 +413,9 @@ class GitHubGraphQLFetcher:
                     break
             if remaining is not None:
                 remaining -= len(prs)
+            seen += len(nodes)
+            if mode == FULL and cursor is None and isinstance(result.total_count, int):
+                left = result.total_count - seen
             if self.check_runs_mode == "rest" and prs:
                 prs = self._add_check_runs_to_prs(repo, prs)
             for pr in prs:

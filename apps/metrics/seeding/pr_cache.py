@@ -47,6 +47,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
+from apps.integrations.services.github_graphql.queries import PAGE_SIZE
 from apps.metrics.seeding.fetched import FetchedPRFull
 
 logger = logging.getLogger(__name__)
@@ -211,7 +212,7 @@ class PRCache:
     repo_pushed_at: datetime | None = None
     etag: str | None = None
     watermark: datetime | None = None
-    page_size: int = 25
+    page_size: int = PAGE_SIZE
     max_prs: int | None = None
     days_back: int | None = None
     # How check runs were fetched: "graphql" | "rest" | "none"; None in files written before
@@ -380,7 +381,7 @@ class PRCache:
             repo_pushed_at=_parse_dt(data.get("repo_pushed_at")),
             etag=data.get("etag") or None,
             watermark=_parse_dt(data.get("watermark")),
-            page_size=int(data.get("page_size") or 25),
+            page_size=int(data.get("page_size") or PAGE_SIZE),
             max_prs=_normalise_limit(data.get("max_prs")),
             days_back=_normalise_limit(data.get("days_back")),
             check_runs=(str(data["check_runs"]) if data.get("check_runs") else None),

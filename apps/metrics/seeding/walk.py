@@ -53,6 +53,7 @@ from apps.metrics.seeding import pr_cache
 from apps.metrics.seeding.github_graphql_fetcher import (
     FULL,
     INCREMENTAL,
+    MAX_PAGE_SIZE,
     ChangeCheck,
     GitHubGraphQLFetcher,
     PRPage,
@@ -86,7 +87,7 @@ class WalkResult:
     replayed: int = 0  # of `pages`: written from the spool of an earlier run, not fetched
     prs: int = 0
     points: int = 0
-    page_size: int = 25
+    page_size: int = MAX_PAGE_SIZE
     stats: SaveStats = field(default_factory=SaveStats)
 
 
@@ -285,7 +286,7 @@ def open_walk(tracked: TrackedRepository) -> WalkPlan | None:
     return WalkPlan(
         mode=cp["mode"],
         cursor=cp.get("cursor") if cp["mode"] == FULL else None,
-        page_size=int(cp.get("page_size") or tracked.page_size or 25),
+        page_size=int(cp.get("page_size") or tracked.page_size or MAX_PAGE_SIZE),
         high_water=_dt(cp.get("high_water")),
         started_at=started,
         prs_done=int(cp.get("prs_done") or 0) if cp["mode"] == FULL else 0,
@@ -311,7 +312,7 @@ def new_walk(
     return WalkPlan(
         mode=mode,
         cursor=None,
-        page_size=int(tracked.page_size or 25),
+        page_size=int(tracked.page_size or MAX_PAGE_SIZE),
         high_water=None,
         started_at=datetime.now(UTC),
         prs_done=0,

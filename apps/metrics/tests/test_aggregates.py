@@ -54,7 +54,9 @@ def make_pr(
         closed_at=merged,
         first_review_at=first_review,
         cycle_time_hours=(merged - created).total_seconds() / 3600 if merged else None,
-        review_time_hours=(first_review - created).total_seconds() / 3600 if first_review else None,
+        time_to_first_review_hours=(first_review - created).total_seconds() / 3600
+        if first_review
+        else None,
         review_rounds=rounds,
         commits_after_first_review=after_review,
         ci_passed=ci,
@@ -281,6 +283,10 @@ def fetched(
         additions=lines,
         reviews=reviews,
         check_runs=checks,
+        timeline_events=(),  # its life collected: never a draft
+        review_threads_count=0,
+        review_threads_resolved_count=0,
+        total_comments_count=0,
     )
 
 

@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
+from apps.integrations.services.github_graphql import PAGE_SIZE
 from apps.metrics.factories import (
     CommitFactory,
     PRCheckRunFactory,
@@ -95,7 +96,7 @@ def test_a_tracked_repository_starts_idle_with_no_checkpoint():
     tracked.refresh_from_db()
     assert tracked.status == TrackedRepository.Status.IDLE
     assert tracked.is_active is True
-    assert tracked.page_size == 25
+    assert tracked.page_size == PAGE_SIZE
     assert tracked.checkpoint is None
     assert tracked.watermark is None
     assert (tracked.etag, tracked.last_error) == ("", "")

@@ -74,13 +74,14 @@ def test_a_merged_pr_with_a_review_has_cycle_and_review_times():
     m = metrics_for_fetched(make_pr(1))  # created T0, merged +30h, bob reviews at +2h
     assert m.cycle_time_hours == 30.0
     assert m.first_review_at == at(2)
-    assert m.review_time_hours == 2.0
+    assert m.time_to_first_review_hours == 2.0
+    assert m.review_time_hours == 4.0  # to the last approval, at +6 h
 
 
 def test_an_open_pr_has_no_cycle_time_but_may_have_a_review_time():
     m = metrics_for_fetched(make_pr(1, state="open", merged_at=None, closed_at=None))
     assert m.cycle_time_hours is None
-    assert m.review_time_hours == 2.0
+    assert m.time_to_first_review_hours == 2.0 and m.review_time_hours == 4.0
 
 
 def test_a_closed_unmerged_pr_has_no_cycle_time():
@@ -106,7 +107,7 @@ def test_self_reviews_bot_reviews_and_pending_reviews_do_not_count_as_first_revi
     )
     m = metrics_for_fetched(make_pr(1, reviews=reviews))
     assert m.first_review_at == at(4.25)
-    assert m.review_time_hours == 4.25
+    assert m.time_to_first_review_hours == 4.25
 
 
 def test_only_self_reviews_leave_no_first_review():
@@ -116,7 +117,7 @@ def test_only_self_reviews_leave_no_first_review():
 
 def test_a_dismissed_review_still_counts_as_the_first_review():
     m = metrics_for_fetched(make_pr(1, reviews=(review(1, BOB, "dismissed", 3),)))
-    assert m.review_time_hours == 3.0
+    assert m.time_to_first_review_hours == 3.0
 
 
 def test_a_ghost_review_on_a_ghost_authored_pr_is_treated_as_a_self_review():
@@ -127,7 +128,7 @@ def test_a_ghost_review_on_a_ghost_authored_pr_is_treated_as_a_self_review():
 
 def test_a_ghost_review_on_someone_elses_pr_counts():
     pr = make_pr(1, reviews=(review(1, FetchedUser.ghost(), "approved", 1.5),))
-    assert metrics_for_fetched(pr).review_time_hours == 1.5
+    assert metrics_for_fetched(pr).time_to_first_review_hours == 1.5
 
 
 def test_a_ghost_author_is_not_a_bot_and_a_bot_author_is():
@@ -139,7 +140,7 @@ def test_a_bot_authored_pr_counts_human_reviews():
     pr = make_pr(1, author=RENOVATE, reviews=(review(1, RENOVATE, "commented", 1),))
     assert metrics_for_fetched(pr).first_review_at is None
     pr = make_pr(1, author=RENOVATE, reviews=(review(1, BOB, "approved", 2),))
-    assert metrics_for_fetched(pr).review_time_hours == 2.0
+    assert metrics_for_fetched(pr).time_to_first_review_hours == 2.0
 
 
 # --- commits after first review and review rounds ---------------------------------------------

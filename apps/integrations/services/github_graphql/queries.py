@@ -5,9 +5,15 @@ brought it. Nested connections (labels, assignees, review requests, closing issu
 commits, files, check-run contexts) are declared once, in `CONNECTIONS`, with the size of their
 first page inside a PR page; `completion.py` asks for the rest of the ones that overflow.
 
-Nested sizes follow GitHub's cost formula (docs.github.com: graphql/overview/rate-limits-and-
-query-limits-for-the-graphql-api): a 25-PR page asks 1 + 25 x 9 connections = 226 "requests",
-i.e. 2 points, and at most 25 x 380 + 25 = 9,525 nodes (the limit is 500,000).
+Page and nested sizes follow GitHub's cost formula (docs.github.com: graphql/overview/rate-
+limits-and-query-limits-for-the-graphql-api): a page of P PRs asks 1 + P x 11 "requests" (one per
+PR for each of the 10 connections of `CONNECTIONS` and for `comments { totalCount }`); the cost is
+that sum / 100, rounded to the nearest integer. A connection nested inside a PR's connection
+(a thread's comments, say) would add P x its parent's `first`: none is selected. `PAGE_SIZE` = 31
+is the largest page that rounds down to 3 points (1 + 31 x 11 = 342); 1,000 PRs are 32 pages of
+31 and one of 8 (89 requests, 1 point): 97 points in 33 requests. At 25 PRs a page the same
+fragment costs 3 points (276) for 40 pages: 120 points. Nodes: at most 31 x 480 + 31 = 14,911
+(the limit is 500,000).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ __all__ = [
     "ConnectionSpec",
 ]
 
-PAGE_SIZE = 25  # PRs a page by default (SPEC: bulk pages of 25)
+PAGE_SIZE = 31  # PRs a page by default: the cheapest size by points (module docstring)
 
 RATE_LIMIT_FIELDS = "rateLimit { cost remaining resetAt limit used }"
 
@@ -61,6 +67,7 @@ class ConnectionSpec:
     selection: str  # what each node carries
     wrapper: str | None = None  # "statusCheckRollup" for contexts
     uses_actor: bool = False
+    arguments: str = ""  # more arguments of the field, e.g. timelineItems' itemTypes
 
     @property
     def fragment(self) -> str:
@@ -73,6 +80,8 @@ class ConnectionSpec:
     def selection_for(self, first: int, after: str | None = None) -> str:
         """The connection's field with `first`/`after`, inside its wrapper when it has one."""
         args = f"first: {first}" + (f", after: {after}" if after else "")
+        if self.arguments:
+            args += f", {self.arguments}"
         inner = f"{self.field}({args}) {{ ...{self.fragment_name} }}"
         return f"{self.wrapper} {{ {inner} }}" if self.wrapper else inner
 
@@ -135,6 +144,38 @@ CONNECTIONS: tuple[ConnectionSpec, ...] = (
         "checkSuite { app { name } } } ... on StatusContext { context state createdAt }",
         wrapper="statusCheckRollup",
     ),
+    # The events that shape a PR's stages (apps/metrics/pr_metrics.py), oldest first
+    # (docs.github.com: graphql/reference/objects#pullrequest, timelineItems; enums#
+    # pullrequesttimelineitemsitemtype).
+    ConnectionSpec(
+        "timelineItems",
+        50,
+        "TimelineItemPage",
+        "PullRequestTimelineItemsConnection",
+        "__typename "
+        "... on ReadyForReviewEvent { id createdAt actor { ...ActorFields } } "
+        "... on ConvertToDraftEvent { id createdAt actor { ...ActorFields } } "
+        "... on ReviewRequestedEvent { id createdAt actor { ...ActorFields } "
+        "requestedReviewer { __typename ... on User { login } ... on Bot { login } "
+        "... on Team { slug } } } "
+        "... on ReviewRequestRemovedEvent { id createdAt actor { ...ActorFields } "
+        "requestedReviewer { __typename ... on User { login } ... on Bot { login } "
+        "... on Team { slug } } } "
+        "... on HeadRefForcePushedEvent { id createdAt actor { ...ActorFields } }",
+        uses_actor=True,
+        arguments="itemTypes: [READY_FOR_REVIEW_EVENT, CONVERT_TO_DRAFT_EVENT, "
+        "REVIEW_REQUESTED_EVENT, REVIEW_REQUEST_REMOVED_EVENT, HEAD_REF_FORCE_PUSHED_EVENT]",
+    ),
+    # Threads: count and resolved count. A thread's `comments { totalCount }` would cost one
+    # request per thread slot of every PR (31 x 50 a page); review comments are counted from
+    # `totalCommentsCount` instead (apps/metrics/seeding/fetched.py).
+    ConnectionSpec(
+        "reviewThreads",
+        50,
+        "ReviewThreadPage",
+        "PullRequestReviewThreadConnection",
+        "isResolved",
+    ),
 )
 CONNECTIONS_BY_FIELD = {spec.field: spec for spec in CONNECTIONS}
 
@@ -148,6 +189,7 @@ fragment PullRequestFields on PullRequest {
   mergedBy { ...ActorFields }
   milestone { title }
   comments { totalCount }
+  totalCommentsCount
 """
     + "".join(f"  {spec.selection_for(spec.first)}\n" for spec in CONNECTIONS)
     + "}\n"
