@@ -383,3 +383,21 @@ def test_the_team_page_tables_export_as_csv(client_in: Client, acme: SyntheticTe
     assert len(weeks) == 13
     assert sum(int(r[1]) for r in weeks[1:]) == int(metric(html, "merged"))
     assert client_in.get("/teams/acme/?format=csv&table=nope").status_code == 404
+
+
+def test_the_stage_page_agrees_with_the_metrics_aggregates(
+    client_in: Client, acme: SyntheticTeam
+) -> None:
+    from apps.metrics.aggregates import MetricsFilter, stage_medians
+
+    rows = csv_rows(client_in.get("/teams/acme/stages/?weeks=12&format=csv&table=weeks"))
+    header = rows[0]
+    expected = stage_medians(MetricsFilter.last_weeks(acme.team, 12))
+    assert len(rows) - 1 == len(expected)
+    for row, week in zip(rows[1:], expected, strict=True):
+        assert row[0] == week.week.isoformat()
+        assert int(row[1]) == week.merged
+        for stage in ("coding", "pickup", "review", "merge"):
+            value = getattr(week, stage)
+            cell = row[header.index(f"{stage} median (h)")]
+            assert (cell == "") if value is None else float(cell) == round(value, 2), stage
