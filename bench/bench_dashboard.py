@@ -226,8 +226,13 @@ def single(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / f"bench_dashboard_{backend}.json").write_text(
         json.dumps(
-            {"backend": backend, "prs": made.prs, "reviews": made.reviews,
-             "check_runs": made.check_runs, "pages": results},
+            {
+                "backend": backend,
+                "prs": made.prs,
+                "reviews": made.reviews,
+                "check_runs": made.check_runs,
+                "pages": results,
+            },
             indent=2,
         )
     )
