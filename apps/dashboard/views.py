@@ -16,6 +16,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import connection
 from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
@@ -24,6 +25,7 @@ from django.utils import timezone
 
 from apps.dashboard import charts
 from apps.dashboard.exports import csv_response
+from apps.dashboard.lead_stats import label_q
 from apps.metrics.aggregates import SIZE_BUCKETS, MetricsFilter, TeamReport, team_report
 from apps.metrics.models import PullRequest, Team, TeamMember, TrackedRepository
 from apps.metrics.seeding.pr_cache import get_cache_path
@@ -164,12 +166,15 @@ def pr_list(request: HttpRequest, slug: str) -> HttpResponse:
         qs = qs.filter(state=state)
     else:
         state = ""
+    label_filter = request.GET.get("label", "")
+    if label_filter:
+        qs = qs.filter(label_q(label_filter, connection.vendor))
     qs = qs.annotate(lines=F("additions") + F("deletions")).order_by(order, "-id")
     if request.GET.get("format") == "csv":
         return pr_list_csv(team, qs)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
 
-    base = _query_string(form, state=state)
+    base = _query_string(form, state=state, label=label_filter)
     columns = []
     for key, label in (
         ("number", "#"),
@@ -193,7 +198,8 @@ def pr_list(request: HttpRequest, slug: str) -> HttpResponse:
         "state": state,
         "states": PullRequest.State.choices,
         "page_query": _join(base, sort=sort),
-        "query": _query_string(form),
+        "query": _query_string(form, label=label_filter),
+        "label": label_filter,
     }
     return render(request, "dashboard/pr_list.html", context)
 

@@ -62,6 +62,17 @@ from apps.metrics.models import (
 )
 
 TABLE_ROWS = 50
+# Most queries each page may take whatever the number of PRs (session and user included):
+# asserted by apps/dashboard/tests/test_lead_views.py and by bench/bench_dashboard.py at 20,000.
+QUERY_BUDGETS = {
+    "stages": 10,
+    "attention": 15,
+    "people": 10,
+    "person": 14,
+    "repos": 10,
+    "labels": 10,
+    "ci": 12,
+}
 STALE_DAYS = (3, 7, 14, 30)
 DEFAULT_STALE_DAYS = 7
 # Conclusions of a check run that count as a failure (GitHub's CheckConclusionState, lower case).

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from apps.dashboard.lead_stats import grouped_percentiles
 from apps.dashboard.synthetic import SyntheticTeam
+from apps.dashboard.views_lead import QUERY_BUDGETS
 from apps.metrics.factories import (
     CommitFactory,
     PRCheckRunFactory,
@@ -57,13 +58,8 @@ def test_every_lead_page_sends_anonymous_visitors_to_the_login_page(
 @pytest.mark.parametrize(
     ("page", "budget"),
     [
-        ("stages", 10),
-        ("attention", 15),
-        ("people", 10),
-        ("people/alice", 14),
-        ("repos", 10),
-        ("labels", 10),
-        ("ci", 12),
+        (path, QUERY_BUDGETS[path.split("/")[0] if path != "people/alice" else "person"])
+        for path in PAGES
     ],
 )
 def test_every_lead_page_loads_with_data_within_its_query_budget(
@@ -278,6 +274,15 @@ def test_labels_break_down_and_filter_every_page(client_in: Client) -> None:
     assert "labelled <strong>bug</strong>" in html
     repos = csv_rows(client_in.get(f"/teams/lbl/repos/?{rng}&label=ui&format=csv&table=repos"))
     assert repos[1][1] == "1"
+    # The PR list takes the label too, and keeps it in its links and its form.
+    prs = client_in.get("/teams/lbl/prs/?start=2024-06-01&end=2024-06-30&label=bug").content
+    html = prs.decode()
+    assert re.search(
+        r"class=\"count\">\S+ PRs <strong>created</strong> in range labelled <strong>bug</strong>",
+        html,
+    ), html[html.find('class="count"') :][:300]
+    assert '<input type="hidden" name="label" value="bug">' in html
+    assert re.search(r'href="\?[^"]*label=bug[^"]*&amp;format=csv"', html)
 
 
 def test_ci_shows_median_durations_and_flaky_checks(client_in: Client) -> None:
