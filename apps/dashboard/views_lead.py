@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -22,6 +23,7 @@ from django.db.models import (
     Count,
     Exists,
     F,
+    Max,
     Min,
     OuterRef,
     Q,
@@ -867,33 +869,46 @@ def ci(request: HttpRequest, slug: str) -> HttpResponse:
         ),
         "pull_request__",
     ).order_by()
-    # Stored check runs are those of the PR's last commit, so two runs of one check on one PR
-    # ran on the same commit: a failure followed by a later run (a higher id) that succeeded.
-    passed_later = PRCheckRun.objects.filter(
-        pull_request=OuterRef("pull_request"),
-        name=OuterRef("name"),
-        conclusion="success",
-        github_check_run_id__gt=OuterRef("github_check_run_id"),
+    # Stored check runs are those of the PR's last commit (GitHub's status rollup lists every
+    # run of the commit, re-runs included), so runs of one check on one PR ran on the same
+    # commit; check-run ids grow, so a higher id is a later run. Flaky: the check's first
+    # failure on the PR has a lower id than its last success. One row per (PR, check), by
+    # aggregation rather than a correlated subquery per run.
+    failed_on = runs.filter(conclusion__in=FAILED).values("pull_request")
+    flaky_pairs = (
+        runs.filter(pull_request__in=failed_on)
+        .values("pull_request", "name")
+        .annotate(
+            first_failure=Min("github_check_run_id", filter=Q(conclusion__in=FAILED)),
+            last_success=Max("github_check_run_id", filter=Q(conclusion="success")),
+        )
+        .filter(first_failure__lt=F("last_success"))
     )
-    flaky_runs = runs.filter(conclusion__in=FAILED).filter(Exists(passed_later))
 
     def checks_table() -> Table:
-        counts = list(
-            runs.values("name")
-            .annotate(
-                runs=Count("id"),
-                completed=Count("id", filter=Q(status="completed")),
-                ok=Count("id", filter=Q(conclusion="success")),
-                failed=Count("id", filter=Q(conclusion__in=FAILED)),
-                prs=Count("pull_request", distinct=True),
-                flaky=Count(
-                    "pull_request",
-                    distinct=True,
-                    filter=Q(conclusion__in=FAILED) & Q(Exists(passed_later)),
-                ),
-            )
-            .order_by("-runs", "name")
+        # Per (PR, check) first, then per check: the PR count and the flaky count come out of
+        # plain sums, no COUNT(DISTINCT) sort over every run.
+        per_pair = runs.values("pull_request", "name").annotate(
+            n_runs=Count("id"),
+            n_completed=Count("id", filter=Q(status="completed")),
+            n_ok=Count("id", filter=Q(conclusion="success")),
+            n_failed=Count("id", filter=Q(conclusion__in=FAILED)),
+            first_failure=Min("github_check_run_id", filter=Q(conclusion__in=FAILED)),
+            last_success=Max("github_check_run_id", filter=Q(conclusion="success")),
         )
+        sql, params = per_pair.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT name, SUM(n_runs), COUNT(*), SUM(n_completed), SUM(n_ok), SUM(n_failed), "
+                "SUM(CASE WHEN first_failure < last_success THEN 1 ELSE 0 END) "
+                f"FROM ({sql}) pairs GROUP BY name ORDER BY 2 DESC, name",
+                params,
+            )
+            counts = [
+                dict(zip(("name", "runs", "prs", "completed", "ok", "failed", "flaky"),
+                         map(_int, row), strict=True))
+                for row in cursor.fetchall()
+            ]  # fmt: skip
         durations = grouped_percentiles(
             runs.filter(status="completed"),
             "name",
@@ -916,22 +931,20 @@ def ci(request: HttpRequest, slug: str) -> HttpResponse:
 
     def flaky_table(limit: int | None) -> Table:
         qs = (
-            flaky_runs.annotate(
-                passed_at=Subquery(
-                    passed_later.order_by("github_check_run_id").values("completed_at")[:1]
-                )
-            )
-            .values(
+            flaky_pairs.values(
+                "pull_request",
                 "name",
                 "pull_request__github_pr_id",
                 "pull_request__github_repo",
                 "pull_request__title",
                 "pull_request__url",
-                "conclusion",
-                "completed_at",
-                "passed_at",
             )
-            .order_by("-completed_at", "-id")
+            .annotate(
+                failed_at=Min("completed_at", filter=Q(conclusion__in=FAILED)),
+                failures=Count("id", filter=Q(conclusion__in=FAILED)),
+                passed_at=Max("completed_at", filter=Q(conclusion="success")),
+            )
+            .order_by("-failed_at", "name", "pull_request")
         )
         out = Table(
             "flaky",
@@ -940,9 +953,9 @@ def ci(request: HttpRequest, slug: str) -> HttpResponse:
                 "number",
                 "repository",
                 "title",
-                "failed as",
-                "failed at",
-                "passed at",
+                "failures",
+                "first failed at",
+                "last passed at",
                 "url",
             ],
         )
@@ -953,7 +966,7 @@ def ci(request: HttpRequest, slug: str) -> HttpResponse:
             )
             out.rows.append(
                 [row["name"], row["pull_request__github_pr_id"], row["pull_request__github_repo"],
-                 row["pull_request__title"], row["conclusion"], row["completed_at"],
+                 row["pull_request__title"], row["failures"], row["failed_at"],
                  row["passed_at"], url]
             )  # fmt: skip
         return out
@@ -977,6 +990,11 @@ def ci(request: HttpRequest, slug: str) -> HttpResponse:
     )
     context = {**_base(scope, "ci"), "checks": checks, "flaky": flaky, "chart": chart}
     return render(request, "dashboard/lead/ci.html", context)
+
+
+def _int(value: Any) -> Any:
+    """SUM() comes back as Decimal on PostgreSQL; names stay strings."""
+    return int(value) if isinstance(value, int | float | Decimal) else value
 
 
 def _minutes(seconds: float | None) -> float | None:
