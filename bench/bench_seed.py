@@ -41,6 +41,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from apps.integrations.services.github_graphql.queries import PAGE_SIZE  # noqa: E402
 from bench.common import (  # noqa: E402
     BENCH_TOKEN,
     OUT_DIR,
@@ -328,7 +329,7 @@ NESTED_FIRST = {"files": 100, "commits": 100, "reviews": 50}
 def overflow(dataset: Dataset) -> dict[str, Any]:
     """For a recorded history: its PRs overflowing a nested first page, and the pages holding them.
 
-    Pages are the seed's own: 25 PRs, newest created first. Only files, commits and reviews
+    Pages are the seed's own: PAGE_SIZE PRs, newest created first. Only files, commits and reviews
     are counted (the recorded histories carry no check runs).
     """
     if dataset.folder is None:
@@ -340,9 +341,9 @@ def overflow(dataset: Dataset) -> dict[str, Any]:
     for index, pr in enumerate(prs):
         sizes = {name: len(pr.get(name) or []) for name in NESTED_FIRST}
         if any(sizes[name] > first for name, first in NESTED_FIRST.items()):
-            heavy.append({"number": pr["number"], "page": index // 25 + 1, **sizes})
+            heavy.append({"number": pr["number"], "page": index // PAGE_SIZE + 1, **sizes})
     return {
-        "pages_needed": -(-len(prs) // 25),
+        "pages_needed": -(-len(prs) // PAGE_SIZE),
         "overflow_prs": heavy,
         "overflow_pages": len({h["page"] for h in heavy}),
     }

@@ -4,6 +4,13 @@ The loader validates what fakehub relies on and fills every optional key with it
 server can index nodes without guarding each access. Bad input raises `DatasetError` with one line
 naming the file (and line) at fault. Dates are normalised to GitHub's `YYYY-MM-DDTHH:MM:SSZ`, so
 they sort as strings.
+
+Beyond docs/DATASETS.md, two optional PR keys carry the PR's life (the synthetic generator
+writes them; recorded histories have none): `timelineItems`, a list of `{"__typename":
+ReadyForReviewEvent | ConvertToDraftEvent | ReviewRequestedEvent | ReviewRequestRemovedEvent |
+HeadRefForcePushedEvent, "createdAt", "actor", "requestedReviewer"?: {"login"} or a Team's
+{"__typename": "Team", "slug"}}` in time order, and `reviewThreads`, a list of `{"path",
+"isResolved", "isOutdated"?, "commentCount"}`.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ __all__ = [
     "CHECK_STATUSES",
     "PR_STATES",
     "REVIEW_STATES",
+    "TIMELINE_TYPES",
     "DatasetError",
     "load_dataset_dir",
     "load_repository",

@@ -11,7 +11,7 @@ import math
 import pytest
 
 from apps.integrations.services.errors import NotFound
-from apps.metrics.seeding.github_graphql_fetcher import GitHubGraphQLFetcher
+from apps.metrics.seeding.github_graphql_fetcher import MAX_PAGE_SIZE, GitHubGraphQLFetcher
 from apps.metrics.seeding.pr_cache import PRCache
 from apps.metrics.tests.seed_support import make_client
 
@@ -73,7 +73,7 @@ def test_an_unchanged_rerun_costs_one_request_and_no_points(hub, tmp_path):
     assert stats["graphql_points"] == 0
 
 
-@pytest.mark.parametrize("changed", [1, 3, 25, 27])
+@pytest.mark.parametrize("changed", [1, 3, MAX_PAGE_SIZE, MAX_PAGE_SIZE + 2])
 def test_k_changed_prs_cost_ceil_k_over_the_page_plus_one_requests(hub, tmp_path, changed):
     fetcher_for(hub, tmp_path).fetch_prs_with_details(REPO)
     for number in range(1, changed + 1):
@@ -82,7 +82,7 @@ def test_k_changed_prs_cost_ceil_k_over_the_page_plus_one_requests(hub, tmp_path
 
     prs = fetcher_for(hub, tmp_path).fetch_prs_with_details(REPO)
 
-    assert hub.stats()["requests"] == math.ceil(changed / 25) + 1
+    assert hub.stats()["requests"] == math.ceil(changed / MAX_PAGE_SIZE) + 1
     titles = {pr.number: pr.title for pr in prs}
     assert len(titles) == 60
     assert all(titles[n] == f"retitled {n}" for n in range(1, changed + 1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -255,3 +256,37 @@ def test_saving_the_same_life_twice_writes_no_new_event_and_an_older_cache_keeps
     )
     save_pull_requests(team, [fewer])
     assert PRTimelineEvent.objects.count() == 3
+
+
+def test_the_life_round_trips_through_the_cache_and_an_older_cache_entry_still_loads():
+    pr = _history()
+    again = FetchedPRFull.from_dict(json.loads(json.dumps(pr.to_dict())))
+    assert again == pr
+    older = pr.to_dict()
+    for key in ("timeline_events", "review_threads_count", "review_threads_resolved_count"):
+        del older[key]
+    del older["total_comments_count"]
+    loaded = FetchedPRFull.from_dict(older)
+    assert loaded.timeline_events is None and loaded.review_threads_count is None
+    assert loaded.total_comments_count is None and loaded.reviews == pr.reviews
+
+
+def test_a_timeline_node_maps_to_a_typed_event_and_other_kinds_are_left_out():
+    node = {
+        "__typename": "ReviewRequestedEvent",
+        "id": "RRE_1",
+        "createdAt": "2024-03-01T10:00:00Z",
+        "actor": {"__typename": "User", "login": "alice", "databaseId": 1},
+        "requestedReviewer": {"__typename": "Team", "slug": "core"},
+    }
+    got = FetchedTimelineEvent.from_api(node)
+    assert got is not None
+    assert (got.kind, got.requested_reviewer, got.actor.login) == (
+        "review_requested",
+        "core",
+        "alice",
+    )
+    assert FetchedTimelineEvent.from_api({**node, "__typename": "LabeledEvent"}) is None
+    # A deleted actor is the ghost, as everywhere else.
+    pushed = {"__typename": "HeadRefForcePushedEvent", "id": "H_1", "createdAt": node["createdAt"]}
+    assert FetchedTimelineEvent.from_api({**pushed, "actor": None}).actor.is_ghost

@@ -27,6 +27,7 @@ from apps.integrations.services.clock import InstantClock
 from apps.integrations.services.errors import RateLimited
 from apps.metrics.models import PullRequest, Team, TrackedRepository
 from apps.metrics.seeding import pr_cache
+from apps.metrics.seeding.github_graphql_fetcher import MAX_PAGE_SIZE as PAGE
 from apps.metrics.seeding.walk import PageSpool, new_walk, open_walk, walk_repository
 from apps.metrics.tests.seed_support import (
     make_client,
@@ -93,9 +94,9 @@ def test_a_stop_request_ends_after_a_whole_page_and_the_next_run_finishes(fakehu
         should_stop=lambda: next(pages) >= 1,  # stop after the second page
     )
 
-    assert first[0].interrupted and not first[0].completed and first[0].prs == 50
+    assert first[0].interrupted and not first[0].completed and first[0].prs == 2 * PAGE
     tracked = TrackedRepository.objects.get(team__slug="stopped")
-    assert tracked.checkpoint["cursor"] and tracked.checkpoint["prs_done"] == 50
+    assert tracked.checkpoint["cursor"] and tracked.checkpoint["prs_done"] == 2 * PAGE
     second = seed(make_client(fakehub.url), [REPO], team_slug="stopped", cache_dir=tmp_path / "b")
     assert second[0].completed and second[0].source == "resumed"
     assert snapshot("stopped") == snapshot("clean")
@@ -170,7 +171,7 @@ def _wait_for(hub, graphql_requests: int) -> None:
 def test_the_next_page_is_fetched_while_a_page_is_written_with_one_request_in_flight(
     fakehub_factory,
 ):
-    hub = fakehub_factory(synthetic=[(REPO, 110, 3)], latency_ms=20)
+    hub = fakehub_factory(synthetic=[(REPO, 140, 3)], latency_ms=20)  # 5 pages
     fetched_while_writing: list[int] = []
 
     def before_save(plan, page) -> None:
@@ -208,8 +209,8 @@ def test_a_crash_while_the_next_page_is_in_flight_resumes_exactly(fakehub_factor
     with pytest.raises(HardStop):
         _walk(hub.url, "crashed", before_save=crash_on_second_page)
     tracked = TrackedRepository.objects.get(team__slug="crashed")
-    assert tracked.checkpoint["prs_done"] == 25
-    assert PullRequest.objects.filter(team__slug="crashed").count() == 25
+    assert tracked.checkpoint["prs_done"] == PAGE
+    assert PullRequest.objects.filter(team__slug="crashed").count() == PAGE
     # Nothing is left running behind the failed walk: its prefetch ended before it returned.
     assert hub.stats()["graphql_requests"] == 3
 
@@ -240,7 +241,7 @@ def test_with_a_spool_a_crash_while_writing_loses_no_page_already_fetched(
     with pytest.raises(HardStop):
         _walk(hub.url, "crashed", spool_dir=tmp_path, before_save=crash_on_second_page)
     tracked = TrackedRepository.objects.get(team__slug="crashed")
-    assert tracked.checkpoint["prs_done"] == 25
+    assert tracked.checkpoint["prs_done"] == PAGE
     assert hub.stats()["graphql_requests"] == 3
 
     resumed, _ = _walk(hub.url, "crashed", spool_dir=tmp_path)
@@ -255,7 +256,7 @@ def test_with_a_spool_a_crash_while_writing_loses_no_page_already_fetched(
 
 @pytest.mark.django_db
 def test_a_replayed_page_gets_the_same_checkpoint_as_when_it_was_fetched(fakehub_factory, tmp_path):
-    hub = fakehub_factory(synthetic=[(REPO, 110, 12)])
+    hub = fakehub_factory(synthetic=[(REPO, 140, 12)])  # 5 pages
     checkpoints: list[dict] = []
 
     def note_checkpoint(page, stats) -> None:
@@ -299,7 +300,7 @@ def test_a_replayed_page_gets_the_same_checkpoint_as_when_it_was_fetched(fakehub
 
 @pytest.mark.django_db
 def test_the_walk_empties_djangos_query_log_after_each_page(fakehub_factory):
-    hub = fakehub_factory(synthetic=[(REPO, 110, 13)])
+    hub = fakehub_factory(synthetic=[(REPO, 140, 13)])  # 5 pages
     logged: list[int] = []
     connection.force_debug_cursor = True  # what DEBUG=True does in production
     try:
@@ -337,7 +338,7 @@ def test_a_stop_asked_while_the_next_page_is_in_flight_saves_it_and_wastes_no_re
     )
     assert first.interrupted and not first.completed and first.pages == 2
     tracked.refresh_from_db()
-    assert tracked.checkpoint["prs_done"] == 50
+    assert tracked.checkpoint["prs_done"] == 2 * PAGE
     assert hub.stats()["graphql_requests"] == 2  # the page in flight was written, no third asked
 
     second, _ = _walk(hub.url, "stopped")
@@ -369,7 +370,7 @@ def test_a_rate_limit_met_by_the_prefetch_keeps_every_page_written_before_it(fak
 @pytest.fixture(scope="module")
 def slow_hub():
     """A fakehub subprocess slow enough (latency) to be killed in the middle of a seed."""
-    process, url = start_fakehub_process(["--synthetic", f"{REPO}:150:9", "--latency-ms", "120"])
+    process, url = start_fakehub_process(["--synthetic", f"{REPO}:180:9", "--latency-ms", "120"])
     control = FakeHubControl(url)
     yield control
     control.close()
