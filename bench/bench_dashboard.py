@@ -11,7 +11,9 @@ afterwards), and writes rows for run_all. `--single` measures the backend of the
 deletes it afterwards.
 Rows are bulk-inserted (apps.dashboard.synthetic), then each page is requested through Django's
 full request stack (middleware, session, login, template rendering) in-process: the time is the
-server's, without a network. Targets: under 500 ms and under 20 queries.
+server's, without a network. Targets: the team page under 500 ms and under 20 queries; the
+team lead's pages (stages, needs attention, people, a person, repositories, labels, CI) within
+their query budgets (apps.dashboard.views_lead.QUERY_BUDGETS).
 `--single` prints figures and writes them to bench/out/bench_dashboard_<backend>.json.
 """
 
@@ -99,7 +101,8 @@ def both_backends(prs: int, runs: int, out: Path) -> int:
                     wall_seconds=round(figures["median_ms"] / 1000, 3),
                     peak_rss_mb=round(child.peak_rss_mb, 1),
                     extra={**figures, "backend": backend, "runs": runs,
-                           "reviews": result["reviews"]},
+                           "reviews": result["reviews"],
+                           "check_runs": result.get("check_runs")},
                 )
             )  # fmt: skip
     write_json(out, [row.to_dict() for row in rows])
@@ -147,6 +150,7 @@ def single(args: argparse.Namespace) -> int:
     from django.test.utils import CaptureQueriesContext
 
     from apps.dashboard.synthetic import create_synthetic_team
+    from apps.dashboard.views_lead import QUERY_BUDGETS
     from apps.metrics.models import Team
 
     call_command("migrate", verbosity=0)
@@ -165,12 +169,25 @@ def single(args: argparse.Namespace) -> int:
         "team page (one repo)": f"/teams/{slug}/?repo=acme/api",
         "PR list (sorted by cycle time)": f"/teams/{slug}/prs/?sort=-cycle",
         "sync status": f"/sync/?team={slug}",
+        "PR list CSV (12 weeks)": f"/teams/{slug}/prs/?format=csv",
     }
+    # The team lead's pages, each with its query budget (apps.dashboard.views_lead).
+    lead_pages = {
+        "stages (12 weeks)": (f"/teams/{slug}/stages/", "stages"),
+        "stages (label filter)": (f"/teams/{slug}/stages/?label=bug", "stages"),
+        "needs attention": (f"/teams/{slug}/attention/", "attention"),
+        "people": (f"/teams/{slug}/people/", "people"),
+        "person page": (f"/teams/{slug}/people/alice/", "person"),
+        "repository comparison": (f"/teams/{slug}/repos/", "repos"),
+        "labels": (f"/teams/{slug}/labels/", "labels"),
+        "CI durations and flaky": (f"/teams/{slug}/ci/", "ci"),
+    }
+    pages.update({name: url for name, (url, _) in lead_pages.items()})
     results = {}
     try:
         print(
-            f"bench_dashboard: {backend}, team of {made.prs} PRs and {made.reviews} reviews "
-            f"(bulk insert {insert_s:.1f} s)"
+            f"bench_dashboard: {backend}, team of {made.prs} PRs, {made.reviews} reviews and "
+            f"{made.check_runs} check runs (bulk insert {insert_s:.1f} s)"
         )
         for name, url in pages.items():
             client.get(url)  # warm-up: template compilation, connection
@@ -212,11 +229,27 @@ def single(args: argparse.Namespace) -> int:
         f"for {made.prs} PRs on {backend}: {verdict} the target (< {TARGET_MS:.0f} ms, "
         f"< {TARGET_QUERIES} queries)"
     )
+    over = [
+        f"{name} ({results[name]['queries']} > {QUERY_BUDGETS[key]})"
+        for name, (_, key) in lead_pages.items()
+        if results[name]["queries"] > QUERY_BUDGETS[key]
+    ]
+    print(
+        "bench_dashboard: team lead's pages "
+        + (f"OVER their query budgets: {', '.join(over)}" if over else "within their query budgets")
+    )
+    ok = ok and not over
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
     (out / f"bench_dashboard_{backend}.json").write_text(
         json.dumps(
-            {"backend": backend, "prs": made.prs, "reviews": made.reviews, "pages": results},
+            {
+                "backend": backend,
+                "prs": made.prs,
+                "reviews": made.reviews,
+                "check_runs": made.check_runs,
+                "pages": results,
+            },
             indent=2,
         )
     )

@@ -153,6 +153,10 @@ def main() -> int:
         say("then open http://127.0.0.1:8000/teams/antiwork/ and log in as demo / demo")
         say("(a demo-only account on the demo database; the data is synthetic). The sync status")
         say("page (http://127.0.0.1:8000/sync/) shows the budget and cache the seeds left.")
+        say(
+            "The team lead's pages are linked under the team's name: stages, needs attention, "
+            "people, repositories, labels, CI."
+        )
     except (RuntimeError, OSError) as exc:
         say(f"demo failed: {exc}")
         return 1

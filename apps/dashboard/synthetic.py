@@ -14,11 +14,22 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from apps.metrics.models import PRReview, PullRequest, Team, TeamMember, TrackedRepository
+from apps.metrics.models import (
+    Commit,
+    PRCheckRun,
+    PRReview,
+    PRTimelineEvent,
+    PullRequest,
+    Team,
+    TeamMember,
+    TrackedRepository,
+)
 
 HUMANS = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy")
 BOTS = ("dependabot[bot]", "renovate[bot]")
 REPOS = ("acme/web", "acme/api", "acme/infra")
+LABELS = ("bug", "feature", "chore", "docs", "security")
+CHECKS = (("lint", 90), ("unit tests", 420), ("integration", 900), ("build", 300))
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +40,7 @@ class SyntheticTeam:
     prs: int
     reviews: int
     repos: tuple[str, ...]
+    check_runs: int = 0
 
 
 def _size_bucket(lines: int) -> str:
@@ -130,6 +142,7 @@ def create_synthetic_team(
             )
         )
         plans.append(plan)
+    life = _add_life(rows, plans, now, random.Random(seed + 1_000_003))
     PullRequest.objects.bulk_create(rows, batch_size=batch_size)
     if rows and rows[0].pk is None:
         # Backends that do not return primary keys from bulk inserts.
@@ -148,6 +161,10 @@ def create_synthetic_team(
         for i, (reviewer, state, when) in enumerate(plan)
     ]
     PRReview.objects.bulk_create(reviews, batch_size=batch_size)
+    commits, runs, events = life
+    Commit.objects.bulk_create(commits, batch_size=batch_size)
+    PRCheckRun.objects.bulk_create(runs, batch_size=batch_size)
+    PRTimelineEvent.objects.bulk_create(events, batch_size=batch_size)
     for i, full_name in enumerate(REPOS):
         TrackedRepository.objects.create(
             team=team,
@@ -169,4 +186,103 @@ def create_synthetic_team(
             },
             last_error="" if i != 2 else "GitHub answered 502 for acme/infra; retry later",
         )
-    return SyntheticTeam(team=team, prs=len(rows), reviews=len(reviews), repos=REPOS)
+    return SyntheticTeam(
+        team=team, prs=len(rows), reviews=len(reviews), repos=REPOS, check_runs=len(life[1])
+    )
+
+
+def _add_life(
+    rows: list[PullRequest],
+    plans: list[list[tuple[TeamMember, str, datetime]]],
+    now: datetime,
+    rng: random.Random,
+) -> tuple[list[Commit], list[PRCheckRun], list[PRTimelineEvent]]:
+    """The PR's life on the unsaved rows: labels, drafts, cycle-time stages, review requests,
+    and the children to insert once the rows have keys: the last commit, its check runs (with
+    some fail-then-pass re-runs) and timeline events. A random stream of its own, so the
+    fields set before stay as they were for a given seed."""
+    commits: list[Commit] = []
+    runs: list[PRCheckRun] = []
+    events: list[PRTimelineEvent] = []
+    run_id = 0
+    hours = timedelta(hours=1)
+    for row, plan in zip(rows, plans, strict=True):
+        created = row.pr_created_at
+        end = row.closed_at or now
+        row.labels = rng.sample(LABELS, k=rng.choice((0, 1, 1, 1, 2)))
+        # A third start as drafts, ready after a while; some open ones are still drafts.
+        ready = created
+        if rng.random() < 0.3:
+            ready = min(end, created + hours * rng.lognormvariate(2.0, 1.2))
+            events.append(
+                PRTimelineEvent(pull_request=row, kind=PRTimelineEvent.Kind.READY_FOR_REVIEW,
+                                created_at=ready, github_id=f"RFR_{row.github_pr_id}")
+            )  # fmt: skip
+        if row.state == "open" and not plan and rng.random() < 0.3:
+            row.is_draft, ready = True, None
+        row.ready_for_review_at = ready
+        first_commit = created - hours * rng.lognormvariate(1.5, 1.3)
+        row.coding_time_hours = (ready - first_commit) / hours if ready else None
+        if row.state == "open" and plan and plan[0][1] == "changes_requested":
+            del plan[1:]  # still waiting for the author's new commit
+        if ready and plan:
+            reviewer = plan[0][0]
+            requested = ready + (plan[0][2] - ready) * rng.random() * 0.3
+            row.first_review_request_at = requested
+            events.append(
+                PRTimelineEvent(pull_request=row, kind=PRTimelineEvent.Kind.REVIEW_REQUESTED,
+                                requested_reviewer_login=reviewer.github_login,
+                                created_at=requested, github_id=f"RR_{row.github_pr_id}")
+            )  # fmt: skip
+            first = max(plan[0][2], ready)
+            row.pickup_time_hours = (first - ready) / hours
+            row.time_to_first_review_hours = row.pickup_time_hours
+            approvals = [when for _, state, when in plan if state == "approved"]
+            row.review_time_hours = None
+            if approvals:
+                row.last_approval_at = max(approvals)
+                row.review_time_hours = max(0.0, (row.last_approval_at - first) / hours)
+                if row.merged_at:
+                    row.merge_time_hours = max(0.0, (row.merged_at - row.last_approval_at) / hours)
+        else:
+            row.review_time_hours = None
+        # The last commit: before the first review, or after it when changes were requested
+        # (some open PRs still wait for that new commit).
+        last_commit = created
+        if plan and plan[0][1] == "changes_requested" and len(plan) > 1:
+            last_commit = plan[0][2] + (end - plan[0][2]) * 0.3
+        commits.append(
+            Commit(pull_request=row, sha=f"{row.github_pr_id:020x}{rng.getrandbits(80):020x}",
+                   author=row.author, committed_at=last_commit, authored_at=last_commit)
+        )  # fmt: skip
+        if row.ci_passed is None:
+            continue
+        for name, seconds in CHECKS:
+            run_id += 1
+            started = last_commit + timedelta(minutes=rng.randrange(1, 10))
+            duration = int(seconds * rng.lognormvariate(0, 0.3))
+            flaky = rng.random() < 0.04
+            conclusion = "success" if row.ci_passed or name != "unit tests" else "failure"
+            if flaky:
+                runs.append(_run(row, run_id, name, "failure", started, duration))
+                run_id += 1
+                started += timedelta(seconds=duration + 300)
+                conclusion = "success"
+            runs.append(_run(row, run_id, name, conclusion, started, duration))
+    return commits, runs, events
+
+
+def _run(
+    row: PullRequest, run_id: int, name: str, conclusion: str, started: datetime, seconds: int
+) -> PRCheckRun:
+    return PRCheckRun(
+        pull_request=row,
+        github_check_run_id=run_id,
+        name=name,
+        status="completed",
+        conclusion=conclusion,
+        started_at=started,
+        completed_at=started + timedelta(seconds=seconds),
+        duration_seconds=seconds,
+        app_name="GitHub Actions",
+    )

@@ -16,13 +16,16 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import connection
 from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from apps.dashboard import charts
+from apps.dashboard.exports import csv_response
+from apps.dashboard.lead_stats import label_q
 from apps.metrics.aggregates import SIZE_BUCKETS, MetricsFilter, TeamReport, team_report
 from apps.metrics.models import PullRequest, Team, TeamMember, TrackedRepository
 from apps.metrics.seeding.pr_cache import PRCache, get_cache_path, team_cache_dir
@@ -122,6 +125,8 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     team = get_object_or_404(Team, slug=slug)
     form = _filter_form(request, team)
     report = team_report(form.to_filter(team))
+    if request.GET.get("format") == "csv":
+        return team_csv(team, report, request.GET.get("table", ""))
     context = {
         "team": team,
         "form": form,
@@ -183,10 +188,15 @@ def pr_list(request: HttpRequest, slug: str) -> HttpResponse:
         qs = qs.filter(state=state)
     else:
         state = ""
+    label_filter = request.GET.get("label", "")
+    if label_filter:
+        qs = qs.filter(label_q(label_filter, connection.vendor))
     qs = qs.annotate(lines=F("additions") + F("deletions")).order_by(order, "-id")
+    if request.GET.get("format") == "csv":
+        return pr_list_csv(team, qs)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
 
-    base = _query_string(form, state=state)
+    base = _query_string(form, state=state, label=label_filter)
     columns = []
     for key, label in (
         ("number", "#"),
@@ -210,9 +220,47 @@ def pr_list(request: HttpRequest, slug: str) -> HttpResponse:
         "state": state,
         "states": PullRequest.State.choices,
         "page_query": _join(base, sort=sort),
-        "query": _query_string(form),
+        "query": _query_string(form, label=label_filter),
+        "label": label_filter,
     }
     return render(request, "dashboard/pr_list.html", context)
+
+
+def team_csv(team: Team, report: TeamReport, table: str) -> HttpResponse:
+    """One table of the team page as CSV: "weeks", "sizes" or "reviewers"."""
+    if table == "weeks":
+        rows = [{"week": w.week.isoformat(), **w.stats.as_dict()} for w in report.weeks]
+        header = [k for k in rows[0] if k != "sizes"] if rows else ["week"]
+        values = [[row[k] for k in header] for row in rows]
+    elif table == "sizes":
+        header, values = ["size", "merged PRs"], [list(kv) for kv in report.total.sizes.items()]
+    elif table == "reviewers":
+        header = ["reviewer", "bot", "reviews", "PRs", "approvals", "changes requested"]
+        values = [
+            [r.login, r.is_bot, r.reviews, r.prs_reviewed, r.approvals, r.changes_requested]
+            for r in report.reviewers
+        ]
+    else:
+        raise Http404(f"no table {table!r} on this page")
+    return csv_response(f"{team.slug}-{table}", header, values)
+
+
+PR_CSV_FIELDS = (
+    "github_pr_id", "github_repo", "title", "state", "is_draft", "author__github_login",
+    "pr_created_at", "merged_at", "closed_at", "cycle_time_hours", "review_time_hours",
+    "lines", "size_bucket", "review_rounds", "ci_passed", "url",
+)  # fmt: skip
+
+
+def pr_list_csv(team: Team, qs: Any) -> HttpResponse:
+    """Every PR of the filtered, sorted list (not only the page) as CSV."""
+    rows = (
+        [*(row[f] for f in PR_CSV_FIELDS[:-1]),
+         row["url"] or f"https://github.com/{row['github_repo']}/pull/{row['github_pr_id']}"]
+        for row in qs.values(*PR_CSV_FIELDS).iterator()
+    )  # fmt: skip
+    header = [f.replace("author__github_login", "author") for f in PR_CSV_FIELDS]
+    return csv_response(f"{team.slug}-pull-requests", header, rows)
 
 
 @dataclass(frozen=True, slots=True)
