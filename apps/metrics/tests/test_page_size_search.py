@@ -26,13 +26,29 @@ from apps.metrics.tests.seed_support import fast_retry, make_client, seed, snaps
 
 REPOS = [("acme/rocket", 90, 21), ("acme/engine", 60, 22)]
 SCHEDULES = 12
-# Nodes GitHub counts for one PR of the page query (queries.py: 25 x 380 + 25 = 9,525 for 25).
-NODES_PER_PR = 381
+
+
+def nodes_per_pr() -> int:
+    """Nodes GitHub counts for one PR of the page query, by fakehub's own analysis of it."""
+    from graphql import parse
+
+    from apps.integrations.services.github_graphql.queries import FETCH_PRS_BULK_QUERY
+    from fakehub.graphql_api import analyse, build_schema
+
+    schema, document = build_schema(), parse(FETCH_PRS_BULK_QUERY)
+
+    def nodes(first: int) -> int:
+        variables = {"owner": "o", "name": "n", "first": first, "after": None}
+        return analyse(schema, document, variables).nodes
+
+    return nodes(2) - nodes(1)
 
 
 def largest_answered(max_nodes: int) -> int:
     """The largest page fakehub answers under `heavy_page_502` with `max_nodes`."""
-    return max(1, min(25, max_nodes // NODES_PER_PR))
+    from apps.metrics.seeding.github_graphql_fetcher import MAX_PAGE_SIZE
+
+    return max(1, min(MAX_PAGE_SIZE, max_nodes // nodes_per_pr()))
 
 
 def page_sizes(request_log: Path, status: int) -> list[int]:
@@ -99,13 +115,15 @@ def test_a_503_between_two_shrinks_leads_to_a_retry_at_that_size_and_then_a_smal
     answered = page_sizes(log, 200)
     assert page_sizes(log, 503), "the schedule put 503s between the shrinks"
     # The search ends on the largest page GitHub answers; the next walk starts near it (at
-    # most the next probe, half-way to the smallest size that failed), not at 25.
+    # most the next probe, half-way to the smallest size that failed), not at the cap.
     assert max(answered) == largest
-    assert answered[-1] == largest
     for repo in TrackedRepository.objects.filter(team__slug="faulty"):
         assert 1 <= repo.page_size < 2 * largest
     if max_nodes == 1500:
-        assert page_sizes(log, 502)[:3] == [25, 12, 6]  # each heavy answer, a smaller page
+        from apps.metrics.seeding.github_graphql_fetcher import MAX_PAGE_SIZE
+
+        cap = MAX_PAGE_SIZE  # each heavy answer, a smaller page
+        assert page_sizes(log, 502)[:3] == [cap, cap // 2, cap // 4]
 
 
 @pytest.mark.slow

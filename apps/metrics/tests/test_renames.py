@@ -68,7 +68,8 @@ def test_a_seed_moves_rows_tracking_and_cache_to_the_new_name(hub, settings, cap
     # The probe redirected once (its body, hence its ETag, now names the new repository), one
     # metadata query for the new name, one incremental page finding nothing newer.
     assert stats["statuses"] == {"301": 1, "200": 3}
-    assert stats["graphql_points"] <= 3
+    # One metadata point, and one incremental page of the full PR fragment (at most 4 points).
+    assert stats["graphql_requests"] == 2 and stats["graphql_points"] <= 5
 
     hub.reset_stats()
     seed("--repo", NEW, "--team-slug", "acme")
