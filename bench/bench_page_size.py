@@ -46,10 +46,10 @@ import django  # noqa: E402
 
 django.setup()
 
-from apps.integrations.services.clock import SystemClock  # noqa: E402
-from apps.integrations.services.github_graphql import GitHubGraphQLClient  # noqa: E402
-from apps.integrations.services.retry import RetryPolicy  # noqa: E402
-from apps.metrics.seeding.github_graphql_fetcher import GitHubGraphQLFetcher  # noqa: E402
+from apps.integrations.github.client import GitHubGraphQLClient  # noqa: E402
+from apps.integrations.github.clock import SystemClock  # noqa: E402
+from apps.integrations.github.retry import RetryPolicy  # noqa: E402
+from apps.metrics.pipeline.pages import GitHubGraphQLFetcher  # noqa: E402
 from bench.common import OUT_DIR, log, write_json  # noqa: E402
 from fakehub.server import FakeHub  # noqa: E402
 from fakehub.server_time import ServerTime  # noqa: E402

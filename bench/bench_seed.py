@@ -41,7 +41,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from apps.integrations.services.github_graphql.queries import PAGE_SIZE  # noqa: E402
+from apps.integrations.github.queries import PAGE_SIZE  # noqa: E402
 from bench.common import (  # noqa: E402
     BENCH_TOKEN,
     OUT_DIR,
@@ -334,8 +334,8 @@ def has_command(name: str) -> bool:
 # --- the scenarios --------------------------------------------------------------------------
 
 
-# First-page sizes of the nested connections in a PR page (apps/integrations/services/
-# github_graphql/queries.py): a PR with more needs a follow-up query (FetchPRConnections).
+# First-page sizes of the nested connections in a PR page (apps/integrations/github/
+# github/queries.py): a PR with more needs a follow-up query (FetchPRConnections).
 NESTED_FIRST = {"files": 100, "commits": 100, "reviews": 50}
 
 

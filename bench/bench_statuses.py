@@ -28,8 +28,8 @@ import django  # noqa: E402
 
 django.setup()
 
-from apps.integrations.services.github_graphql import GitHubGraphQLClient  # noqa: E402
-from apps.metrics.seeding.github_graphql_fetcher import GitHubGraphQLFetcher  # noqa: E402
+from apps.integrations.github.client import GitHubGraphQLClient  # noqa: E402
+from apps.metrics.pipeline.pages import GitHubGraphQLFetcher  # noqa: E402
 from fakehub.control import FakeHubControl  # noqa: E402
 from fakehub.server import FakeHub  # noqa: E402
 

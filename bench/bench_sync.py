@@ -66,10 +66,10 @@ def incremental_rounds(repos: int, prs: int) -> list[Row]:
     django.setup()
     from django.core.management import call_command
 
-    from apps.integrations.services.coordination import LocalCoordinator
-    from apps.integrations.services.github_graphql import GitHubGraphQLClient
+    from apps.integrations.github.client import GitHubGraphQLClient
+    from apps.integrations.github.coordination import LocalCoordinator
     from apps.metrics.models import Team, TrackedRepository
-    from apps.metrics.sync import sync_repository
+    from apps.metrics.sync.run import sync_repository
 
     call_command("migrate", verbosity=0)
     names = [f"bench/r{i:02d}" for i in range(1, repos + 1)]

@@ -5,7 +5,7 @@
 Both sides write the same in-memory `FetchedPRFull` values (each with reviews, commits, files and
 check runs), in the same process, into the same empty database, for two different teams:
 
-- "writer": `apps.metrics.writer.save_pull_requests`, called a page (25 PRs) at a time, as
+- "writer": `apps.metrics.pipeline.writer.save_pull_requests`, called a page (25 PRs) at a time, as
   seeding and sync call it;
 - "per-row ORM": what a first version usually does: `get_or_create` per member,
   `update_or_create` per PR and per child row, each its own statement, autocommit, with the same
@@ -42,7 +42,7 @@ SCRATCH_DB = "prharvest_bench"
 
 def make_prs(count: int, *, seed: int = 7, repo: str = "bench/write") -> list[Any]:
     """`count` deterministic FetchedPRFull values with reviews, commits, files and check runs."""
-    from apps.metrics.seeding.fetched import (
+    from apps.metrics.pipeline.fetched import (
         FetchedCheckRun,
         FetchedCommit,
         FetchedFile,
@@ -268,7 +268,7 @@ def child_main(prs_count: int, out: Path) -> int:
     from django.db import connection
 
     from apps.metrics.models import PullRequest, Team
-    from apps.metrics.writer import save_pull_requests
+    from apps.metrics.pipeline.writer import save_pull_requests
 
     call_command("migrate", verbosity=0, interactive=False)
     prs = make_prs(prs_count)

@@ -986,7 +986,7 @@ def render(rows: list[dict[str, Any]], meta: dict[str, Any], charts: list[str]) 
     writes = pick(rows, bench="write")
     if writes:
         parts += [
-            "## Write throughput (`apps/metrics/writer.py` against a per-row ORM save, same run)",
+            "## Write throughput (`apps/metrics/pipeline/writer.py` against a per-row ORM save, same run)",
             "",
             "Same in-memory PRs (each with 3 reviews, 5 commits, 12 files, 4 check runs), written by both"
             " sides into the same empty database for two teams; the writer is called a page (25 PRs) at a"

@@ -1,6 +1,6 @@
 """Synthetic team data written straight to the database (bulk inserts), for tests and benchmarks.
 
-Not a seeding path: real data goes through apps/metrics/writer.py. This fills the tables the
+Not a seeding path: real data goes through apps/metrics/pipeline/writer.py. This fills the tables the
 dashboard reads (members, PRs with their stored per-PR metrics, reviews, tracked repositories)
 quickly and deterministically, so pages can be tested and timed at any size.
 """

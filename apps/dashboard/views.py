@@ -28,7 +28,7 @@ from apps.dashboard.exports import csv_response
 from apps.dashboard.lead_stats import label_q
 from apps.metrics.aggregates import SIZE_BUCKETS, MetricsFilter, TeamReport, team_report
 from apps.metrics.models import PullRequest, Team, TeamMember, TrackedRepository
-from apps.metrics.seeding.pr_cache import PRCache, get_cache_path, team_cache_dir
+from apps.metrics.seeding.cache import PRCache, get_cache_path, team_cache_dir
 
 WEEK_CHOICES = (4, 8, 12, 26, 52)
 DEFAULT_WEEKS = 12

@@ -1,7 +1,7 @@
 """Django admin for every metrics model: lists, searches, filters; PR children as inlines.
 
 Rows written by the writer (pull requests and their reviews, commits, files and check runs)
-are GitHub's data, read-only everywhere but in apps/metrics/writer.py: the admin shows them
+are GitHub's data, read-only everywhere but in apps/metrics/pipeline/writer.py: the admin shows them
 and offers no add, change or delete (a change would be overwritten by the next sync, a delete
 undone by it). Teams, members and sync state (TrackedRepository) stay editable.
 """

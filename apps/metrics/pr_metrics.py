@@ -76,7 +76,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from apps.metrics.seeding.fetched import FetchedPRFull
+from apps.metrics.pipeline.fetched import FetchedPRFull
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet

@@ -22,7 +22,7 @@ from pathlib import Path
 from django.db import transaction
 
 from apps.metrics.models import PullRequest, Team, TrackedRepository
-from apps.metrics.seeding.pr_cache import PRCache, get_cache_path
+from apps.metrics.seeding.cache import PRCache, get_cache_path
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 `sync_repository()` alone costs each repository a request before any PR is fetched (the REST
 probe: a free 304 when nothing changed, but one request after another). A round over many
 repositories asks GitHub about them together instead (`GitHubGraphQLClient.fetch_repositories`,
-aliases; `apps/integrations/services/github_graphql/repos.py`):
+aliases; `apps/integrations/github/repos.py`):
 
 - repositories synced before: a change check of CHECK_BATCH repositories a call (1 point): the
   newest PR `updatedAt` against the stored watermark. Unchanged ones with no CI re-poll due are
@@ -31,13 +31,13 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from apps.integrations.services.errors import GitHubError, RateLimited
-from apps.integrations.services.github_graphql import GitHubGraphQLClient
-from apps.integrations.services.github_graphql.repos import CHECK_BATCH, page_batch_size
+from apps.integrations.github.client import GitHubGraphQLClient
+from apps.integrations.github.errors import GitHubError, RateLimited
+from apps.integrations.github.repos import CHECK_BATCH, page_batch_size
 from apps.metrics.models import PRCheckRun, TrackedRepository
-from apps.metrics.seeding.github_graphql_fetcher import MAX_PAGE_SIZE, ChangeCheck
-from apps.metrics.seeding.walk import open_walk
-from apps.metrics.sync import REPOLL_WINDOW, RepositoryBusy, SyncResult, sync_repository
+from apps.metrics.pipeline.pages import MAX_PAGE_SIZE, ChangeCheck
+from apps.metrics.pipeline.walk import open_walk
+from apps.metrics.sync.run import REPOLL_WINDOW, RepositoryBusy, SyncResult, sync_repository
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Celery tasks of production sync: thin wrappers around `apps.metrics.sync`.
+"""Celery tasks of production sync: thin wrappers around `apps.metrics.sync.run`.
 
 - `sync_repository_task(id)`: one repository; when GitHub's budget is spent it re-queues itself
   with a countdown to the reset instead of sleeping in a worker.
@@ -27,9 +27,9 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.integrations.services.errors import RateLimited
+from apps.integrations.github.errors import RateLimited
 from apps.metrics.models import TrackedRepository
-from apps.metrics.sync import RepositoryBusy, build_client, redis_connection, sync_repository
+from apps.metrics.sync.run import RepositoryBusy, build_client, redis_connection, sync_repository
 from apps.metrics.sync_round import sync_round
 
 logger = logging.getLogger(__name__)

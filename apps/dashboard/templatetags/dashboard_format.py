@@ -53,6 +53,6 @@ def web_url(value: str | None) -> str:
 @register.filter
 def permission_for(field: str) -> str:
     """The GitHub permission to grant so a refused PR field is answered (field_errors.py)."""
-    from apps.integrations.services.github_graphql.field_errors import permission_for as grant
+    from apps.integrations.github.field_errors import permission_for as grant
 
     return grant(str(field))

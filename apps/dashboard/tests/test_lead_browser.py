@@ -17,10 +17,10 @@ from django.contrib.auth.models import User
 
 from apps.dashboard.synthetic import SyntheticTeam, create_synthetic_team
 from apps.dashboard.tests.test_browser import ARTIFACTS, browser, log_in, page  # noqa: F401
-from apps.integrations.services.coordination import LocalCoordinator
-from apps.integrations.services.github_graphql import GitHubGraphQLClient
+from apps.integrations.github.client import GitHubGraphQLClient
+from apps.integrations.github.coordination import LocalCoordinator
 from apps.metrics.models import Team, TrackedRepository
-from apps.metrics.sync import sync_repository
+from apps.metrics.sync.run import sync_repository
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,8 @@ from django.utils import timezone
 from apps.dashboard.lead_stats import grouped_percentiles
 from apps.dashboard.synthetic import SyntheticTeam
 from apps.dashboard.views_lead import QUERY_BUDGETS
-from apps.metrics.factories import (
+from apps.metrics.models import PRTimelineEvent, PullRequest
+from apps.metrics.tests.factories import (
     CommitFactory,
     PRCheckRunFactory,
     PRReviewFactory,
@@ -22,7 +23,6 @@ from apps.metrics.factories import (
     TeamFactory,
     TeamMemberFactory,
 )
-from apps.metrics.models import PRTimelineEvent, PullRequest
 
 pytestmark = pytest.mark.django_db
 

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from apps.dashboard.synthetic import SyntheticTeam
 from apps.dashboard.views import SORTS
-from apps.metrics.factories import PullRequestFactory, TeamFactory, TeamMemberFactory
 from apps.metrics.models import Team, TrackedRepository
-from apps.metrics.seeding.pr_cache import get_cache_path
+from apps.metrics.seeding.cache import get_cache_path
+from apps.metrics.tests.factories import PullRequestFactory, TeamFactory, TeamMemberFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -235,7 +235,7 @@ def test_a_team_with_no_review_collected_shows_no_review_data_not_zero_percent(
 def test_the_sync_page_finds_a_teams_cache_and_says_how_many_prs_it_holds(
     client_in: Client, settings, tmp_path
 ) -> None:
-    from apps.metrics.seeding.pr_cache import PRCache, team_cache_dir
+    from apps.metrics.seeding.cache import PRCache, team_cache_dir
 
     settings.SEEDING_CACHE_DIR = tmp_path
     team = TeamFactory(slug="web")

@@ -1,6 +1,1 @@
-"""The GitHub client shared by seeding and production sync; no Django imports below here.
-
-Import from the modules: `github_graphql` (GitHubGraphQLClient, FETCH_* queries), `errors`,
-`retry` (RetryPolicy), `clock` (SystemClock, InstantClock), `ratelimit`, `coordination`,
-`tokens`, `transport`.
-"""
+"""The readers' map name (SPEC.md) of the GitHub client package, now `apps.integrations.github`."""

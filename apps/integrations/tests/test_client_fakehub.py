@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from apps.integrations.services.clock import InstantClock, SystemClock
-from apps.integrations.services.coordination import LocalCoordinator, token_key
-from apps.integrations.services.errors import (
+from apps.integrations.github.client import GitHubGraphQLClient
+from apps.integrations.github.clock import InstantClock, SystemClock
+from apps.integrations.github.coordination import LocalCoordinator, token_key
+from apps.integrations.github.errors import (
     BadCredentials,
     GitHubError,
     GraphQLFailed,
@@ -25,10 +26,10 @@ from apps.integrations.services.errors import (
     ServerError,
     TransportFailed,
 )
-from apps.integrations.services.github_graphql import PAGE_SIZE, GitHubGraphQLClient
-from apps.integrations.services.retry import RetryPolicy
-from apps.integrations.services.tokens import TokenPool
-from apps.metrics.seeding.fetched import FetchedPRFull
+from apps.integrations.github.queries import PAGE_SIZE
+from apps.integrations.github.retry import RetryPolicy
+from apps.integrations.github.tokens import TokenPool
+from apps.metrics.pipeline.fetched import FetchedPRFull
 
 TOKEN = "ghp_" + "fakehubtoken1234567890abcdef"
 REPO = "acme/rocket"

@@ -9,7 +9,7 @@ import time
 import pytest
 import redis
 
-from apps.integrations.services.coordination_redis import RedisCoordinator
+from apps.integrations.github.coordination_redis import RedisCoordinator
 
 pytestmark = pytest.mark.redis
 

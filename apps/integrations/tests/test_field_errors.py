@@ -3,15 +3,15 @@ kept out of the node and named, never re-fetched; a transient error on a node st
 
 from __future__ import annotations
 
-from apps.integrations.services.clock import InstantClock
-from apps.integrations.services.coordination import LocalCoordinator
-from apps.integrations.services.github_graphql import GitHubGraphQLClient
-from apps.integrations.services.github_graphql.field_errors import (
+from apps.integrations.github.client import GitHubGraphQLClient
+from apps.integrations.github.clock import InstantClock
+from apps.integrations.github.coordination import LocalCoordinator
+from apps.integrations.github.field_errors import (
     UNAVAILABLE_KEY,
     permission_for,
     split_field_errors,
 )
-from apps.metrics.seeding.fetched import FetchedPRFull
+from apps.metrics.pipeline.fetched import FetchedPRFull
 
 TOKEN = "ghp_field_errors_token"
 FORBID_CI = {"rules": [{"fault": "field_forbidden", "field": "statusCheckRollup"}]}

@@ -7,12 +7,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from apps.integrations.services.clock import InstantClock
-from apps.integrations.services.coordination import Coordinator, LocalCoordinator, token_key
-from apps.integrations.services.coordination_redis import RedisCoordinator
-from apps.integrations.services.errors import BadCredentials, RateLimited
-from apps.integrations.services.github_app import GitHubAppInstallation
-from apps.integrations.services.github_graphql import GitHubGraphQLClient, RequestInfo
+from apps.integrations.github.client import GitHubGraphQLClient
+from apps.integrations.github.clock import InstantClock
+from apps.integrations.github.coordination import Coordinator, LocalCoordinator, token_key
+from apps.integrations.github.coordination_redis import RedisCoordinator
+from apps.integrations.github.errors import BadCredentials, RateLimited
+from apps.integrations.github.github_app import GitHubAppInstallation
+from apps.integrations.github.values import RequestInfo
 
 
 def _pem(key) -> bytes:

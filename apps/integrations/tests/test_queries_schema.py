@@ -7,18 +7,18 @@ import itertools
 import pytest
 from graphql import GraphQLSchema, build_ast_schema, parse, validate
 
-from apps.integrations.services import github_graphql
-from apps.integrations.services.github_graphql import (
+from apps.integrations.github import queries
+from apps.integrations.github.carry import build_page_query_with_carry
+from apps.integrations.github.completion import build_connections_query
+from apps.integrations.github.queries import (
     CONNECTIONS,
     FETCH_PRS_BULK_QUERY,
     FETCH_PRS_BY_NODE_IDS_QUERY,
     FETCH_PRS_UPDATED_QUERY,
     FETCH_REPO_METADATA_QUERY,
     FETCH_SINGLE_PR_QUERY,
-    build_connections_query,
 )
-from apps.integrations.services.github_graphql.carry import build_page_query_with_carry
-from apps.integrations.services.github_graphql.repos import build_repos_query
+from apps.integrations.github.repos import build_repos_query
 from fakehub.testing import github_schema_or_fail
 
 
@@ -122,7 +122,7 @@ def test_the_pr_page_queries_carry_pushed_at_and_the_two_orders():
 def test_a_full_page_costs_three_points_and_stays_far_below_the_node_limit():
     # GitHub's formula: each connection costs the product of the `first`s above it, summed,
     # divided by 100 (docs.github.com: graphql/overview/rate-limits-and-query-limits...).
-    page = github_graphql.PAGE_SIZE
+    page = queries.PAGE_SIZE
     requests = 1 + page * (len(CONNECTIONS) + 1)  # + comments { totalCount }
     assert round(requests / 100) == 3
     # One PR more and the page rounds up to 4 points: PAGE_SIZE is the cheapest size.
@@ -132,7 +132,7 @@ def test_a_full_page_costs_three_points_and_stays_far_below_the_node_limit():
 
 
 def test_1000_prs_in_full_pages_cost_at_most_100_points_in_at_most_42_requests():
-    page = github_graphql.PAGE_SIZE
+    page = queries.PAGE_SIZE
     per_pr = len(CONNECTIONS) + 1
     full, rest = divmod(1000, page)
     points = full * round((1 + page * per_pr) / 100) + (

@@ -7,9 +7,9 @@ import threading
 import httpx
 import pytest
 
-from apps.integrations.services.clock import InstantClock
-from apps.integrations.services.coordination import LocalCoordinator, token_key
-from apps.integrations.services.errors import (
+from apps.integrations.github.clock import InstantClock
+from apps.integrations.github.coordination import LocalCoordinator, token_key
+from apps.integrations.github.errors import (
     BadCredentials,
     Forbidden,
     GraphQLFailed,
@@ -19,13 +19,9 @@ from apps.integrations.services.errors import (
     ServerError,
     TransportFailed,
 )
-from apps.integrations.services.ratelimit import (
-    CostEstimates,
-    RateLimitState,
-    parse_retry_after,
-)
-from apps.integrations.services.tokens import StaticToken, TokenPool, as_token_source
-from apps.integrations.services.transport import HTTPAnswer, raise_for_status
+from apps.integrations.github.ratelimit import CostEstimates, RateLimitState, parse_retry_after
+from apps.integrations.github.tokens import StaticToken, TokenPool, as_token_source
+from apps.integrations.github.transport import HTTPAnswer, raise_for_status
 
 NOW = 1_700_000_000.0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from apps.integrations.services.errors import (
+from apps.integrations.github.errors import (
     BadCredentials,
     Forbidden,
     GraphQLFailed,
@@ -14,7 +14,7 @@ from apps.integrations.services.errors import (
     ServerError,
     TransportFailed,
 )
-from apps.integrations.services.retry import RetryPolicy
+from apps.integrations.github.retry import RetryPolicy
 
 
 def test_backoff_uses_full_jitter_below_an_exponential_ceiling():
@@ -118,7 +118,7 @@ def test_the_transport_floor_never_exceeds_the_policys_cap():
 
 
 def test_a_retry_context_retries_transient_errors_with_backoff_until_one_try_succeeds():
-    from apps.integrations.services.retry import retry_context
+    from apps.integrations.github.retry import retry_context
 
     waits: list[tuple[float, str]] = []
     outcomes = [ServerError(503), TransportFailed("dropped"), "ok"]
@@ -140,7 +140,7 @@ def test_a_retry_context_retries_transient_errors_with_backoff_until_one_try_suc
 
 
 def test_a_retry_context_gives_up_after_the_policys_attempts_and_never_retries_limits():
-    from apps.integrations.services.retry import retry_context
+    from apps.integrations.github.retry import retry_context
 
     policy = RetryPolicy(attempts=3, rng=random.Random(1))
     tries = 0
@@ -165,7 +165,7 @@ def test_a_retry_context_gives_up_after_the_policys_attempts_and_never_retries_l
 
 
 def test_a_restart_gives_the_changed_request_a_full_series_of_tries():
-    from apps.integrations.services.retry import retry_context
+    from apps.integrations.github.retry import retry_context
 
     policy = RetryPolicy(attempts=2, rng=random.Random(1))
     retries = retry_context(policy, lambda s, reason: None)

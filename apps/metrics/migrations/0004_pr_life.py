@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 def _pages_of_31(apps, schema_editor):
     # 25 was the largest page; 31 is the cheapest with the PR's life in the fragment
-    # (apps/integrations/services/github_graphql/queries.py). Smaller sizes were shrunk: kept.
+    # (apps/integrations/github/queries.py). Smaller sizes were shrunk: kept.
     tracked = apps.get_model("metrics", "TrackedRepository")
     tracked.objects.filter(page_size=25).update(page_size=31)
 

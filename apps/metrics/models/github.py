@@ -1,7 +1,7 @@
 """Pull requests and their children (reviews, commits, files, check runs), as GitHub reports them.
 
 Every row has a natural key from GitHub, enforced by a unique constraint, so every write is an
-idempotent upsert (see apps/metrics/writer.py, the only code that writes these rows):
+idempotent upsert (see apps/metrics/pipeline/writer.py, the only code that writes these rows):
 
 - PullRequest: (team, github_repo, github_pr_id), github_pr_id being the PR *number*.
 - PRReview: (pull_request, github_review_id). Scoped to the PR rather than global so that two

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from apps.integrations.services.github_graphql.queries import PAGE_SIZE
+from apps.integrations.github.queries import PAGE_SIZE
 from apps.metrics.models.team import Team
 
 

@@ -1,7 +1,7 @@
 """PR fields GitHub refuses a token, remembered per repository and warned about once.
 
 A token without a permission gets every PR with that field refused (`FetchedPRFull.unavailable`,
-see `apps/integrations/services/github_graphql/field_errors.py`). The data it would give is
+see `apps/integrations/github/field_errors.py`). The data it would give is
 stored as unknown (no rows; `ci_passed` None), the repository syncs on, and the user is told
 once, naming the permission to grant. `TrackedRepository.unavailable_fields` remembers what was
 told, so later rounds stay quiet; a field is forgotten when a PR comes back with its data.
@@ -13,9 +13,9 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from apps.integrations.services.github_graphql.field_errors import permission_for
+from apps.integrations.github.field_errors import permission_for
 from apps.metrics.models import TrackedRepository
-from apps.metrics.seeding.fetched import FetchedPRFull
+from apps.metrics.pipeline.fetched import FetchedPRFull
 
 __all__ = ["refused_message", "refused_updates"]
 

@@ -173,7 +173,7 @@ MAPPING_ERRORS = (KeyError, ValueError, TypeError, OverflowError, AttributeError
 
 def map_pr_node(node: Any, repo: str | None = None) -> Any:
     """`FetchedPRFull.from_api(node, repo)`, or None (logged) when the node cannot be mapped."""
-    from apps.metrics.seeding.fetched import FetchedPRFull
+    from apps.metrics.pipeline.fetched import FetchedPRFull
 
     try:
         pr = FetchedPRFull.from_api(node, repo_full_name=repo)

@@ -13,11 +13,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from apps.integrations.services.clock import Clock, InstantClock
-from apps.integrations.services.github_graphql import GitHubGraphQLClient
-from apps.integrations.services.retry import RetryPolicy
-from apps.metrics.seeding.github_graphql_fetcher import GitHubGraphQLFetcher
-from apps.metrics.seeding.real_project_seeder import RealProjectSeeder, RepoSeedResult
+from apps.integrations.github.client import GitHubGraphQLClient
+from apps.integrations.github.clock import Clock, InstantClock
+from apps.integrations.github.retry import RetryPolicy
+from apps.metrics.pipeline.pages import GitHubGraphQLFetcher
+from apps.metrics.seeding.seeder import RealProjectSeeder, RepoSeedResult
 
 TOKEN = "test-token-seeding"
 

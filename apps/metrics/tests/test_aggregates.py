@@ -12,8 +12,8 @@ import pytest
 
 from apps.metrics.aggregates import MetricsFilter, team_report, weekly_stats
 from apps.metrics.models import PRReview, PullRequest, Team, TeamMember
-from apps.metrics.seeding.fetched import FetchedCheckRun, FetchedPRFull, FetchedReview, FetchedUser
-from apps.metrics.writer import save_pull_requests
+from apps.metrics.pipeline.fetched import FetchedCheckRun, FetchedPRFull, FetchedReview, FetchedUser
+from apps.metrics.pipeline.writer import save_pull_requests
 
 pytestmark = pytest.mark.django_db
 

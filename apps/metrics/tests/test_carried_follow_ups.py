@@ -11,7 +11,7 @@ import itertools
 import pytest
 
 from apps.metrics.models import PullRequest, TrackedRepository
-from apps.metrics.seeding.real_project_seeder import RealProjectSeeder
+from apps.metrics.seeding.seeder import RealProjectSeeder
 from apps.metrics.tests.seed_support import make_client, make_fetcher, snapshot
 
 REPO = "acme/heavy"

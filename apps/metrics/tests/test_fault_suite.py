@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from apps.integrations.services.clock import InstantClock
+from apps.integrations.github.clock import InstantClock
 from apps.metrics.tests.seed_support import fast_retry, make_client, seed, snapshot
 
 REPOS = [("acme/rocket", 70, 11), ("acme/engine", 45, 12)]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from apps.metrics.seeding.fetched import (
+from apps.metrics.pipeline.fetched import (
     FetchedCheckRun,
     FetchedCommit,
     FetchedFile,

@@ -14,10 +14,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.management import call_command
 
-from apps.integrations.services.endpoints import graphql_url_for
-from apps.integrations.services.errors import NotFound
+from apps.integrations.github.endpoints import graphql_url_for
+from apps.integrations.github.errors import NotFound
 from apps.metrics.models import PullRequest, Team, TrackedRepository
-from apps.metrics.sync import build_client, sync_repository
+from apps.metrics.sync.run import build_client, sync_repository
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,9 @@ import math
 
 import pytest
 
-from apps.integrations.services.errors import NotFound
-from apps.metrics.seeding.github_graphql_fetcher import MAX_PAGE_SIZE, GitHubGraphQLFetcher
-from apps.metrics.seeding.pr_cache import PRCache
+from apps.integrations.github.errors import NotFound
+from apps.metrics.pipeline.pages import MAX_PAGE_SIZE, GitHubGraphQLFetcher
+from apps.metrics.seeding.cache import PRCache
 from apps.metrics.tests.seed_support import make_client
 
 REPO = "acme/rocket"

@@ -24,13 +24,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
-from apps.integrations.services.coordination import LocalCoordinator
-from apps.integrations.services.github_graphql import GitHubGraphQLClient
+from apps.integrations.github.client import GitHubGraphQLClient
+from apps.integrations.github.coordination import LocalCoordinator
 from apps.metrics.models import Commit, PRReview, PullRequest, Team, TeamMember, TrackedRepository
-from apps.metrics.seeding.fetched import FetchedPRFull, FetchedUser
+from apps.metrics.pipeline.fetched import FetchedPRFull, FetchedUser
+from apps.metrics.pipeline.writer import save_pull_requests
 from apps.metrics.seeding.sanitise import map_pr_node, sanitise
-from apps.metrics.sync import repository_lock, sync_repository
-from apps.metrics.writer import save_pull_requests
+from apps.metrics.sync.run import repository_lock, sync_repository
 
 pytestmark = pytest.mark.django_db
 

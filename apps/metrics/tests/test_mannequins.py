@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from apps.metrics.models import PullRequest, TeamMember
-from apps.metrics.seeding.fetched import FetchedUser
+from apps.metrics.pipeline.fetched import FetchedUser
 from apps.metrics.tests.seed_support import make_client, seed
 
 pytestmark = pytest.mark.django_db

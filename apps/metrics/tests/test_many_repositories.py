@@ -13,8 +13,8 @@ import pytest
 from django.core.management import call_command
 from graphql import parse
 
-from apps.integrations.services.github_graphql import GitHubGraphQLClient
-from apps.integrations.services.github_graphql.repos import (
+from apps.integrations.github.client import GitHubGraphQLClient
+from apps.integrations.github.repos import (
     PAGE_BATCH_NODE_BUDGET,
     build_repos_query,
     page_batch_size,
@@ -92,7 +92,7 @@ def org(fakehub_factory, settings):
 
 
 def round_of(batch: bool):
-    from apps.metrics.sync import build_client
+    from apps.metrics.sync.run import build_client
 
     tracked = list(TrackedRepository.objects.select_related("team").order_by("full_name"))
     with build_client(on_limit="wait") as client:

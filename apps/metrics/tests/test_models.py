@@ -7,17 +7,7 @@ from django.contrib import admin
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from apps.integrations.services.github_graphql import PAGE_SIZE
-from apps.metrics.factories import (
-    CommitFactory,
-    PRCheckRunFactory,
-    PRFileFactory,
-    PRReviewFactory,
-    PullRequestFactory,
-    TeamFactory,
-    TeamMemberFactory,
-    TrackedRepositoryFactory,
-)
+from apps.integrations.github.queries import PAGE_SIZE
 from apps.metrics.models import (
     Commit,
     PRCheckRun,
@@ -27,6 +17,16 @@ from apps.metrics.models import (
     Team,
     TeamMember,
     TrackedRepository,
+)
+from apps.metrics.tests.factories import (
+    CommitFactory,
+    PRCheckRunFactory,
+    PRFileFactory,
+    PRReviewFactory,
+    PullRequestFactory,
+    TeamFactory,
+    TeamMemberFactory,
+    TrackedRepositoryFactory,
 )
 
 pytestmark = pytest.mark.django_db

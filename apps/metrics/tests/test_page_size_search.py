@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from apps.integrations.services.clock import InstantClock
+from apps.integrations.github.clock import InstantClock
 from apps.metrics.models import TrackedRepository
 from apps.metrics.tests.seed_support import fast_retry, make_client, seed, snapshot
 
@@ -32,7 +32,7 @@ def nodes_per_pr() -> int:
     """Nodes GitHub counts for one PR of the page query, by fakehub's own analysis of it."""
     from graphql import parse
 
-    from apps.integrations.services.github_graphql.queries import FETCH_PRS_BULK_QUERY
+    from apps.integrations.github.queries import FETCH_PRS_BULK_QUERY
     from fakehub.graphql_api import analyse, build_schema
 
     schema, document = build_schema(), parse(FETCH_PRS_BULK_QUERY)
@@ -46,7 +46,7 @@ def nodes_per_pr() -> int:
 
 def largest_answered(max_nodes: int) -> int:
     """The largest page fakehub answers under `heavy_page_502` with `max_nodes`."""
-    from apps.metrics.seeding.github_graphql_fetcher import MAX_PAGE_SIZE
+    from apps.metrics.pipeline.pages import MAX_PAGE_SIZE
 
     return max(1, min(MAX_PAGE_SIZE, max_nodes // nodes_per_pr()))
 
@@ -120,7 +120,7 @@ def test_a_503_between_two_shrinks_leads_to_a_retry_at_that_size_and_then_a_smal
     for repo in TrackedRepository.objects.filter(team__slug="faulty"):
         assert 1 <= repo.page_size <= 2 * largest
     if max_nodes == 1500:
-        from apps.metrics.seeding.github_graphql_fetcher import MAX_PAGE_SIZE
+        from apps.metrics.pipeline.pages import MAX_PAGE_SIZE
 
         cap = MAX_PAGE_SIZE  # each heavy answer, a smaller page
         assert page_sizes(log, 502)[:3] == [cap, cap // 2, cap // 4]
@@ -153,7 +153,7 @@ def test_a_seed_under_heavy_pages_mixed_with_5xx_and_drops_converges_and_ends_ex
 def test_the_page_cap_is_the_setting_or_the_fetchers_option_within_githubs_1_to_100(
     fakehub_factory, settings
 ):
-    from apps.metrics.seeding.github_graphql_fetcher import MAX_PAGE_SIZE, GitHubGraphQLFetcher
+    from apps.metrics.pipeline.pages import MAX_PAGE_SIZE, GitHubGraphQLFetcher
 
     hub = fakehub_factory(synthetic=[("acme/rocket", 130, 21)])
 
@@ -183,8 +183,8 @@ def test_the_seed_refuses_a_page_cap_outside_1_to_100_in_one_line():
 def test_a_page_at_the_default_cap_costs_no_more_points_per_pr_than_a_page_of_25(
     fakehub_factory,
 ):
-    from apps.integrations.services.github_graphql.queries import FETCH_PRS_BULK_QUERY
-    from apps.metrics.seeding.github_graphql_fetcher import MAX_PAGE_SIZE
+    from apps.integrations.github.queries import FETCH_PRS_BULK_QUERY
+    from apps.metrics.pipeline.pages import MAX_PAGE_SIZE
 
     hub = fakehub_factory(synthetic=[("acme/rocket", 120, 21)])
     client = make_client(hub.url)
@@ -202,8 +202,8 @@ def test_a_page_at_the_default_cap_costs_no_more_points_per_pr_than_a_page_of_25
 def test_the_default_cap_is_the_cheapest_page_per_pr_that_keeps_42_requests_per_1000_prs(
     fakehub_factory,
 ):
-    from apps.integrations.services.github_graphql.queries import FETCH_PRS_BULK_QUERY
-    from apps.metrics.seeding.github_graphql_fetcher import MAX_PAGE_SIZE
+    from apps.integrations.github.queries import FETCH_PRS_BULK_QUERY
+    from apps.metrics.pipeline.pages import MAX_PAGE_SIZE
 
     hub = fakehub_factory(synthetic=[("acme/rocket", 60, 21)])
     client = make_client(hub.url)

@@ -11,8 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from apps.metrics.seeding import pr_cache
-from apps.metrics.seeding.fetched import (
+from apps.metrics.pipeline.fetched import (
     FetchedCheckRun,
     FetchedCommit,
     FetchedFile,
@@ -20,8 +19,9 @@ from apps.metrics.seeding.fetched import (
     FetchedReview,
     FetchedUser,
 )
-from apps.metrics.seeding.github_graphql_fetcher import GitHubGraphQLFetcher
-from apps.metrics.seeding.pr_cache import CacheCorrupt, PRCache, get_cache_path
+from apps.metrics.pipeline.pages import GitHubGraphQLFetcher
+from apps.metrics.seeding import cache as pr_cache
+from apps.metrics.seeding.cache import CacheCorrupt, PRCache, get_cache_path
 from apps.metrics.tests.seed_support import make_client
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

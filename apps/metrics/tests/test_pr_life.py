@@ -7,18 +7,18 @@ from datetime import timedelta
 
 import pytest
 
-from apps.metrics.factories import TeamFactory
 from apps.metrics.models import PRTimelineEvent, PullRequest
-from apps.metrics.pr_metrics import metrics_for_fetched, metrics_for_row, recompute_pr_metrics
-from apps.metrics.seeding.fetched import (
+from apps.metrics.pipeline.fetched import (
     FetchedCommit,
     FetchedPRFull,
     FetchedReview,
     FetchedTimelineEvent,
     FetchedUser,
 )
+from apps.metrics.pipeline.writer import save_pull_requests
+from apps.metrics.pr_metrics import metrics_for_fetched, metrics_for_row, recompute_pr_metrics
+from apps.metrics.tests.factories import TeamFactory
 from apps.metrics.tests.test_writer import ALICE, BOB, CAROL, T0, make_pr
-from apps.metrics.writer import save_pull_requests
 
 
 def at(hours: float):

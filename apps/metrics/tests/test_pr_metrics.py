@@ -7,8 +7,15 @@ from datetime import timedelta
 
 import pytest
 
-from apps.metrics.factories import TeamFactory
 from apps.metrics.models import PullRequest
+from apps.metrics.pipeline.fetched import (
+    FetchedCheckRun,
+    FetchedCommit,
+    FetchedReview,
+    FetchedStatusContext,
+    FetchedUser,
+)
+from apps.metrics.pipeline.writer import save_pull_requests
 from apps.metrics.pr_metrics import (
     CheckRunFact,
     StatusFact,
@@ -18,15 +25,8 @@ from apps.metrics.pr_metrics import (
     recompute_pr_metrics,
     size_bucket,
 )
-from apps.metrics.seeding.fetched import (
-    FetchedCheckRun,
-    FetchedCommit,
-    FetchedReview,
-    FetchedStatusContext,
-    FetchedUser,
-)
+from apps.metrics.tests.factories import TeamFactory
 from apps.metrics.tests.test_writer import ALICE, BOB, CAROL, DEPENDABOT, T0, make_pr
-from apps.metrics.writer import save_pull_requests
 
 RENOVATE = FetchedUser("renovate[bot]", 29139614, None, None, is_bot=True)
 

@@ -12,13 +12,13 @@ from django.core.management import call_command, load_command_class
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from apps.metrics.factories import (
+from apps.metrics.models import PullRequest, Team
+from apps.metrics.tests.factories import (
     PRReviewFactory,
     PullRequestFactory,
     TeamFactory,
     TeamMemberFactory,
 )
-from apps.metrics.models import PullRequest, Team
 
 pytestmark = pytest.mark.django_db
 

@@ -7,11 +7,11 @@ import io
 import pytest
 from django.core.management import call_command
 
-from apps.integrations.services.coordination import LocalCoordinator
-from apps.integrations.services.github_graphql import GitHubGraphQLClient
+from apps.integrations.github.client import GitHubGraphQLClient
+from apps.integrations.github.coordination import LocalCoordinator
 from apps.metrics.models import PRReview, PullRequest, Team, TrackedRepository
-from apps.metrics.seeding.pr_cache import PRCache, get_cache_path, team_cache_dir
-from apps.metrics.sync import sync_repository
+from apps.metrics.seeding.cache import PRCache, get_cache_path, team_cache_dir
+from apps.metrics.sync.run import sync_repository
 
 pytestmark = pytest.mark.django_db
 

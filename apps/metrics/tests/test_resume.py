@@ -23,12 +23,12 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from apps.integrations.services.clock import InstantClock
-from apps.integrations.services.errors import RateLimited
+from apps.integrations.github.clock import InstantClock
+from apps.integrations.github.errors import RateLimited
 from apps.metrics.models import PullRequest, Team, TrackedRepository
-from apps.metrics.seeding import pr_cache
-from apps.metrics.seeding.github_graphql_fetcher import MAX_PAGE_SIZE as PAGE
-from apps.metrics.seeding.walk import PageSpool, new_walk, open_walk, walk_repository
+from apps.metrics.pipeline.pages import MAX_PAGE_SIZE as PAGE
+from apps.metrics.pipeline.walk import PageSpool, new_walk, open_walk, walk_repository
+from apps.metrics.seeding import cache as pr_cache
 from apps.metrics.tests.seed_support import (
     make_client,
     make_fetcher,

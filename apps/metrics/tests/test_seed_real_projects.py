@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from apps.metrics.models import PRCheckRun, PullRequest, Team, TrackedRepository
-from apps.metrics.seeding.pr_cache import CACHE_FORMAT, PRCache, get_cache_path, team_cache_dir
+from apps.metrics.seeding.cache import CACHE_FORMAT, PRCache, get_cache_path, team_cache_dir
 from apps.metrics.tests.seed_support import snapshot
 from fakehub.control import FakeHubControl
 from fakehub.server import FakeHub

@@ -13,8 +13,8 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.utils import timezone
 
-from apps.integrations.services.coordination import LocalCoordinator
-from apps.integrations.services.github_graphql import GitHubGraphQLClient
+from apps.integrations.github.client import GitHubGraphQLClient
+from apps.integrations.github.coordination import LocalCoordinator
 from apps.metrics.models import (
     PRCheckRun,
     PRFile,
@@ -23,10 +23,10 @@ from apps.metrics.models import (
     Team,
     TrackedRepository,
 )
-from apps.metrics.seeding.fetched import FetchedStatusContext
-from apps.metrics.sync import sync_repository
+from apps.metrics.pipeline.fetched import FetchedStatusContext
+from apps.metrics.pipeline.writer import save_pull_requests
+from apps.metrics.sync.run import sync_repository
 from apps.metrics.tests.test_writer import make_pr
-from apps.metrics.writer import save_pull_requests
 
 pytestmark = pytest.mark.django_db
 

@@ -13,13 +13,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.utils import timezone
 
-from apps.integrations.services.clock import InstantClock
-from apps.integrations.services.coordination import LocalCoordinator
-from apps.integrations.services.errors import RateLimited
-from apps.integrations.services.github_app import GitHubAppInstallation
-from apps.integrations.services.github_graphql import GitHubGraphQLClient
+from apps.integrations.github.client import GitHubGraphQLClient
+from apps.integrations.github.clock import InstantClock
+from apps.integrations.github.coordination import LocalCoordinator
+from apps.integrations.github.errors import RateLimited
+from apps.integrations.github.github_app import GitHubAppInstallation
 from apps.metrics.models import PRCheckRun, PullRequest, Team, TrackedRepository
-from apps.metrics.sync import (
+from apps.metrics.sync.run import (
     REPO_LOCK_TTL_SECONDS,
     REPOLL_MAX_INTERVAL,
     REPOLL_MIN_INTERVAL,

@@ -11,7 +11,6 @@ from django.db import connection
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
-from apps.metrics.factories import TeamFactory, TrackedRepositoryFactory
 from apps.metrics.models import (
     Commit,
     PRCheckRun,
@@ -21,7 +20,7 @@ from apps.metrics.models import (
     TeamMember,
     TrackedRepository,
 )
-from apps.metrics.seeding.fetched import (
+from apps.metrics.pipeline.fetched import (
     FetchedCheckRun,
     FetchedCommit,
     FetchedFile,
@@ -29,7 +28,8 @@ from apps.metrics.seeding.fetched import (
     FetchedReview,
     FetchedUser,
 )
-from apps.metrics.writer import SaveStats, save_page, save_pull_request, save_pull_requests
+from apps.metrics.pipeline.writer import SaveStats, save_page, save_pull_request, save_pull_requests
+from apps.metrics.tests.factories import TeamFactory, TrackedRepositoryFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -32,8 +32,8 @@ def main(argv: list[str]) -> int:
     from django.conf import settings
 
     from apps.metrics.models import Team, TrackedRepository
-    from apps.metrics.seeding import pr_cache
-    from apps.metrics.seeding.walk import PageSpool, new_walk, open_walk, walk_repository
+    from apps.metrics.pipeline.walk import PageSpool, new_walk, open_walk, walk_repository
+    from apps.metrics.seeding import cache as pr_cache
     from apps.metrics.tests.seed_support import make_client, make_fetcher
 
     cache_dir = settings.SEEDING_CACHE_DIR

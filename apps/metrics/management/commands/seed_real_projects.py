@@ -29,11 +29,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection
 
-from apps.integrations.services.errors import GitHubError, NotFound, RateLimited
-from apps.metrics.seeding.github_graphql_fetcher import GitHubGraphQLFetcher, PRPage, split_repo
-from apps.metrics.seeding.real_project_seeder import RealProjectSeeder, RepoSeedResult
-from apps.metrics.seeding.real_projects import REAL_PROJECTS, RealProject, get_project
-from apps.metrics.writer import SaveStats
+from apps.integrations.github.errors import GitHubError, NotFound, RateLimited
+from apps.metrics.pipeline.pages import GitHubGraphQLFetcher, PRPage, split_repo
+from apps.metrics.pipeline.writer import SaveStats
+from apps.metrics.seeding.projects import REAL_PROJECTS, RealProject, get_project
+from apps.metrics.seeding.seeder import RealProjectSeeder, RepoSeedResult
 
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
 _REPO_PART = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -281,7 +281,7 @@ class Command(BaseCommand):
         self._stop_requested = False
         previous = self._install_interrupt()
         progress = _Progress(self.stdout._out)
-        from apps.integrations.services.github_graphql import GitHubGraphQLClient
+        from apps.integrations.github.client import GitHubGraphQLClient
 
         client = GitHubGraphQLClient(
             tokens if len(tokens) > 1 else tokens[0],

@@ -13,9 +13,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.integrations.services.errors import GitHubError, RateLimited
+from apps.integrations.github.errors import GitHubError, RateLimited
 from apps.metrics.models import TrackedRepository
-from apps.metrics.sync import RepositoryBusy, SyncResult, build_client, sync_repository
+from apps.metrics.sync.run import RepositoryBusy, SyncResult, build_client, sync_repository
 from apps.metrics.sync_round import sync_round
 
 

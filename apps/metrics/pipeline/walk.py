@@ -47,10 +47,9 @@ from typing import Any
 
 from django.db import DatabaseError, reset_queries
 
-from apps.integrations.services.errors import GitHubError, RateLimited
+from apps.integrations.github.errors import GitHubError, RateLimited
 from apps.metrics.models import PullRequest, TrackedRepository
-from apps.metrics.seeding import pr_cache
-from apps.metrics.seeding.github_graphql_fetcher import (
+from apps.metrics.pipeline.pages import (
     FULL,
     INCREMENTAL,
     MAX_PAGE_SIZE,
@@ -58,8 +57,9 @@ from apps.metrics.seeding.github_graphql_fetcher import (
     GitHubGraphQLFetcher,
     PRPage,
 )
+from apps.metrics.pipeline.writer import SaveStats, save_page
+from apps.metrics.seeding import cache as pr_cache
 from apps.metrics.seeding.refused import refused_updates
-from apps.metrics.writer import SaveStats, save_page
 
 logger = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from apps.integrations.services.clock import Clock, SystemClock
-from apps.integrations.services.errors import BadCredentials, GitHubError
+from apps.integrations.github.clock import Clock, SystemClock
+from apps.integrations.github.errors import BadCredentials, GitHubError
 
 # GitHub rejects a JWT whose exp is more than 10 minutes after iat; iat is backdated 60 s
 # against clock drift, as GitHub's docs advise, so exp stays at 9 minutes from now.

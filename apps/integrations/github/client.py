@@ -38,16 +38,18 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
-from ..clock import Clock, SystemClock
-from ..coordination import (
+from .carry import CARRY_ALIAS, build_page_query_with_carry
+from .clock import Clock, SystemClock
+from .completion import broken_node_indexes, complete_nodes, error_under, has_number
+from .coordination import (
     Coordinator,
     SecondaryStreaks,
     default_coordinator,
     next_send_at,
     token_key,
 )
-from ..endpoints import graphql_url_for
-from ..errors import (
+from .endpoints import graphql_url_for
+from .errors import (
     BadCredentials,
     GitHubError,
     GraphQLFailed,
@@ -55,17 +57,6 @@ from ..errors import (
     RateLimited,
     SecondaryRateLimited,
 )
-from ..ratelimit import (
-    CostEstimates,
-    RateLimitState,
-    parse_retry_after,
-    query_key,
-)
-from ..retry import RetryPolicy
-from ..tokens import TokenPool, TokenSource, as_token_source
-from ..transport import DEFAULT_TIMEOUT, HTTPAnswer, Transport, raise_for_status
-from .carry import CARRY_ALIAS, build_page_query_with_carry
-from .completion import broken_node_indexes, complete_nodes, error_under, has_number
 from .field_errors import mark_unavailable, split_field_errors
 from .queries import (
     FETCH_PRS_BULK_QUERY,
@@ -76,7 +67,11 @@ from .queries import (
     MAX_NODE_IDS,
     PAGE_SIZE,
 )
+from .ratelimit import CostEstimates, RateLimitState, parse_retry_after, query_key
 from .repos import RepoSnapshot, build_repos_query
+from .retry import RetryPolicy
+from .tokens import TokenPool, TokenSource, as_token_source
+from .transport import DEFAULT_TIMEOUT, HTTPAnswer, Transport, raise_for_status
 from .values import (
     ClientListener,
     ClientStats,

@@ -36,23 +36,18 @@ from django.utils import timezone
 from redis.exceptions import LockError
 from redis.lock import Lock
 
-from apps.integrations.services.coordination_redis import RedisCoordinator
-from apps.integrations.services.errors import GitHubError, RateLimited
-from apps.integrations.services.github_app import GitHubAppInstallation
-from apps.integrations.services.github_graphql import GitHubGraphQLClient
-from apps.integrations.services.tokens import StaticToken, TokenPool, TokenSource
+from apps.integrations.github.client import GitHubGraphQLClient
+from apps.integrations.github.coordination_redis import RedisCoordinator
+from apps.integrations.github.errors import GitHubError, RateLimited
+from apps.integrations.github.github_app import GitHubAppInstallation
+from apps.integrations.github.tokens import StaticToken, TokenPool, TokenSource
 from apps.metrics.lock_holder import holder_is_dead, process_holder
 from apps.metrics.models import PRCheckRun, PRStatusContext, PullRequest, TrackedRepository
-from apps.metrics.seeding.github_graphql_fetcher import (
-    ChangeCheck,
-    GitHubGraphQLFetcher,
-    PRPage,
-    split_repo,
-)
+from apps.metrics.pipeline.pages import ChangeCheck, GitHubGraphQLFetcher, PRPage, split_repo
+from apps.metrics.pipeline.walk import new_walk, open_walk, walk_repository
+from apps.metrics.pipeline.writer import SaveStats, clean_error, save_pull_requests
 from apps.metrics.seeding.refused import refused_updates
 from apps.metrics.seeding.sanitise import clean_text, map_pr_node
-from apps.metrics.seeding.walk import new_walk, open_walk, walk_repository
-from apps.metrics.writer import SaveStats, clean_error, save_pull_requests
 
 logger = logging.getLogger(__name__)
 
@@ -524,7 +519,7 @@ def _follow_rename(tracked: TrackedRepository, new: str, result: SyncResult) -> 
     """Move `tracked` (rows, seeding cache) to GitHub's new name; False when it was merged into
     another tracked row of the team (and deleted)."""
     from apps.metrics.renames import follow_rename
-    from apps.metrics.seeding.pr_cache import team_cache_dir
+    from apps.metrics.seeding.cache import team_cache_dir
 
     cache_dir = team_cache_dir(settings.SEEDING_CACHE_DIR, tracked.team.slug)
     moved = follow_rename(

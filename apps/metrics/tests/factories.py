@@ -1,5 +1,5 @@
 """factory_boy factories for the metrics models (database side only; fetched values are plain
-constructors of apps.metrics.seeding.fetched)."""
+constructors of apps.metrics.pipeline.fetched)."""
 
 from __future__ import annotations
 

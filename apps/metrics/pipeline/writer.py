@@ -48,8 +48,8 @@ from apps.metrics.models import (
     TeamMember,
     TrackedRepository,
 )
+from apps.metrics.pipeline.fetched import FetchedPRFull, FetchedUser
 from apps.metrics.pr_metrics import METRIC_FIELDS, metrics_for_fetched
-from apps.metrics.seeding.fetched import FetchedPRFull, FetchedUser
 from apps.metrics.seeding.sanitise import sanitise, sanitise_logged
 
 logger = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from ..errors import GraphQLFailed
+from .errors import GraphQLFailed
 from .queries import ACTOR_FRAGMENT, CONNECTIONS, CONNECTIONS_BY_FIELD, RATE_LIMIT_FIELDS
 from .values import GraphQLResponse
 

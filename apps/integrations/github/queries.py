@@ -170,7 +170,7 @@ CONNECTIONS: tuple[ConnectionSpec, ...] = (
     ),
     # Threads: count and resolved count. A thread's `comments { totalCount }` would cost one
     # request per thread slot of every PR (31 x 50 a page); review comments are counted from
-    # `totalCommentsCount` instead (apps/metrics/seeding/fetched.py).
+    # `totalCommentsCount` instead (apps/metrics/pipeline/fetched.py).
     ConnectionSpec(
         "reviewThreads",
         50,

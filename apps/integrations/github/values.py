@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from ..ratelimit import RateLimitState
+from .ratelimit import RateLimitState
 
 __all__ = [
     "ClientListener",

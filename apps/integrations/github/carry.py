@@ -21,12 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from .completion import FOLLOW_UP_PAGE
-from .queries import (
-    ALL_PR_FRAGMENTS,
-    CONNECTIONS_BY_FIELD,
-    PAGE_INFO,
-    RATE_LIMIT_FIELDS,
-)
+from .queries import ALL_PR_FRAGMENTS, CONNECTIONS_BY_FIELD, PAGE_INFO, RATE_LIMIT_FIELDS
 
 __all__ = ["CARRY_ALIAS", "build_page_query_with_carry"]
 

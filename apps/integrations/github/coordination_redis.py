@@ -27,7 +27,7 @@ from contextlib import contextmanager
 
 import redis
 
-from apps.integrations.services.clock import Clock, SystemClock
+from apps.integrations.github.clock import Clock, SystemClock
 
 logger = logging.getLogger(__name__)
 

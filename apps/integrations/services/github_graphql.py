@@ -1,14 +1,17 @@
-"""The GitHub client shared by seeding and production sync, and the GraphQL documents it sends.
+"""The readers' map name (SPEC.md) of GitHubGraphQLClient and the FETCH_* queries."""
 
-One job a module: `queries` (the documents, fragments and nested sizes, with their cost),
-`completion` (follow-up queries filling nested connections that overflow their first page),
-`values` (what the client returns and the listener hears), `client` (GitHubGraphQLClient:
-requests, limits, budget, retries). Every name the single module had is importable from here.
-"""
-
-from .client import DEFAULT_BASE_URL, MAX_PRIMARY_WAITS, Checker, GitHubGraphQLClient
-from .completion import FOLLOW_UP_PAGE, MAX_CONNECTIONS_PER_FOLLOW_UP, build_connections_query
-from .queries import (
+from apps.integrations.github.client import (
+    DEFAULT_BASE_URL,
+    MAX_PRIMARY_WAITS,
+    Checker,
+    GitHubGraphQLClient,
+)
+from apps.integrations.github.completion import (
+    FOLLOW_UP_PAGE,
+    MAX_CONNECTIONS_PER_FOLLOW_UP,
+    build_connections_query,
+)
+from apps.integrations.github.queries import (
     ACTOR_FRAGMENT,
     ALL_PR_FRAGMENTS,
     CONNECTIONS,
@@ -25,7 +28,7 @@ from .queries import (
     RATE_LIMIT_FIELDS,
     ConnectionSpec,
 )
-from .values import (
+from apps.integrations.github.values import (
     ClientListener,
     ClientStats,
     GraphQLResponse,
