@@ -14,7 +14,7 @@ worker (prefork, `--workers` processes) on Redis and PostgreSQL with one GitHub 
 - 1 % changed: one PR edited in 1 % of the repositories.
 
 Each mode runs on a fresh database: `batched` (SYNC_BATCH on: several repositories to a GraphQL
-query, apps/metrics/sync_round.py) and `per-repo` (SYNC_BATCH off: one task, one probe and its
+query, apps/metrics/sync/round.py) and `per-repo` (SYNC_BATCH off: one task, one probe and its
 own pages per repository), so the two paths are side by side in one run. Figures: requests and
 points (fakehub's accounting), wall time, database rows written per second (PR rows and their
 children, counted in PostgreSQL), peak RSS of each worker process (the kernel's VmHWM), and how

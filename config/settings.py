@@ -175,5 +175,5 @@ CELERY_TIMEZONE = "UTC"
 REDIS_URL = env_str("REDIS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "")
 SYNC_INTERVAL_SECONDS = env_int("SYNC_INTERVAL_SECONDS", 900, minimum=10, maximum=30 * 86400)
 # A sync round asks about its repositories several to a GraphQL query (apps/metrics/
-# sync_round.py); False: each repository alone (a REST probe, then its own pages).
+# sync/round.py); False: each repository alone (a REST probe, then its own pages).
 SYNC_BATCH = env_bool("SYNC_BATCH", True)

@@ -276,7 +276,7 @@ def _hours(delta: timedelta | None) -> float | None:
 
 def _pr_url(pr: PullRequest | dict[str, Any]) -> str:
     """The PR on GitHub: its stored URL when it is an http(s) one (never `javascript:`)."""
-    from apps.metrics.seeding.sanitise import is_web_url
+    from apps.metrics.pipeline.sanitise import is_web_url
 
     get = pr.get if isinstance(pr, dict) else lambda k: getattr(pr, k)
     url = get("url")

@@ -4,7 +4,7 @@
   with a countdown to the reset instead of sleeping in a worker.
 - `sync_all_repositories_task()`: on beat's schedule (SYNC_INTERVAL_SECONDS), enqueues every
   active repository that is due (`next_sync_after` passed): with SYNC_BATCH, ROUND_TASK_SIZE
-  repositories a `sync_round_task` (apps/metrics/sync_round.py: several repositories to a
+  repositories a `sync_round_task` (apps/metrics/sync/round.py: several repositories to a
   GraphQL query), else one `sync_repository_task` each.
 - `sync_round_task(ids)`: one round over those repositories; at a spent budget it re-queues
   the ones left with a countdown to the reset.
@@ -29,8 +29,8 @@ from django.utils import timezone
 
 from apps.integrations.github.errors import RateLimited
 from apps.metrics.models import TrackedRepository
+from apps.metrics.sync.round import sync_round
 from apps.metrics.sync.run import RepositoryBusy, build_client, redis_connection, sync_repository
-from apps.metrics.sync_round import sync_round
 
 logger = logging.getLogger(__name__)
 

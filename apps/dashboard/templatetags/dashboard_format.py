@@ -45,7 +45,7 @@ def filesize(value: int | None) -> str:
 @register.filter
 def web_url(value: str | None) -> str:
     """`value` when it is an absolute http(s) URL, else "": a link never runs `javascript:`."""
-    from apps.metrics.seeding.sanitise import is_web_url
+    from apps.metrics.pipeline.sanitise import is_web_url
 
     return value if value and is_web_url(value) else ""
 

@@ -52,8 +52,8 @@ from apps.integrations.github.errors import (
 from apps.integrations.github.queries import PAGE_SIZE
 from apps.integrations.github.retry import RetryPolicy, retry_context
 from apps.metrics.pipeline.fetched import FetchedCheckRun, FetchedPRFull
+from apps.metrics.pipeline.sanitise import map_pr_node
 from apps.metrics.seeding.cache import PRCache, fuller_on_disk
-from apps.metrics.seeding.sanitise import map_pr_node
 
 logger = logging.getLogger(__name__)
 

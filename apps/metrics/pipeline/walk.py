@@ -57,9 +57,9 @@ from apps.metrics.pipeline.pages import (
     GitHubGraphQLFetcher,
     PRPage,
 )
+from apps.metrics.pipeline.refused import refused_updates
 from apps.metrics.pipeline.writer import SaveStats, save_page
 from apps.metrics.seeding import cache as pr_cache
-from apps.metrics.seeding.refused import refused_updates
 
 logger = logging.getLogger(__name__)
 

@@ -35,7 +35,6 @@ from django.db import (
 )
 from django.utils import timezone
 
-from apps.metrics.lock_holder import process_holder
 from apps.metrics.models import (
     Commit,
     PRCheckRun,
@@ -49,8 +48,9 @@ from apps.metrics.models import (
     TrackedRepository,
 )
 from apps.metrics.pipeline.fetched import FetchedPRFull, FetchedUser
+from apps.metrics.pipeline.sanitise import sanitise, sanitise_logged
 from apps.metrics.pr_metrics import METRIC_FIELDS, metrics_for_fetched
-from apps.metrics.seeding.sanitise import sanitise, sanitise_logged
+from apps.metrics.sync.lock_holder import process_holder
 
 logger = logging.getLogger(__name__)
 

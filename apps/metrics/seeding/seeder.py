@@ -31,13 +31,13 @@ from apps.integrations.github.repos import page_batch_size
 from apps.metrics.models import PullRequest, Team, TrackedRepository
 from apps.metrics.pipeline.fetched import FetchedPRFull
 from apps.metrics.pipeline.pages import FULL, ChangeCheck, GitHubGraphQLFetcher, PRPage
+from apps.metrics.pipeline.refused import refused_updates
+from apps.metrics.pipeline.renames import follow_rename
 from apps.metrics.pipeline.walk import PageSpool, WalkPlan, new_walk, open_walk, walk_repository
 from apps.metrics.pipeline.writer import SaveStats, save_page, save_pull_request, save_pull_requests
-from apps.metrics.renames import follow_rename
 from apps.metrics.seeding import cache as pr_cache
 from apps.metrics.seeding.cache import CacheCorrupt, PRCache, get_cache_path
 from apps.metrics.seeding.projects import RealProject
-from apps.metrics.seeding.refused import refused_updates
 
 logger = logging.getLogger(__name__)
 

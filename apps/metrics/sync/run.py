@@ -41,13 +41,13 @@ from apps.integrations.github.coordination_redis import RedisCoordinator
 from apps.integrations.github.errors import GitHubError, RateLimited
 from apps.integrations.github.github_app import GitHubAppInstallation
 from apps.integrations.github.tokens import StaticToken, TokenPool, TokenSource
-from apps.metrics.lock_holder import holder_is_dead, process_holder
 from apps.metrics.models import PRCheckRun, PRStatusContext, PullRequest, TrackedRepository
 from apps.metrics.pipeline.pages import ChangeCheck, GitHubGraphQLFetcher, PRPage, split_repo
+from apps.metrics.pipeline.refused import refused_updates
+from apps.metrics.pipeline.sanitise import clean_text, map_pr_node
 from apps.metrics.pipeline.walk import new_walk, open_walk, walk_repository
 from apps.metrics.pipeline.writer import SaveStats, clean_error, save_pull_requests
-from apps.metrics.seeding.refused import refused_updates
-from apps.metrics.seeding.sanitise import clean_text, map_pr_node
+from apps.metrics.sync.lock_holder import holder_is_dead, process_holder
 
 logger = logging.getLogger(__name__)
 
@@ -415,7 +415,7 @@ def sync_repository(
     change check answers 304), then re-polls recent PRs whose CI was still running. RateLimited
     propagates (state saved: the next call resumes); other GitHub errors are recorded on the
     row and returned in `SyncResult.error`. `change` / `first_page`: what a many-repository
-    query already found (apps/metrics/sync_round.py), used instead of the probe / first page.
+    query already found (apps/metrics/sync/round.py), used instead of the probe / first page.
     """
     own_client = client is None
     client = client or build_client()
@@ -518,7 +518,7 @@ def _sync_locked(
 def _follow_rename(tracked: TrackedRepository, new: str, result: SyncResult) -> bool:
     """Move `tracked` (rows, seeding cache) to GitHub's new name; False when it was merged into
     another tracked row of the team (and deleted)."""
-    from apps.metrics.renames import follow_rename
+    from apps.metrics.pipeline.renames import follow_rename
     from apps.metrics.seeding.cache import team_cache_dir
 
     cache_dir = team_cache_dir(settings.SEEDING_CACHE_DIR, tracked.team.slug)

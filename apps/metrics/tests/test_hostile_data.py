@@ -28,8 +28,8 @@ from apps.integrations.github.client import GitHubGraphQLClient
 from apps.integrations.github.coordination import LocalCoordinator
 from apps.metrics.models import Commit, PRReview, PullRequest, Team, TeamMember, TrackedRepository
 from apps.metrics.pipeline.fetched import FetchedPRFull, FetchedUser
+from apps.metrics.pipeline.sanitise import map_pr_node, sanitise
 from apps.metrics.pipeline.writer import save_pull_requests
-from apps.metrics.seeding.sanitise import map_pr_node, sanitise
 from apps.metrics.sync.run import repository_lock, sync_repository
 
 pytestmark = pytest.mark.django_db

@@ -23,7 +23,7 @@ from apps.integrations.github.repos import (
     query_cost,
 )
 from apps.metrics.models import PullRequest, Team, TrackedRepository
-from apps.metrics.sync_round import MIN_BATCH, sync_round
+from apps.metrics.sync.round import MIN_BATCH, sync_round
 from fakehub.graphql_api import analyse, build_schema
 
 TOKEN = "ghp_many_repositories_tests"

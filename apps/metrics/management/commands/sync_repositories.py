@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from apps.integrations.github.errors import GitHubError, RateLimited
 from apps.metrics.models import TrackedRepository
+from apps.metrics.sync.round import sync_round
 from apps.metrics.sync.run import RepositoryBusy, SyncResult, build_client, sync_repository
-from apps.metrics.sync_round import sync_round
 
 
 class Command(BaseCommand):
