@@ -48,9 +48,9 @@ from apps.metrics.models import (
     TrackedRepository,
 )
 from apps.metrics.pipeline.fetched import FetchedPRFull, FetchedUser
+from apps.metrics.pipeline.lock_holder import process_holder
 from apps.metrics.pipeline.sanitise import sanitise, sanitise_logged
 from apps.metrics.pr_metrics import METRIC_FIELDS, metrics_for_fetched
-from apps.metrics.sync.lock_holder import process_holder
 
 logger = logging.getLogger(__name__)
 

@@ -42,12 +42,12 @@ from apps.integrations.github.errors import GitHubError, RateLimited
 from apps.integrations.github.github_app import GitHubAppInstallation
 from apps.integrations.github.tokens import StaticToken, TokenPool, TokenSource
 from apps.metrics.models import PRCheckRun, PRStatusContext, PullRequest, TrackedRepository
+from apps.metrics.pipeline.lock_holder import holder_is_dead, process_holder
 from apps.metrics.pipeline.pages import ChangeCheck, GitHubGraphQLFetcher, PRPage, split_repo
 from apps.metrics.pipeline.refused import refused_updates
 from apps.metrics.pipeline.sanitise import clean_text, map_pr_node
 from apps.metrics.pipeline.walk import new_walk, open_walk, walk_repository
 from apps.metrics.pipeline.writer import SaveStats, clean_error, save_pull_requests
-from apps.metrics.sync.lock_holder import holder_is_dead, process_holder
 
 logger = logging.getLogger(__name__)
 
