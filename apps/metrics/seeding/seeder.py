@@ -275,7 +275,11 @@ class RealProjectSeeder:
             return False
         if self.fetcher.use_cache:
             # A cache refills the database (--clear too) and is checked with its ETag.
-            return not get_cache_path(repo, self.fetcher.cache_dir).exists()
+            # The team's cache, or a team-less one from before caches were kept per team.
+            return not (
+                get_cache_path(repo, self.cache_dir).exists()
+                or get_cache_path(repo, self.fetcher.cache_dir).exists()
+            )
         return tracked is None or tracked.watermark is None
 
     def seed_repo(self, repo: str, *, prefetched: Prefetched | None = None) -> RepoSeedResult:
