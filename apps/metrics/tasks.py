@@ -30,7 +30,13 @@ from django.utils import timezone
 from apps.integrations.github.errors import RateLimited
 from apps.metrics.models import TrackedRepository
 from apps.metrics.sync.round import sync_round
-from apps.metrics.sync.run import RepositoryBusy, build_client, redis_connection, sync_repository
+from apps.metrics.sync.run import (
+    RepositoryBusy,
+    SyncResult,
+    build_client,
+    redis_connection,
+    sync_repository,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +68,7 @@ def sync_repository_task(
         return {"skipped": "no such tracked repository", "id": tracked_repository_id}
     if not tracked.is_active:
         return {"skipped": "inactive", "repository": tracked.full_name}
-    label = f"{tracked.full_name} (team {tracked.team.slug})"
+    label = _label(tracked)
     logger.info("%s: sync started (%s)", label, reason)
     try:
         result = sync_repository(tracked)
@@ -80,20 +86,29 @@ def sync_repository_task(
             raise self.retry(countdown=BUSY_RETRY_SECONDS) from None
         logger.info("%s: skipped, another sync of it is running", label)
         return {"skipped": "busy", "repository": tracked.full_name}
+    _log_result(label, reason, result)
+    return result.as_dict()
+
+
+def _label(tracked: TrackedRepository) -> str:
+    return f"{tracked.full_name} (team {tracked.team.slug})"
+
+
+def _log_result(label: str, reason: str, result: SyncResult) -> None:
+    """One line for one repository's sync: what a worker's INFO log shows of it."""
     if result.error:
         logger.warning("%s: sync failed (%s): %s", label, reason, result.error)
-    else:
-        logger.info(
-            "%s: synced (%s): %s, %d PRs saved, %d re-polled for CI, %d requests, %d points",
-            label,
-            reason,
-            result.mode,
-            result.prs_saved,
-            result.repolled,
-            result.requests,
-            result.points,
-        )
-    return result.as_dict()
+        return
+    logger.info(
+        "%s: synced (%s): %s, %d PRs saved, %d re-polled for CI, %d requests, %d points",
+        label,
+        reason,
+        result.mode,
+        result.prs_saved,
+        result.repolled,
+        result.requests,
+        result.points,
+    )
 
 
 @shared_task(name="apps.metrics.tasks.sync_all_repositories_task")
@@ -111,12 +126,19 @@ def sync_all_repositories_task() -> dict[str, Any]:
             next_sync_after=now + timedelta(seconds=settings.SYNC_INTERVAL_SECONDS)
         )
     if settings.SYNC_BATCH:
-        for start in range(0, len(ids), ROUND_TASK_SIZE):
-            sync_round_task.delay(ids[start : start + ROUND_TASK_SIZE])
+        rounds = [
+            ids[start : start + ROUND_TASK_SIZE] for start in range(0, len(ids), ROUND_TASK_SIZE)
+        ]
+        # Logged before the enqueueing: eager round tasks run (and log) inside `delay`.
+        logger.info(
+            "sync round: %d due repositories enqueued in %d round tasks", len(ids), len(rounds)
+        )
+        for chunk in rounds:
+            sync_round_task.delay(chunk)
         return {"enqueued": len(ids)}
+    logger.info("sync round: %d due repositories enqueued", len(ids))
     for pk in ids:
         sync_repository_task.delay(pk)
-    logger.info("sync round: %d due repositories enqueued", len(ids))
     return {"enqueued": len(ids)}
 
 
@@ -129,9 +151,14 @@ def sync_round_task(self: Any, tracked_repository_ids: list[int]) -> dict[str, A
         .filter(pk__in=tracked_repository_ids, is_active=True)
         .order_by("pk")
     )
+    logger.info("round task: %d repositories, sync started (schedule)", len(tracked))
     client = build_client()
     with client:
-        outcome = sync_round(tracked, client)
+        outcome = sync_round(
+            tracked, client, on_result=lambda t, r: _log_result(_label(t), "schedule", r)
+        )
+    for name in outcome.busy:
+        logger.info("%s: skipped, another sync of it is running", name)
     summary: dict[str, Any] = {
         "synced": len(outcome.results),
         "unchanged": outcome.unchanged,
@@ -139,10 +166,29 @@ def sync_round_task(self: Any, tracked_repository_ids: list[int]) -> dict[str, A
         "requests": client.stats.requests,
         "points": int(client.stats.points_used),
     }
+    failed = sum(1 for r in outcome.results if r.error)
+    # The round's requests include its batched checks, which no single repository's line counts.
+    logger.info(
+        "round task: %d of %d repositories synced (%d unchanged, %d failed, %d busy), "
+        "%d PRs saved, %d requests, %d points",
+        len(outcome.results) - failed,
+        len(tracked),
+        outcome.unchanged,
+        failed,
+        len(outcome.busy),
+        sum(r.prs_saved for r in outcome.results),
+        summary["requests"],
+        summary["points"],
+    )
     if outcome.rate_limited is not None and outcome.remaining:
         countdown = _countdown_to_reset(outcome.rate_limited)
         if self.request.is_eager:
             return {**summary, "rate_limited": len(outcome.remaining), "retry_in": countdown}
+        logger.info(
+            "round task: rate limited, %d repositories re-queued in %.0fs",
+            len(outcome.remaining),
+            countdown,
+        )
         sync_round_task.apply_async((outcome.remaining,), countdown=countdown)
     return summary
 

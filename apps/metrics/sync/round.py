@@ -88,10 +88,11 @@ def sync_round(
     client: GitHubGraphQLClient,
     *,
     batch: bool = True,
-    on_result: Callable[[SyncResult], None] | None = None,
+    on_result: Callable[[TrackedRepository, SyncResult], None] | None = None,
 ) -> RoundResult:
     """Sync `tracked` (active repositories) in one round; see the module docstring.
 
+    `on_result(tracked, result)` is called as each repository is done (to report it as it goes).
     Stops at a spent rate limit (`on_limit="stop"` clients): the repositories not synced yet
     are in `remaining`, the limit in `rate_limited`. Other GitHub errors are recorded on their
     repository (as `sync_repository` does) and the round goes on.
@@ -104,7 +105,7 @@ def sync_round(
         done.add(t.pk)
         out.results.append(result)
         if on_result is not None:
-            on_result(result)
+            on_result(t, result)
 
     def one(t: TrackedRepository, **kwargs: Any) -> None:
         try:

@@ -188,18 +188,54 @@ def test_due_only_with_nothing_due_says_which_repository_is_next_and_when(hub):
     assert hub.stats()["requests"] == 0
 
 
-def test_a_sync_task_logs_which_repository_it_synced_and_how_many_prs(hub, caplog):
-    run("track_repository", "acme/rocket", "--team", "acme", "--create-team")
-    tracked = TrackedRepository.objects.get()
+def task_log_lines(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "apps.metrics.tasks"]
+
+
+def test_a_sync_task_logs_which_repository_it_synced_and_how_many_prs(hub, caplog, settings):
+    settings.SYNC_BATCH = False
+    run("track_repository", "acme/rocket", "acme/engine", "--team", "acme", "--create-team")
+    rocket = TrackedRepository.objects.get(full_name="acme/rocket")
 
     with caplog.at_level(logging.INFO, logger="apps.metrics.tasks"):
-        sync_repository_task.delay(tracked.pk).get()
-        sync_all_repositories_task.delay().get()
+        sync_repository_task.delay(rocket.pk).get()
+        sync_all_repositories_task.delay().get()  # acme/engine is due, acme/rocket is not
 
-    lines = [r.getMessage() for r in caplog.records if r.name == "apps.metrics.tasks"]
+    lines = task_log_lines(caplog)
     assert "acme/rocket (team acme): sync started (schedule)" in lines
     assert any(
         line.startswith("acme/rocket (team acme): synced (schedule): full, 12 PRs saved")
         for line in lines
     ), lines
-    assert "sync round: 0 due repositories enqueued" in lines
+    assert "sync round: 1 due repositories enqueued" in lines
+    assert any(
+        line.startswith("acme/engine (team acme): synced (schedule): full, 8 PRs saved")
+        for line in lines
+    ), lines
+
+
+def test_a_round_task_logs_each_repository_it_synced_and_what_the_round_cost(hub, caplog, settings):
+    settings.SYNC_BATCH = True
+    run("track_repository", "acme/rocket", "acme/engine", "--team", "acme", "--create-team")
+    hub.reset_stats()
+
+    with caplog.at_level(logging.INFO, logger="apps.metrics.tasks"):
+        sync_all_repositories_task.delay().get()
+        cost = hub.stats()
+        sync_all_repositories_task.delay().get()  # both synced: nothing due
+
+    lines = task_log_lines(caplog)
+    assert lines[:2] == [
+        "sync round: 2 due repositories enqueued in 1 round tasks",
+        "round task: 2 repositories, sync started (schedule)",
+    ]
+    for name, prs in (("acme/rocket", 12), ("acme/engine", 8)):
+        assert any(
+            line.startswith(f"{name} (team acme): synced (schedule): full, {prs} PRs saved")
+            for line in lines
+        ), lines
+    assert (
+        "round task: 2 of 2 repositories synced (0 unchanged, 0 failed, 0 busy), 20 PRs saved, "
+        f"{cost['requests']} requests, {cost['graphql_points']} points"
+    ) in lines
+    assert lines[-1] == "sync round: 0 due repositories enqueued in 0 round tasks"

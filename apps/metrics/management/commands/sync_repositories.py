@@ -119,11 +119,7 @@ class Command(BaseCommand):
             if batch:
                 by_name = {r.full_name: r for r in repos}
                 outcome = sync_round(
-                    repos,
-                    client,
-                    on_result=lambda r: report(
-                        r, label_of(by_name.get(r.repository), r.repository)
-                    ),
+                    repos, client, on_result=lambda t, r: report(r, label_of(t, r.repository))
                 )
                 for name in outcome.busy:
                     label = label_of(by_name.get(name), name)
