@@ -9,8 +9,9 @@ comments. Output depends only on
 
 `ci` says how the repository's CI reports: "checks" (check runs in check suites, the default),
 "statuses" (commit statuses only, as CircleCI, Jenkins or Travis report them: each would-be
-check run becomes a `StatusContext`) or "both" (the first app's runs stay check runs, the other
-apps report statuses; a PR with one app keeps its last run as a status). The same random draws
+check becomes one `StatusContext`, holding its latest run's outcome) or "both" (the first app's
+runs stay check runs, the other apps report statuses; a PR with one app reports its last run's
+check, re-runs included, as a status). The same random draws
 are made whatever `ci` is, so the rest of the data is the same and so are the nested sizes.
 """
 
@@ -299,31 +300,38 @@ def _report_as_statuses(node: dict[str, Any], full_name: str, *, both: bool) -> 
         keep = 1 if len(suites) > 1 else 0
     moved: list[dict[str, Any]] = []
     if both and len(suites) == 1:
+        # The last run's check moves with its earlier tries (a flaky check's failed run and
+        # its re-run report through the same CI), so no check is half run, half status.
         runs = suites[0]["checkRuns"]
-        if len(runs) < 2:
+        last = runs[-1]["name"]
+        kept = [run for run in runs if run["name"] != last]
+        if not kept:
             return
-        moved, suites[0]["checkRuns"] = runs[-1:], runs[:-1]
-        suites[0]["conclusion"] = _suite_conclusion(suites[0]["checkRuns"])
+        moved = [run for run in runs if run["name"] == last]
+        suites[0]["checkRuns"] = kept
+        suites[0]["conclusion"] = _suite_conclusion(kept)
     else:
         for suite in suites[keep:]:
             moved.extend(suite["checkRuns"])
         node["checkSuites"] = suites[:keep]
-    statuses = []
-    for run in moved:
+    # GitHub keeps one status per context for a commit, the latest ("success if the latest
+    # status for all contexts is success",
+    # docs.github.com/rest/commits/statuses#get-the-combined-status-for-a-specific-reference),
+    # so a re-run (a later run of the same check) replaces its failed try's status.
+    statuses: dict[str, dict[str, Any]] = {}
+    for run in sorted(moved, key=lambda run: run["databaseId"]):
         state = _STATUS_OF.get(run["conclusion"] or "", "PENDING")
         if run["status"] != "COMPLETED":
             state = "PENDING"
         slug = run["name"].lower().replace(" ", "-")
-        statuses.append(
-            {
-                "context": f"ci/{slug}",
-                "state": state,
-                "description": f"{run['name']}: {state.lower()}",
-                "targetUrl": f"https://ci.example.com/{full_name}/{run['databaseId']}",
-                "createdAt": run["completedAt"] or run["startedAt"] or node["createdAt"],
-            }
-        )
-    node["statusContexts"] = statuses
+        statuses[f"ci/{slug}"] = {
+            "context": f"ci/{slug}",
+            "state": state,
+            "description": f"{run['name']}: {state.lower()}",
+            "targetUrl": f"https://ci.example.com/{full_name}/{run['databaseId']}",
+            "createdAt": run["completedAt"] or run["startedAt"] or node["createdAt"],
+        }
+    node["statusContexts"] = list(statuses.values())
 
 
 class _Generator:

@@ -426,13 +426,24 @@ def test_ci_as_statuses_keeps_every_other_value_and_the_number_of_contexts(ci: s
     _, checks = generate_repository("acme/ci", 150, seed=2, now=now)
     _, other = generate_repository("acme/ci", 150, seed=2, now=now, ci=ci)
     strip = ("checkSuites", "statusContexts")
+    reruns = 0
     for a, b in zip(checks, other, strict=True):
         assert {k: v for k, v in a.items() if k not in strip} == {
             k: v for k, v in b.items() if k not in strip
         }
-        runs = sum(len(s["checkRuns"]) for s in a["checkSuites"])
-        kept = sum(len(s["checkRuns"]) for s in b.get("checkSuites") or [])
-        assert kept + len(b.get("statusContexts") or []) == runs
+        runs = [run for s in a["checkSuites"] for run in s["checkRuns"]]
+        kept = {run["databaseId"] for s in b.get("checkSuites") or [] for run in s["checkRuns"]}
+        moved = [run for run in runs if run["databaseId"] not in kept]
+        # One context per moved check, holding its latest run (a re-run replaces its failed try).
+        latest = {run["name"]: run for run in sorted(moved, key=lambda r: r["databaseId"])}
+        contexts = b.get("statusContexts") or []
+        assert len(contexts) == len({c["context"] for c in contexts}) == len(latest)
+        for context, run in zip(contexts, latest.values(), strict=True):
+            assert context["targetUrl"].endswith(f"/{run['databaseId']}")
+        # A check is reported one way only: no name is both a kept run and a context.
+        assert not {run["name"] for run in runs if run["databaseId"] in kept} & set(latest)
+        reruns += len(moved) - len(latest)
+    assert reruns > 0  # flaky checks re-run as statuses occur, so the collapse is exercised
     with_statuses = [pr for pr in other if pr.get("statusContexts")]
     states = {s["state"] for pr in with_statuses for s in pr["statusContexts"]}
     assert {"SUCCESS", "FAILURE", "PENDING"} <= states
