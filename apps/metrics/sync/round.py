@@ -9,10 +9,10 @@ aliases; `apps/integrations/github/repos.py`):
   newest PR `updatedAt` against the stored watermark. Unchanged ones with no CI re-poll due are
   closed in one UPDATE, without a lock or a request; changed ones are synced with what the check
   found (no probe), incremental down to their watermark.
-- repositories never synced: their first pages, `page_batch_size(25)` repositories a call, with
-  their newest `updatedAt` from the same answer (the watermark their walk finishes with); each
-  walk starts from its page's cursor, so a repository of a single page costs no request of
-  its own.
+- repositories never synced: their first pages, `page_batch_size(MAX_PAGE_SIZE)` repositories
+  a call, with their newest `updatedAt` from the same answer (the watermark their walk finishes
+  with); each walk starts from its page's cursor, so a repository of a single page costs no
+  request of its own.
 - an interrupted walk resumes alone, as `sync_repository` does; a repository whose part of a
   batched answer carried errors (or a batch GitHub could not answer) is synced alone.
 

@@ -23,6 +23,7 @@ from apps.integrations.github.repos import (
     query_cost,
 )
 from apps.metrics.models import PullRequest, Team, TrackedRepository
+from apps.metrics.pipeline.pages import MAX_PAGE_SIZE
 from apps.metrics.sync.round import MIN_BATCH, sync_round
 from fakehub.graphql_api import analyse, build_schema
 
@@ -111,11 +112,15 @@ def test_a_cold_round_asks_for_first_pages_together_and_stores_what_one_by_one_s
     batched = rows()
     stats = org.stats()
     sizes = [5 + 4 * i for i in range(len(REPOS) - 1)] + [60]
-    pages = sum(math.ceil(n / 25) for n in sizes)
+    pages = sum(math.ceil(n / MAX_PAGE_SIZE) for n in sizes)
+    assert pages > len(REPOS)  # some walks go on after their first page
+    first_page_calls = math.ceil(len(REPOS) / page_batch_size(MAX_PAGE_SIZE))
+    assert first_page_calls < len(REPOS)  # first pages do go together
     assert len(batched) == sum(sizes)
     assert all(r.error == "" for r in cold.results) and len(cold.results) == len(REPOS)
-    # Two first-page calls (10 + 2 repositories), then every page after a first one.
-    assert (stats["graphql_requests"], stats["rest_requests"]) == (2 + pages - len(REPOS), 0)
+    # The first-page calls, then every page after a first one.
+    expected = first_page_calls + pages - len(REPOS)
+    assert (stats["graphql_requests"], stats["rest_requests"]) == (expected, 0)
     assert set(TrackedRepository.objects.values_list("checkpoint", flat=True)) == {None}
 
     PullRequest.objects.all().delete()
