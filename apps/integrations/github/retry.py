@@ -32,7 +32,7 @@ from types import TracebackType
 
 from .errors import GitHubError, RateLimited, SecondaryRateLimited, TransportFailed
 
-__all__ = ["NO_RETRY", "Attempt", "RetryContext", "RetryPolicy", "retry_context"]
+__all__ = ["Attempt", "RetryContext", "RetryPolicy", "retry_context"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +101,6 @@ class RetryPolicy:
             max_retry_after=self.max_retry_after,
             rng=self.rng,
         )
-
-
-NO_RETRY = RetryPolicy(attempts=1)
 
 
 Wait = Callable[[float, str], None]

@@ -27,7 +27,6 @@ using-the-rest-api, graphql/overview/rate-limits-and-query-limits-for-the-graphq
 from __future__ import annotations
 
 import logging
-import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -768,11 +767,6 @@ def _max_dt(a: datetime | None, b: datetime | None) -> datetime | None:
 
 def _since(prs: Iterable[FetchedPRFull], since: datetime | None) -> list[FetchedPRFull]:
     return [pr for pr in prs if since is None or pr.created_at >= since]
-
-
-def pages_needed(k: int, page_size: int = MAX_PAGE_SIZE) -> int:
-    """Pages an incremental walk spends on k changed PRs (the look-ahead makes it exact)."""
-    return max(1, math.ceil(k / page_size))
 
 
 __all__ = [

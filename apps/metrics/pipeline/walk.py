@@ -547,8 +547,3 @@ def _record_failure(tracked: TrackedRepository, exc: Exception) -> None:
         return
     for name, value in updates.items():
         setattr(tracked, name, value)
-
-
-def resume_hint(command: str) -> str:
-    """The line telling the user how to pick an interrupted walk up again."""
-    return f"stopped after a whole page; run the same command again to resume: {command}"
