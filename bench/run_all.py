@@ -1,5 +1,8 @@
 """Run every bench, print one table, write docs/benchmarks.md and its charts (`make bench`).
 
+Size: over 400 lines because it also writes the prose of docs/benchmarks.md; issue 10 asks for
+tables only, with the reading written by hand.
+
     .venv/bin/python bench/run_all.py [--quick] [--only seed|write|peers|fakehub|sync|dashboard|faults ...]
         [--render-only]
 

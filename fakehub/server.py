@@ -1,4 +1,7 @@
 """fakehub's HTTP server: GitHub's GraphQL and REST endpoints, its limits and faults, and a
+
+Size: over 400 lines, and more than one job (HTTP plumbing, JWT, faults, limits, REST, peers'
+and control routes); split into http / api / control modules is issue 10's next step.
 control API under /_fakehub/ (no token needed).
 
 `FakeHub(...).start()` serves on a thread (HTTP/1.1 keep-alive, TCP_NODELAY, one thread per

@@ -1,5 +1,8 @@
 """Generate deterministic synthetic repositories in fakehub's dataset format (docs/DATASETS.md).
 
+Size: over 400 lines for one job, one generator of every PR part GitHub returns; each part draws
+from its own random stream so adding one changes no other value.
+
 What git histories cannot give, this does: open, closed and draft PRs, reviews of every state,
 review rounds (changes requested, new commits, a re-review), labels, milestones, check suites,
 bots and deleted users; and each PR's life: drafts that become ready (some reviewed while still

@@ -1,5 +1,8 @@
 """The team lead's pages: cycle-time stages, needs attention, people, repositories, labels, CI.
 
+Size: over 400 lines for one job, seven pages sharing one filter, table and CSV scaffold; a page
+per module is the next split if it grows.
+
 Every page needs a logged-in user, takes the team page's filters plus a label, says which
 date its range counts PRs by, and exports each of its tables as CSV
 (`?format=csv&table=<id>`, the "CSV" link by each table). Figures are aggregated by the

@@ -1,5 +1,8 @@
 """GitHubGraphQLClient: the one GitHub client shared by seeding and production sync.
 
+Size: over 400 lines because it holds both the endpoint methods and the request loop; moving the
+loop to a session module is issue 10's next step.
+
 What every request goes through, in this order: a token from the TokenSource (the richest of a
 pool), the primary-limit check (wait for the reset, or raise `RateLimited` with
 `on_limit="stop"`), the per-token lock of the Coordinator (one request in flight per token),

@@ -1,5 +1,8 @@
 """The only code that writes PR rows: seeding and production sync both save through here.
 
+Size: over 400 lines for one job, the one writer of PR rows: members, PRs and six kinds of child
+rows upserted in bounded queries.
+
 `save_pull_requests()` writes a page of fetched PRs in one transaction and a bounded number of
 queries, whatever the page holds (bulk upserts, no per-row saves):
 

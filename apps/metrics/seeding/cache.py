@@ -1,5 +1,8 @@
 """PRCache: the seeding cache, one file per (team, repository) in `.seeding_cache/`, streamed.
 
+Size: over 400 lines because it holds the cache file and the page spool; the spool belongs in a
+module of its own (issue 10).
+
 A cache file holds the fetched PRs of one repository (`FetchedPRFull.to_dict()`), what was asked
 for (`max_prs`, `days_back`, and `check_runs`: how check runs were fetched, "graphql", "rest" or
 "none"), and what tells us whether GitHub changed since: the ETag of the REST pulls probe (a
