@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import orjson
 
 from .errors import (
     BadCredentials,
@@ -113,17 +114,19 @@ class Transport:
             raise TransportFailed(
                 f"GitHub unreachable at {self._safe(url)} ({type(exc).__name__})"
             ) from None
-        text = response.text
         body: Any = None
-        if text:
+        text = ""
+        if response.content:
             try:
-                body = json.loads(text)
+                body = _loads(response.content)
             except ValueError:
                 if 200 <= response.status_code < 300:
                     # A truncated body is a dropped connection in disguise.
                     raise TransportFailed(
                         f"GitHub sent an unreadable answer at {self._safe(url)}"
                     ) from None
+        if body is None or not 200 <= response.status_code < 300:
+            text = response.text  # read by the error messages only
         return HTTPAnswer(
             status=response.status_code,
             headers=response.headers,
@@ -242,3 +245,10 @@ def _errors_from(body: Any) -> list[dict[str, Any]]:
     if isinstance(body, Mapping) and isinstance(body.get("errors"), list):
         return [e if isinstance(e, dict) else {"message": str(e)} for e in body["errors"]]
     return []
+
+
+def _loads(content: bytes) -> Any:
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return json.loads(content)
