@@ -209,8 +209,9 @@ class PageSpool:
     """A walk's fetched pages kept on disk as they arrive: the seeding cache's partial pages.
 
     `append()` stores a page with where it sits in its walk (start and end cursor, has_next,
-    done, page sizes, high-water, pushedAt), written through to the kernel (what a kill needs); `replay()` gives back, as
-    PRPages, the pages of a full walk that follow a cursor, chained by cursors. A page replayed
+    done, page sizes, high-water, pushedAt), written through to the kernel (what a kill needs);
+    `replay()` gives back, as PRPages, the pages of a full walk that follow a cursor, chained by
+    cursors. A page replayed
     is written with exactly the checkpoint it would have had when it was fetched.
     """
 
