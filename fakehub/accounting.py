@@ -28,6 +28,7 @@ COUNTERS = (
     "faults_injected",
     "server_time_ms",  # modelled GitHub time of GraphQL queries (server_time.py), unscaled
     "server_timeouts",  # queries past the modelled limit, answered 502
+    "answer_ms",  # API requests' time from arrival to answer (emulated latency included)
 )
 
 # GitHub: without a retry-after, wait at least one minute after a secondary limit.

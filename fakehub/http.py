@@ -100,6 +100,8 @@ class Handler(BaseHTTPRequestHandler):
     limit_note: tuple[str, str, float] | None = None
     # The current API request's request-log entry until its status is recorded (settle).
     record: dict[str, Any] | None = None
+    # When the current request arrived (perf_counter): its answer time is counted at settle.
+    arrived: float = 0.0
     server_version = "fakehub"
     sys_version = ""
 
@@ -138,6 +140,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         """The one dispatch: control routes below /_fakehub, the API everywhere else."""
+        self.arrived = time.perf_counter()
         try:
             split = urlsplit(self.path)
             body = self._read_body()
@@ -197,6 +200,10 @@ class Handler(BaseHTTPRequestHandler):
         if record is None:
             return
         self.hub.accounting.status(status)
+        # From arrival to an answer ready to send: the emulated latency and fakehub's own work
+        # on the request, i.e. the request's latency as a client sees it, less the socket time.
+        answer_ms = (time.perf_counter() - self.arrived) * 1000
+        self.hub.accounting.add(record.get("token"), answer_ms=round(answer_ms))
         record["status"] = status
         if self.hub.request_log is not None:
             self.hub.request_log.write(record)
