@@ -5,10 +5,33 @@ See docs/ARCHITECTURE.md "Sync state" for the checkpoint JSON and how walks resu
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
 from apps.integrations.github.queries import PAGE_SIZE
 from apps.metrics.models.team import Team
+
+
+def _check_state_fields(state: dict[str, Any]) -> None:
+    # A misspelt field would make `.update()` raise FieldError deep in a transaction; name it here.
+    allowed = {f.name for f in TrackedRepository._meta.concrete_fields} - {"id", "team"}
+    unknown = sorted(set(state) - allowed)
+    if unknown:
+        raise TypeError(f"not TrackedRepository fields: {', '.join(unknown)}")
+
+
+class TrackedRepositoryQuerySet(models.QuerySet["TrackedRepository"]):
+    def record_sync(self, **state: Any) -> int:
+        """Write sync-state fields to every row of this queryset in one UPDATE; return how many.
+
+        For state of many repositories at once (a round closing its unchanged ones, beat
+        claiming the due ones) and for conditional writes (a lock taken only if free). Exactly
+        the fields given are written: `updated_at` too only when given, as it is the database
+        lock's heartbeat.
+        """
+        _check_state_fields(state)
+        return self.update(**state)
 
 
 class TrackedRepository(models.Model):
@@ -53,6 +76,8 @@ class TrackedRepository(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = TrackedRepositoryQuerySet.as_manager()
+
     class Meta:
         ordering = ["team_id", "full_name"]
         verbose_name_plural = "tracked repositories"
@@ -67,3 +92,14 @@ class TrackedRepository(models.Model):
 
     def __str__(self) -> str:
         return self.full_name
+
+    def record_sync(self, **state: Any) -> None:
+        """Write sync-state fields (status, checkpoint, watermark, errors, budget, schedule ...)
+        to this repository's row in one UPDATE, and to this instance once it succeeded.
+
+        Every sync-state change of seeding and sync goes through here (or through the
+        queryset's `record_sync` for many rows), inside the caller's transaction when it has one.
+        """
+        TrackedRepository.objects.filter(pk=self.pk).record_sync(**state)
+        for name, value in state.items():
+            setattr(self, name, value)
