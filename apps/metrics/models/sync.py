@@ -5,20 +5,13 @@ See docs/ARCHITECTURE.md "Sync state" for the checkpoint JSON and how walks resu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import models
 
 from apps.integrations.github.queries import PAGE_SIZE
 from apps.metrics.models.team import Team
-
-
-def _check_state_fields(state: dict[str, Any]) -> None:
-    # A misspelt field would make `.update()` raise FieldError deep in a transaction; name it here.
-    allowed = {f.name for f in TrackedRepository._meta.concrete_fields} - {"id", "team"}
-    unknown = sorted(set(state) - allowed)
-    if unknown:
-        raise TypeError(f"not TrackedRepository fields: {', '.join(unknown)}")
 
 
 class TrackedRepositoryQuerySet(models.QuerySet["TrackedRepository"]):
@@ -30,7 +23,7 @@ class TrackedRepositoryQuerySet(models.QuerySet["TrackedRepository"]):
         the fields given are written: `updated_at` too only when given, as it is the database
         lock's heartbeat.
         """
-        _check_state_fields(state)
+        TrackedRepository.check_sync_fields(state)
         return self.update(**state)
 
 
@@ -92,6 +85,15 @@ class TrackedRepository(models.Model):
 
     def __str__(self) -> str:
         return self.full_name
+
+    @classmethod
+    def check_sync_fields(cls, state: Mapping[str, Any]) -> None:
+        """TypeError naming the keys of `state` that are not fields a sync may write."""
+        # A misspelt name would fail as FieldError deep in a page's transaction; name it first.
+        allowed = {f.name for f in cls._meta.concrete_fields} - {"id", "team"}
+        unknown = sorted(set(state) - allowed)
+        if unknown:
+            raise TypeError(f"not TrackedRepository fields: {', '.join(unknown)}")
 
     def record_sync(self, **state: Any) -> None:
         """Write sync-state fields (status, checkpoint, watermark, errors, budget, schedule ...)
