@@ -15,6 +15,8 @@ from apps.metrics.models.team import Team
 
 
 class TrackedRepositoryQuerySet(models.QuerySet["TrackedRepository"]):
+    """`TrackedRepository.objects`: the queryset, plus sync-state writes to many rows."""
+
     def record_sync(self, **state: Any) -> int:
         """Write sync-state fields to every row of this queryset in one UPDATE; return how many.
 
