@@ -1,4 +1,4 @@
-"""Celery tasks of production sync: thin wrappers around `apps.metrics.sync.run`.
+"""Celery tasks of production sync: thin wrappers around `apps.metrics.sync`.
 
 - `sync_repository_task(id)`: one repository; when GitHub's budget is spent it re-queues itself
   with a countdown to the reset instead of sleeping in a worker.
@@ -29,14 +29,10 @@ from django.utils import timezone
 
 from apps.integrations.github.errors import RateLimited
 from apps.metrics.models import TrackedRepository
+from apps.metrics.sync.github import build_client
+from apps.metrics.sync.locks import RepositoryBusy, redis_connection
 from apps.metrics.sync.round import sync_round
-from apps.metrics.sync.run import (
-    RepositoryBusy,
-    SyncResult,
-    build_client,
-    redis_connection,
-    sync_repository,
-)
+from apps.metrics.sync.run import SyncResult, sync_repository
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +118,7 @@ def sync_all_repositories_task() -> dict[str, Any]:
     if not _is_eager():
         # Claim them for one interval, so the next beat does not enqueue them a second time
         # while they still wait in the queue; a finished sync sets its own next time.
-        TrackedRepository.objects.filter(pk__in=ids).update(
+        TrackedRepository.objects.filter(pk__in=ids).record_sync(
             next_sync_after=now + timedelta(seconds=settings.SYNC_INTERVAL_SECONDS)
         )
     if settings.SYNC_BATCH:
@@ -208,7 +204,7 @@ def request_sync_for_repository(full_name: str, *, delay: float | None = None) -
 def request_sync(tracked_repository_id: int, *, delay: float = WEBHOOK_DEBOUNCE_SECONDS) -> bool:
     """Enqueue one debounced sync of the repository; False when one is already pending."""
     if _is_eager():
-        TrackedRepository.objects.filter(pk=tracked_repository_id).update(
+        TrackedRepository.objects.filter(pk=tracked_repository_id).record_sync(
             next_sync_after=timezone.now()
         )
         return True

@@ -5,10 +5,28 @@ See docs/ARCHITECTURE.md "Sync state" for the checkpoint JSON and how walks resu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.db import models
 
 from apps.integrations.github.queries import PAGE_SIZE
 from apps.metrics.models.team import Team
+
+
+class TrackedRepositoryQuerySet(models.QuerySet["TrackedRepository"]):
+    """`TrackedRepository.objects`: the queryset, plus sync-state writes to many rows."""
+
+    def record_sync(self, **state: Any) -> int:
+        """Write sync-state fields to every row of this queryset in one UPDATE; return how many.
+
+        For state of many repositories at once (a round closing its unchanged ones, beat
+        claiming the due ones) and for conditional writes (a lock taken only if free). Exactly
+        the fields given are written: `updated_at` too only when given, as it is the database
+        lock's heartbeat.
+        """
+        TrackedRepository.check_sync_fields(state)
+        return self.update(**state)
 
 
 class TrackedRepository(models.Model):
@@ -53,6 +71,8 @@ class TrackedRepository(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = TrackedRepositoryQuerySet.as_manager()
+
     class Meta:
         ordering = ["team_id", "full_name"]
         verbose_name_plural = "tracked repositories"
@@ -67,3 +87,23 @@ class TrackedRepository(models.Model):
 
     def __str__(self) -> str:
         return self.full_name
+
+    @classmethod
+    def check_sync_fields(cls, state: Mapping[str, Any]) -> None:
+        """TypeError naming the keys of `state` that are not fields a sync may write."""
+        # A misspelt name would fail as FieldError deep in a page's transaction; name it first.
+        allowed = {f.name for f in cls._meta.concrete_fields} - {"id", "team"}
+        unknown = sorted(set(state) - allowed)
+        if unknown:
+            raise TypeError(f"not TrackedRepository fields: {', '.join(unknown)}")
+
+    def record_sync(self, **state: Any) -> None:
+        """Write sync-state fields (status, checkpoint, watermark, errors, budget, schedule ...)
+        to this repository's row in one UPDATE, and to this instance once it succeeded.
+
+        Every sync-state change of seeding and sync goes through here (or through the
+        queryset's `record_sync` for many rows), inside the caller's transaction when it has one.
+        """
+        TrackedRepository.objects.filter(pk=self.pk).record_sync(**state)
+        for name, value in state.items():
+            setattr(self, name, value)

@@ -94,8 +94,7 @@ def _move_rows(
             TrackedRepository.objects.filter(pk=tracked.pk).delete()
         return target, prs, tracked is not None
     if tracked is not None:
-        TrackedRepository.objects.filter(pk=tracked.pk).update(full_name=new)
-        tracked.full_name = new
+        tracked.record_sync(full_name=new)
     return tracked, prs, False
 
 

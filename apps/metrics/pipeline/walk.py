@@ -542,9 +542,6 @@ def _record_failure(tracked: TrackedRepository, exc: Exception) -> None:
     if isinstance(exc, RateLimited) and exc.reset_at:
         updates["rate_limit_reset_at"] = datetime.fromtimestamp(exc.reset_at, UTC)
     try:
-        TrackedRepository.objects.filter(pk=tracked.pk).update(**updates)
+        tracked.record_sync(**updates)
     except DatabaseError:  # pragma: no cover - reporting the first error matters more
         logger.warning("could not record the failure of %s", tracked.full_name)
-        return
-    for name, value in updates.items():
-        setattr(tracked, name, value)

@@ -230,20 +230,16 @@ def save_page(
     `state_updates` are TrackedRepository field values (e.g. `status="running"`,
     `rate_limit_remaining=4200`); `tracked` is updated in memory too.
     """
-    allowed = {f.name for f in TrackedRepository._meta.concrete_fields} - {"id", "team"}
-    unknown = sorted(set(state_updates) - allowed)
-    if unknown:
-        raise TypeError(f"save_page: not TrackedRepository fields: {', '.join(unknown)}")
+    TrackedRepository.check_sync_fields(state_updates)  # before any row is written
 
     if state_updates.get("status") == TrackedRepository.Status.RUNNING:
         # A running walk names its process: if it dies, the next sync sees it is gone.
         state_updates.setdefault("sync_holder", process_holder())
 
     def store_state() -> None:
-        values = {"checkpoint": checkpoint, **state_updates, "updated_at": timezone.now()}
-        TrackedRepository.objects.filter(pk=tracked.pk).update(**values)
-        for name, value in values.items():
-            setattr(tracked, name, value)
+        tracked.record_sync(
+            **{"checkpoint": checkpoint, **state_updates, "updated_at": timezone.now()}
+        )
 
     return save_pull_requests(tracked.team, prs, on_commit=store_state)
 

@@ -338,7 +338,7 @@ class RealProjectSeeder:
         if state is None or team is None:
             return
         try:
-            TrackedRepository.objects.filter(team=team, full_name=repo).update(
+            TrackedRepository.objects.filter(team=team, full_name=repo).record_sync(
                 rate_limit_remaining=int(state.remaining),
                 rate_limit_reset_at=datetime.fromtimestamp(float(state.reset_at), UTC),
             )
@@ -655,9 +655,7 @@ class RealProjectSeeder:
     def _reset(self, tracked: TrackedRepository) -> None:
         """Forget a repository's walk state: the next walk is a full one."""
         values: dict[str, Any] = {"checkpoint": None, "watermark": None, "etag": ""}
-        TrackedRepository.objects.filter(pk=tracked.pk).update(**values)
-        for name, value in values.items():
-            setattr(tracked, name, value)
+        tracked.record_sync(**values)
 
     def _same_limits(self, plan: WalkPlan) -> bool:
         return (plan.max_prs or None) == self.max_prs and (plan.days_back or None) == self.days_back
@@ -690,8 +688,7 @@ class RealProjectSeeder:
     @staticmethod
     def _store_options(tracked: TrackedRepository, options: dict[str, Any]) -> None:
         """Record the options a full walk starts with (its rows are fetched with them)."""
-        TrackedRepository.objects.filter(pk=tracked.pk).update(**{OPTIONS_FIELD: options})
-        setattr(tracked, OPTIONS_FIELD, options)
+        tracked.record_sync(**{OPTIONS_FIELD: options})
 
     def _start(self, repo: str, *, resumed: bool, mode: str | None) -> None:
         if self.progress is not None:

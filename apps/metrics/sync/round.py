@@ -37,7 +37,9 @@ from apps.integrations.github.repos import CHECK_BATCH, page_batch_size
 from apps.metrics.models import PRCheckRun, TrackedRepository
 from apps.metrics.pipeline.pages import MAX_PAGE_SIZE, ChangeCheck
 from apps.metrics.pipeline.walk import open_walk
-from apps.metrics.sync.run import REPOLL_WINDOW, RepositoryBusy, SyncResult, sync_repository
+from apps.metrics.sync.ci_repoll import REPOLL_WINDOW
+from apps.metrics.sync.locks import RepositoryBusy
+from apps.metrics.sync.run import SyncResult, sync_repository
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +207,7 @@ def _close_unchanged(quiet: list[TrackedRepository], client: GitHubGraphQLClient
         updates["rate_limit_reset_at"] = datetime.fromtimestamp(state.reset_at, UTC)
     TrackedRepository.objects.filter(pk__in=[t.pk for t in quiet]).exclude(
         status=TrackedRepository.Status.RUNNING
-    ).update(**updates)
+    ).record_sync(**updates)
 
 
 def _first_pages_and_sync(

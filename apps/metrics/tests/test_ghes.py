@@ -17,7 +17,8 @@ from django.core.management import call_command
 from apps.integrations.github.endpoints import graphql_url_for
 from apps.integrations.github.errors import NotFound
 from apps.metrics.models import PullRequest, Team, TrackedRepository
-from apps.metrics.sync.run import build_client, sync_repository
+from apps.metrics.sync.github import build_client
+from apps.metrics.sync.run import sync_repository
 
 pytestmark = pytest.mark.django_db
 

@@ -30,7 +30,8 @@ from apps.metrics.models import Commit, PRReview, PullRequest, Team, TeamMember,
 from apps.metrics.pipeline.fetched import FetchedPRFull, FetchedUser
 from apps.metrics.pipeline.sanitise import map_pr_node, sanitise
 from apps.metrics.pipeline.writer import save_pull_requests
-from apps.metrics.sync.run import repository_lock, sync_repository
+from apps.metrics.sync.locks import repository_lock
+from apps.metrics.sync.run import sync_repository
 
 pytestmark = pytest.mark.django_db
 

@@ -93,7 +93,7 @@ def org(fakehub_factory, settings):
 
 
 def round_of(batch: bool):
-    from apps.metrics.sync.run import build_client
+    from apps.metrics.sync.github import build_client
 
     tracked = list(TrackedRepository.objects.select_related("team").order_by("full_name"))
     with build_client(on_limit="wait") as client:

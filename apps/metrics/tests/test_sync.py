@@ -19,16 +19,14 @@ from apps.integrations.github.coordination import LocalCoordinator
 from apps.integrations.github.errors import RateLimited
 from apps.integrations.github.github_app import GitHubAppInstallation
 from apps.metrics.models import PRCheckRun, PullRequest, Team, TrackedRepository
-from apps.metrics.sync.run import (
-    REPO_LOCK_TTL_SECONDS,
+from apps.metrics.sync.ci_repoll import (
     REPOLL_MAX_INTERVAL,
     REPOLL_MIN_INTERVAL,
-    RepositoryBusy,
     ci_repoll_due,
     pending_ci_numbers,
-    repository_lock,
-    sync_repository,
 )
+from apps.metrics.sync.locks import REPO_LOCK_TTL_SECONDS, RepositoryBusy, repository_lock
+from apps.metrics.sync.run import sync_repository
 
 pytestmark = pytest.mark.django_db
 

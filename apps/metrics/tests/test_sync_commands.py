@@ -239,3 +239,22 @@ def test_a_round_task_logs_each_repository_it_synced_and_what_the_round_cost(hub
         f"{cost['requests']} requests, {cost['graphql_points']} points"
     ) in lines
     assert lines[-1] == "sync round: 0 due repositories enqueued in 0 round tasks"
+
+
+def test_seeding_and_sync_pick_their_token_by_one_rule(fakehub_factory, settings, tmp_path):
+    # GITHUB_SEEDING_TOKENS is preferred over GITHUB_TOKEN by both (apps/metrics/sync/github.py);
+    # this fakehub refuses GITHUB_TOKEN, so either command taking it would fail.
+    hub = fakehub_factory(synthetic=[("acme/rocket", 12)], tokens=["ghp_pool_a", "ghp_pool_b"])
+    settings.GITHUB_API_URL = hub.url
+    settings.GITHUB_TOKEN = "ghp_refused_here"
+    settings.GITHUB_SEEDING_TOKENS = ["ghp_pool_a", "ghp_pool_b"]
+    settings.GITHUB_APP_ID = ""
+    settings.REDIS_URL = ""
+    settings.SEEDING_CACHE_DIR = str(tmp_path)
+
+    run("seed_real_projects", "--repo", "acme/rocket", "--team-slug", "acme")
+    out = run("sync_repositories")
+
+    assert "acme/rocket: unchanged" in out
+    assert PullRequest.objects.filter(github_repo="acme/rocket").count() == 12
+    assert hub.stats()["statuses"].get("401") is None

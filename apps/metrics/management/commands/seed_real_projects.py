@@ -3,8 +3,11 @@
     python manage.py seed_real_projects --project antiwork --max-prs 10
     python manage.py seed_real_projects --repo pallets/flask --team-slug flask --days-back 90
 
-Tokens: --github-token, else GITHUB_SEEDING_TOKENS (comma-separated: a pool, the one with the
-most budget left is used), else GITHUB_TOKEN. GitHub (or fakehub) at GITHUB_API_URL.
+Credentials, the first that is set (the rule production sync follows too, in
+apps/metrics/sync/github.py): --github-token; a GitHub App (GITHUB_APP_ID,
+GITHUB_APP_PRIVATE_KEY_PATH, GITHUB_APP_INSTALLATION_ID); GITHUB_SEEDING_TOKENS (comma-separated:
+a pool, the one with the most budget left is used); GITHUB_TOKEN. GitHub (or fakehub) at
+GITHUB_API_URL.
 
 Exit status: 0 when every repository is up to date; 1 on bad input or an error (one line on
 stderr, no traceback), after the summary of what was done; 130 after Ctrl-C (the seed stops
@@ -29,11 +32,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection
 
-from apps.integrations.github.errors import GitHubError, NotFound, RateLimited
+from apps.integrations.github.errors import BadCredentials, GitHubError, NotFound, RateLimited
+from apps.integrations.github.tokens import TokenSource
 from apps.metrics.pipeline.pages import GitHubGraphQLFetcher, PRPage, split_repo
 from apps.metrics.pipeline.writer import SaveStats
 from apps.metrics.seeding.projects import REAL_PROJECTS, RealProject, get_project
 from apps.metrics.seeding.seeder import RealProjectSeeder, RepoSeedResult
+from apps.metrics.sync.github import build_client, token_source_from_settings
 
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
 _REPO_PART = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -257,7 +262,11 @@ class Command(BaseCommand):
             action="store_true",
             help="ask for each repository's first page alone (no many-repository query)",
         )
-        parser.add_argument("--github-token", help="a token (default: the environment)")
+        parser.add_argument(
+            "--github-token",
+            help="a token; default: GITHUB_APP_* if set, else GITHUB_SEEDING_TOKENS, "
+            "else GITHUB_TOKEN",
+        )
         parser.add_argument(
             "--on-limit",
             choices=("wait", "stop"),
@@ -281,15 +290,9 @@ class Command(BaseCommand):
         self._stop_requested = False
         previous = self._install_interrupt()
         progress = _Progress(self.stdout._out)
-        from apps.integrations.github.client import GitHubGraphQLClient
-
-        client = GitHubGraphQLClient(
-            tokens if len(tokens) > 1 else tokens[0],
-            base_url=settings.GITHUB_API_URL,
-            timeout=settings.GITHUB_TIMEOUT_SECONDS,
-            on_limit=options["on_limit"],
-            listener=progress,
-            graphql_url=settings.GITHUB_GRAPHQL_URL or None,
+        # One process: the per-token lock and budget stay in it (no Redis coordination).
+        client = build_client(
+            tokens, on_limit=options["on_limit"], listener=progress, coordinate=False
         )
         fetcher = GitHubGraphQLFetcher(
             client,
@@ -399,21 +402,16 @@ class Command(BaseCommand):
             )
         return plan
 
-    def _tokens(self, explicit: str | None) -> list[str]:
-        if explicit is not None:
-            token = explicit.strip()
-            if not token:
-                raise CommandError("--github-token is empty")
-            return [token]
-        pool = [t.strip() for t in settings.GITHUB_SEEDING_TOKENS if t.strip()]
-        if pool:
-            return pool
-        if settings.GITHUB_TOKEN:
-            return [settings.GITHUB_TOKEN]
-        raise CommandError(
-            "no GitHub token: set GITHUB_TOKEN (or GITHUB_SEEDING_TOKENS=tok1,tok2) "
-            "or pass --github-token"
-        )
+    def _tokens(self, explicit: str | None) -> TokenSource:
+        """The credentials, by `apps/metrics/sync/github.py`'s rule (the one sync uses too)."""
+        try:
+            return token_source_from_settings(explicit)
+        except BadCredentials as exc:
+            if explicit is not None:
+                raise CommandError("--github-token is empty") from None
+            raise CommandError(f"{exc}, or pass --github-token") from None
+        except GitHubError as exc:
+            raise CommandError(str(exc)) from None
 
     def _check_database(self) -> None:
         """Fail in one line, before any request, when the database cannot be used."""

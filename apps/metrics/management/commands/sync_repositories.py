@@ -15,8 +15,10 @@ from django.utils import timezone
 
 from apps.integrations.github.errors import GitHubError, RateLimited
 from apps.metrics.models import TrackedRepository
+from apps.metrics.sync.github import build_client
+from apps.metrics.sync.locks import RepositoryBusy
 from apps.metrics.sync.round import sync_round
-from apps.metrics.sync.run import RepositoryBusy, SyncResult, build_client, sync_repository
+from apps.metrics.sync.run import SyncResult, sync_repository
 
 
 class Command(BaseCommand):
