@@ -73,7 +73,7 @@ from .queries import (
 from .ratelimit import CostEstimates, RateLimitState, parse_retry_after, query_key
 from .repos import RepoSnapshot, build_repos_query
 from .retry import RetryPolicy
-from .tokens import TokenPool, TokenSource, as_token_source
+from .tokens import TokenSource, as_token_source
 from .transport import DEFAULT_TIMEOUT, HTTPAnswer, Transport, raise_for_status
 from .values import (
     ClientListener,
@@ -126,8 +126,7 @@ class GitHubGraphQLClient:
         self.coordinator: Coordinator = coordinator or default_coordinator(self.base_url)
         self.listener = listener
         self.transport = transport or Transport(self.base_url, timeout=timeout)
-        if isinstance(self.tokens, TokenPool):
-            self.tokens.bind(self.coordinator, self.clock)
+        self.tokens.bind(self.coordinator, self.clock)
         self.rate_limits: dict[str, RateLimitState] = {}
         self.stats = ClientStats()
         self._costs = CostEstimates()
@@ -614,9 +613,7 @@ class GitHubGraphQLClient:
         return self.retry if retry else self.retry.without_retries()
 
     def _next_token(self, resource: str, cost: int) -> str:
-        if isinstance(self.tokens, TokenPool):
-            return self.tokens.token_for(resource, cost)
-        return self.tokens.token()
+        return self.tokens.token_for(resource, cost)
 
     def _coordination_key(self, token: str) -> str:
         """The name the lock and the budget of `token` go by: what GitHub budgets.
@@ -626,9 +623,7 @@ class GitHubGraphQLClient:
         -- every worker process buys its own installation token, yet GitHub counts one budget
         per installation, so keying by the token string would split lock and budget per process.
         """
-        if isinstance(self.tokens, TokenPool):
-            return token_key(token)
-        return self.tokens.key
+        return self.tokens.key_for(token)
 
     def _send(
         self,
@@ -853,8 +848,6 @@ class GitHubGraphQLClient:
         return next_send_at(self.coordinator, key, resource, cost, now, margin=margin)
 
     def _other_token_free(self, key: str, resource: str, cost: int) -> bool:
-        if not isinstance(self.tokens, TokenPool):
-            return False
         now = self.clock.now()
         for other in self.tokens.keys:
             if other != key and self._free_at(other, resource, cost, now) <= now:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 
 from .errors import GitHubError, RateLimited, SecondaryRateLimited, TransportFailed
@@ -89,18 +89,7 @@ class RetryPolicy:
 
     def without_retries(self) -> RetryPolicy:
         """The same policy with transient retries switched off (limits still waited for)."""
-        return RetryPolicy(
-            attempts=1,
-            base=self.base,
-            cap=self.cap,
-            secondary_min_wait=self.secondary_min_wait,
-            secondary_cap=self.secondary_cap,
-            secondary_attempts=self.secondary_attempts,
-            transport_floor=self.transport_floor,
-            reset_margin=self.reset_margin,
-            max_retry_after=self.max_retry_after,
-            rng=self.rng,
-        )
+        return replace(self, attempts=1)
 
 
 Wait = Callable[[float, str], None]
