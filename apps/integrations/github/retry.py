@@ -32,7 +32,7 @@ from types import TracebackType
 
 from .errors import GitHubError, RateLimited, SecondaryRateLimited, TransportFailed
 
-__all__ = ["Attempt", "RetryContext", "RetryPolicy", "retry_context"]
+__all__ = ["AT_ONCE", "Attempt", "Retry", "RetryContext", "RetryPolicy", "Verdict", "retry_context"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +95,25 @@ class RetryPolicy:
 Wait = Callable[[float, str], None]
 
 
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """A caller's verdict on one failed try: send again after `seconds`, waited for `reason`.
+
+    `counted=False`: no retry proper (nothing counted, nothing waited here): the next try
+    waits for what it needs itself (a rate-limit reset the caller has recorded).
+    """
+
+    seconds: float = 0.0
+    reason: str = ""
+    counted: bool = True
+
+
+AT_ONCE = Retry(counted=False)
+
+# An `on` hook of a RetryContext: the verdict on a failed try, None to let the error through.
+Verdict = Callable[[BaseException], Retry | None]
+
+
 class Attempt:
     """One try of a `RetryContext`: a context manager that hands a retryable error to it."""
 
@@ -133,6 +152,10 @@ class RetryContext:
     `restart()` begins a new series of tries: a caller that changed what it sends (a smaller
     page after a timeout) calls it before re-raising, so the next failure counts as the first
     of the new request and waits the first backoff.
+
+    `on` (as stamina's `on=`) replaces the policy's rule for a caller whose errors need more
+    than it knows (rate limits, rejected tokens, answers with errors): it returns the `Retry`
+    to make, or None to let the error through, and may raise another error instead.
     """
 
     def __init__(
@@ -140,11 +163,13 @@ class RetryContext:
         policy: RetryPolicy,
         wait: Wait,
         *,
-        on_retry: Callable[[GitHubError, float], None] | None = None,
+        on_retry: Callable[[BaseException, float], None] | None = None,
+        on: Verdict | None = None,
     ) -> None:
         self.policy = policy
         self._wait = wait
         self._on_retry = on_retry
+        self._on = on
         self.done = False
         self.tries = 0  # every try, across restarts
         self.failures = 0  # consecutive failures of the current series
@@ -162,6 +187,15 @@ class RetryContext:
 
     def failed(self, error: BaseException) -> bool:
         """Count a failed try; wait and return True when it is to be tried again."""
+        if self._on is not None:
+            verdict = self._on(error)
+            if verdict is None:
+                return False
+            if verdict.counted:
+                if self._on_retry is not None:
+                    self._on_retry(error, verdict.seconds)
+                self._wait(verdict.seconds, verdict.reason)
+            return True
         restarted, self._restarted = self._restarted, False
         if not isinstance(error, GitHubError):
             return False
@@ -185,7 +219,8 @@ def retry_context(
     policy: RetryPolicy,
     wait: Wait,
     *,
-    on_retry: Callable[[GitHubError, float], None] | None = None,
+    on_retry: Callable[[BaseException, float], None] | None = None,
+    on: Verdict | None = None,
 ) -> RetryContext:
     """A `RetryContext` (see there): `for attempt in retry_context(...): with attempt: ...`."""
-    return RetryContext(policy, wait, on_retry=on_retry)
+    return RetryContext(policy, wait, on_retry=on_retry, on=on)
