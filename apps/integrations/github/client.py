@@ -5,6 +5,10 @@ Each method says what it asks (a GraphQL document or a REST path) and how to rea
 every request. `on_limit="wait"` (seeding) waits limits out; `on_limit="stop"` (workers that
 re-queue) raises `RateLimited` / `SecondaryRateLimited` carrying the wait instead.
 
+Size: over 400 lines because it is the whole of what we ask GitHub: ten endpoint methods, each
+with the reading of its answer, and the PR page's reading is most of it (refused fields, nodes
+re-fetched alone, carried follow-ups, completion), which GitHub's answers make necessary.
+
 PR pages come back *complete* (`completion.py` fills overflowing nested connections). A PR node
 that came back with an error path (partial data) is re-fetched alone; an `errors` answer is
 never taken as empty data. A field GitHub refuses the token (`FORBIDDEN`,
@@ -25,6 +29,7 @@ retry normally.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from .carry import CARRY_ALIAS, build_page_query_with_carry
@@ -43,7 +48,7 @@ from .queries import (
     MAX_NODE_IDS,
     PAGE_SIZE,
 )
-from .repos import RepoSnapshot, build_repos_query
+from .repos import RepoSnapshot, build_repos_query, read_repos_answer
 from .retry import RetryPolicy
 from .session import MAX_PRIMARY_WAITS, AskAgain, Checker, Request, Session, graphql_response
 from .tokens import TokenSource, as_token_source
@@ -218,56 +223,25 @@ class GitHubGraphQLClient:
             variables.update(carried_variables)
         cost = 0
         requests = 0
-        at = ("repository", "pullRequests", "nodes")
 
-        def read(response: GraphQLResponse) -> tuple[GraphQLResponse, dict[str, Any]]:
+        def read(response: GraphQLResponse) -> _PageAnswer:
             nonlocal cost, requests
             cost += response.cost
             requests += 1
-            repo = self._repository(response, full)
-            connection = repo.get("pullRequests")
-            nodes_raw = connection.get("nodes") if isinstance(connection, Mapping) else None
-            _refused, errors = split_field_errors(response.errors, at)
-            broken = broken_node_indexes(errors, at)
-            unusable = not isinstance(nodes_raw, list) or any(
-                not error_under(e, at) for e in errors
-            )
-            nodeless = isinstance(nodes_raw, list) and any(
-                i >= len(nodes_raw) or not has_number(nodes_raw[i]) for i in broken
-            )
-            if unusable or nodeless:
-                # Errors we cannot pin on one identifiable PR: the page as a whole is asked again.
-                failure = GraphQLFailed(
-                    errors or [{"message": "pullRequests missing from the answer"}],
-                    retryable=True,
-                    repo=full,
-                    detail="GitHub answered the PR page with errors",
-                )
-                raise AskAgain(failure, f"{full}: page answered with errors")
-            return response, repo
+            return _read_page(response, self._repository(response, full), full)
 
-        response, repo = self._query(query, variables, read, repo=full, retry=retry)
-        connection = repo["pullRequests"]
-        nodes_raw = connection["nodes"]
-        # A field GitHub refuses this token (FORBIDDEN, INSUFFICIENT_SCOPES) is refused
-        # every time: the node is kept without it, never re-fetched (field_errors.py).
-        refused, errors = split_field_errors(response.errors, at)
-        broken = broken_node_indexes(errors, at)
-        assert isinstance(connection, Mapping) and isinstance(nodes_raw, list)
-        for index, fields in refused.items():
-            if isinstance(index, int) and index < len(nodes_raw):
-                mark_unavailable(nodes_raw[index], fields)
+        page = self._query(query, variables, read, repo=full, retry=retry)
         nodes: list[dict[str, Any]] = []
         refetch: list[int] = []
-        for i, node in enumerate(nodes_raw):
-            if i in broken:
+        for i, node in enumerate(page.nodes):
+            if i in page.broken:
                 refetch.append(int(node["number"]))
                 nodes.append({})  # placeholder, replaced below in place
             elif isinstance(node, dict):
                 nodes.append(node)
         carried: dict[str, Any] = {}
         for i, (node_id, _cursors) in enumerate(carry):
-            answer = response.data.get(f"{CARRY_ALIAS}{i}")
+            answer = page.response.data.get(f"{CARRY_ALIAS}{i}")
             if not isinstance(answer, Mapping):
                 raise GraphQLFailed(
                     [{"message": f"PR node {node_id} vanished during follow-up queries"}],
@@ -296,11 +270,11 @@ class GitHubGraphQLClient:
                     if single is not None:  # deleted meanwhile: nothing to return
                         rebuilt.append(single)
             nodes = rebuilt
-        page_info = connection.get("pageInfo") or {}
+        page_info = page.connection.get("pageInfo") or {}
         return PRPageResult(
             nodes=nodes,
-            pushed_at=repo.get("pushedAt"),
-            total_count=int(connection.get("totalCount") or 0),
+            pushed_at=page.repo.get("pushedAt"),
+            total_count=int(page.connection.get("totalCount") or 0),
             end_cursor=page_info.get("endCursor"),
             has_next_page=bool(page_info.get("hasNextPage")),
             cost=cost,
@@ -363,56 +337,8 @@ class GitHubGraphQLClient:
             pairs.append((owner, name))
         query, variables = build_repos_query(pairs, first, order)
         response = self.execute(query, variables, retry=self._policy(retry), aliased=True)
-        snapshots: list[RepoSnapshot] = []
-        nodes: list[dict[str, Any]] = []
-        unplaced = [
-            e for e in response.errors if not str((e.get("path") or [""])[0]).startswith("r")
-        ]
-        if unplaced:
-            raise GraphQLFailed(unplaced, retryable=True, detail="many-repository query failed")
-        for i, full in enumerate(repos):
-            alias = f"r{i}"
-            errors = [e for e in response.errors if (e.get("path") or [None])[0] == alias]
-            raw = response.data.get(alias)
-            if raw is None and errors and all(e.get("type") == "NOT_FOUND" for e in errors):
-                snapshots.append(RepoSnapshot(full, found=False))
-                continue
-            if errors or not isinstance(raw, Mapping):
-                snapshots.append(RepoSnapshot(full, failed=True))
-                continue
-            latest = raw.get("latest") if isinstance(raw.get("latest"), Mapping) else {}
-            top = [n for n in latest.get("nodes") or [] if isinstance(n, Mapping)]
-            page = None
-            if first is not None:
-                connection = raw.get("pullRequests")
-                page_nodes_ = connection.get("nodes") if isinstance(connection, Mapping) else None
-                if not isinstance(page_nodes_, list) or not all(
-                    isinstance(n, dict) for n in page_nodes_
-                ):
-                    snapshots.append(RepoSnapshot(full, failed=True))
-                    continue
-                assert isinstance(connection, Mapping)
-                info = connection.get("pageInfo") or {}
-                page = PRPageResult(
-                    nodes=page_nodes_,
-                    pushed_at=raw.get("pushedAt"),
-                    total_count=int(connection.get("totalCount") or 0),
-                    end_cursor=info.get("endCursor"),
-                    has_next_page=bool(info.get("hasNextPage")),
-                    cost=0,  # the call's points are the batch's, counted by the client
-                    requests=0,
-                )
-                nodes.extend(page_nodes_)
-            snapshots.append(
-                RepoSnapshot(
-                    full,
-                    name_with_owner=raw.get("nameWithOwner"),
-                    pushed_at=raw.get("pushedAt"),
-                    top_updated_at=top[0].get("updatedAt") if top else None,
-                    total_count=int(latest.get("totalCount") or 0),
-                    page=page,
-                )
-            )
+        snapshots = read_repos_answer(response, repos, first)
+        nodes = [n for snapshot in snapshots if snapshot.page for n in snapshot.page.nodes]
         if nodes:
             self._complete(nodes, None)
         return snapshots
@@ -587,6 +513,47 @@ class GitHubGraphQLClient:
         if not isinstance(repo, dict):
             raise NotFound(repo=full)
         return repo
+
+
+@dataclass(frozen=True, slots=True)
+class _PageAnswer:
+    """A PR page's answer, read: its nodes (refused fields marked), and the nodes to re-fetch."""
+
+    response: GraphQLResponse
+    repo: dict[str, Any]
+    connection: Mapping[str, Any]
+    nodes: list[Any]
+    broken: set[int]  # indexes of nodes that came back with errors: each is re-fetched alone
+
+
+_PAGE_NODES = ("repository", "pullRequests", "nodes")
+
+
+def _read_page(response: GraphQLResponse, repo: dict[str, Any], full: str) -> _PageAnswer:
+    """Read a PR page's answer; raise `AskAgain` for errors not pinned on one identifiable PR."""
+    connection = repo.get("pullRequests")
+    nodes = connection.get("nodes") if isinstance(connection, Mapping) else None
+    # A field GitHub refuses this token (FORBIDDEN, INSUFFICIENT_SCOPES) is refused every time:
+    # the node is kept without it, never re-fetched (field_errors.py).
+    refused, errors = split_field_errors(response.errors, _PAGE_NODES)
+    broken = broken_node_indexes(errors, _PAGE_NODES)
+    unusable = not isinstance(nodes, list) or any(not error_under(e, _PAGE_NODES) for e in errors)
+    nodeless = isinstance(nodes, list) and any(
+        i >= len(nodes) or not has_number(nodes[i]) for i in broken
+    )
+    if unusable or nodeless:
+        failure = GraphQLFailed(
+            errors or [{"message": "pullRequests missing from the answer"}],
+            retryable=True,
+            repo=full,
+            detail="GitHub answered the PR page with errors",
+        )
+        raise AskAgain(failure, f"{full}: page answered with errors")
+    assert isinstance(connection, Mapping) and isinstance(nodes, list)
+    for index, fields in refused.items():
+        if isinstance(index, int) and index < len(nodes):
+            mark_unavailable(nodes[index], fields)
+    return _PageAnswer(response, repo, connection, nodes, set(broken))
 
 
 def _as_is(answer: T) -> T:

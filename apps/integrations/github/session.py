@@ -33,6 +33,10 @@ every try; each step is there for a reason GitHub gives:
    smaller request), never merged as partial data.
 
 Every wait goes through the Clock, so tests switch waiting off with `InstantClock`.
+
+Size: over 400 lines because the steps above are one job: they share one request's state (its
+tries, limit hits, rejected tokens) and one book of budgets and blocks, and the checks that turn
+a GraphQL answer into a limit or an error (`check_graphql`) feed that book directly.
 """
 
 from __future__ import annotations
