@@ -139,7 +139,7 @@ class Attempt:
 class RetryContext:
     """Retries in the style of stamina's `retry_context`, on the project's RetryPolicy and clock::
 
-        retries = retry_context(policy, wait=client.wait)
+        retries = retry_context(policy, wait=session.wait)
         for attempt in retries:
             with attempt:
                 ...  # an error the policy retries is swallowed, waited for, and tried again
