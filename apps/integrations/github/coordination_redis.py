@@ -4,8 +4,11 @@ of each token's budget) kept across processes and machines through one Redis ser
 Keys (all under `prefix`, all named by a coordination key -- a PAT's `token_key` or an App
 installation's stable key, a hex digest either way -- never by the token itself):
 
-- `{prefix}:lock:{token_key}`: the per-token lock. It has a TTL, so a worker killed while
-  holding it blocks the others for at most `lock_ttl` seconds, never forever.
+- `{prefix}:lock:{token_key}`: the per-token lock, redis-py's `Lock` (SET NX PX to take, a
+  token-checked delete to release, as the repository lock in `apps/metrics/sync/run.py`). It has
+  a TTL, so a worker killed while holding it blocks the others for at most `lock_ttl` seconds,
+  never forever. It is held for one HTTP exchange, shorter than `lock_ttl` by construction, so
+  it is never extended.
 - `{prefix}:budget:{token_key}:{resource}`: hash {remaining, reset}; expires at the reset,
   when GitHub refills the budget and what we knew about it stops being true.
 - `{prefix}:blocked:{token_key}:{resource}`: epoch seconds until which nobody sends; expires
@@ -20,12 +23,11 @@ from __future__ import annotations
 
 import logging
 import re
-import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import redis
+from redis.exceptions import LockNotOwnedError
 
 from apps.integrations.github.clock import Clock, SystemClock
 
@@ -34,12 +36,6 @@ logger = logging.getLogger(__name__)
 # A coordination key is a hex digest (sha256, first 16 chars by default). Refusing anything
 # else keeps a token from ever being written into a Redis key by mistake.
 _TOKEN_KEY = re.compile(r"^[0-9a-f]{8,64}$")
-
-# Release only our own lock (a stale holder whose TTL ran out must not free the next holder's).
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
 
 # Move the blocked-until mark later, never earlier; the key expires when the block ends.
 _BLOCK = """
@@ -72,13 +68,12 @@ class RedisCoordinator:
         """
         self._redis = redis.Redis.from_url(redis_url)
         self._prefix = prefix
-        self._lock_ttl_ms = int(lock_ttl * 1000)
+        self._lock_ttl = lock_ttl
         self._poll = poll_interval
         self._lock_wait = lock_wait
         # Reset times are compared with the client's clock (a test clock in tests); Redis
         # expiry itself runs on real time, which only ever errs on the side of forgetting.
         self._clock: Clock = clock or SystemClock()
-        self._release = self._redis.register_script(_RELEASE)
         self._block = self._redis.register_script(_BLOCK)
 
     def __repr__(self) -> str:
@@ -93,17 +88,21 @@ class RedisCoordinator:
     @contextmanager
     def token_lock(self, token_key: str) -> Iterator[None]:
         """Hold the token's lock for the block: one request at a time per token, all processes."""
-        key = self._key("lock", token_key)
-        owner = uuid.uuid4().hex
-        deadline = None if self._lock_wait is None else time.monotonic() + self._lock_wait
-        while not self._redis.set(key, owner, nx=True, px=self._lock_ttl_ms):
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"token {token_key} stayed locked for {self._lock_wait:.0f}s")
-            time.sleep(self._poll)
+        lock = self._redis.lock(
+            self._key("lock", token_key),
+            timeout=self._lock_ttl,
+            sleep=self._poll,
+            blocking_timeout=self._lock_wait,
+            thread_local=False,  # one Lock object per hold: nothing shared between threads
+        )
+        if not lock.acquire():
+            raise TimeoutError(f"token {token_key} stayed locked for {self._lock_wait:.0f}s")
         try:
             yield
         finally:
-            if not self._release(keys=[key], args=[owner]):
+            try:
+                lock.release()  # only our own: a token-checked delete
+            except LockNotOwnedError:
                 # Our TTL ran out while we held the lock: someone else may have sent meanwhile.
                 logger.warning(
                     "lock of token %s expired while held; raise lock_ttl above the request timeout",

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from apps.integrations.github.clock import Clock, SystemClock
 from apps.integrations.github.errors import BadCredentials, GitHubError
+from apps.integrations.github.tokens import SingleToken
 
 # GitHub rejects a JWT whose exp is more than 10 minutes after iat; iat is backdated 60 s
 # against clock drift, as GitHub's docs advise, so exp stays at 9 minutes from now.
@@ -45,7 +46,7 @@ class InstallationToken:
         return f"InstallationToken(expires_at={self.expires_at!r})"
 
 
-class GitHubAppInstallation:
+class GitHubAppInstallation(SingleToken):
     """TokenSource for one installation of a GitHub App: `token()`, `invalidate()`, `key`."""
 
     def __init__(

@@ -21,11 +21,13 @@ node limit (`PAGE_BATCH_NODE_BUDGET`): a heavy call runs long on GitHub's side a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .errors import GraphQLFailed
 from .queries import ALL_PR_FRAGMENTS, CONNECTIONS, PAGE_INFO, RATE_LIMIT_FIELDS
+from .values import GraphQLResponse, PRPageResult
 
 __all__ = [
     "CHECK_BATCH",
@@ -38,6 +40,7 @@ __all__ = [
     "page_nodes",
     "page_requests",
     "query_cost",
+    "read_repos_answer",
 ]
 
 MAX_NODES = 500_000  # GitHub's node limit for one call
@@ -136,3 +139,59 @@ def build_repos_query(
         + (ALL_PR_FRAGMENTS if first is not None else "")
     )
     return query, variables
+
+
+def read_repos_answer(
+    response: GraphQLResponse, repos: Sequence[str], first: int | None
+) -> list[RepoSnapshot]:
+    """One `RepoSnapshot` per repository ("owner/name") of `build_repos_query`, in order.
+
+    The pages' nodes are returned as answered: the caller completes them (all together).
+    """
+    unplaced = [e for e in response.errors if not str((e.get("path") or [""])[0]).startswith("r")]
+    if unplaced:
+        raise GraphQLFailed(unplaced, retryable=True, detail="many-repository query failed")
+    snapshots: list[RepoSnapshot] = []
+    for i, full in enumerate(repos):
+        alias = f"r{i}"
+        errors = [e for e in response.errors if (e.get("path") or [None])[0] == alias]
+        raw = response.data.get(alias)
+        if raw is None and errors and all(e.get("type") == "NOT_FOUND" for e in errors):
+            snapshots.append(RepoSnapshot(full, found=False))
+            continue
+        if errors or not isinstance(raw, Mapping):
+            snapshots.append(RepoSnapshot(full, failed=True))
+            continue
+        latest = raw.get("latest") if isinstance(raw.get("latest"), Mapping) else {}
+        top = [n for n in latest.get("nodes") or [] if isinstance(n, Mapping)]
+        page = None
+        if first is not None:
+            connection = raw.get("pullRequests")
+            page_nodes_ = connection.get("nodes") if isinstance(connection, Mapping) else None
+            if not isinstance(page_nodes_, list) or not all(
+                isinstance(n, dict) for n in page_nodes_
+            ):
+                snapshots.append(RepoSnapshot(full, failed=True))
+                continue
+            assert isinstance(connection, Mapping)
+            info = connection.get("pageInfo") or {}
+            page = PRPageResult(
+                nodes=page_nodes_,
+                pushed_at=raw.get("pushedAt"),
+                total_count=int(connection.get("totalCount") or 0),
+                end_cursor=info.get("endCursor"),
+                has_next_page=bool(info.get("hasNextPage")),
+                cost=0,  # the call's points are the batch's, counted by the client
+                requests=0,
+            )
+        snapshots.append(
+            RepoSnapshot(
+                full,
+                name_with_owner=raw.get("nameWithOwner"),
+                pushed_at=raw.get("pushedAt"),
+                top_updated_at=top[0].get("updatedAt") if top else None,
+                total_count=int(latest.get("totalCount") or 0),
+                page=page,
+            )
+        )
+    return snapshots

@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 
 from .errors import GitHubError, RateLimited, SecondaryRateLimited, TransportFailed
 
-__all__ = ["Attempt", "RetryContext", "RetryPolicy", "retry_context"]
+__all__ = ["AT_ONCE", "Attempt", "Retry", "RetryContext", "RetryPolicy", "Verdict", "retry_context"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,21 +89,29 @@ class RetryPolicy:
 
     def without_retries(self) -> RetryPolicy:
         """The same policy with transient retries switched off (limits still waited for)."""
-        return RetryPolicy(
-            attempts=1,
-            base=self.base,
-            cap=self.cap,
-            secondary_min_wait=self.secondary_min_wait,
-            secondary_cap=self.secondary_cap,
-            secondary_attempts=self.secondary_attempts,
-            transport_floor=self.transport_floor,
-            reset_margin=self.reset_margin,
-            max_retry_after=self.max_retry_after,
-            rng=self.rng,
-        )
+        return replace(self, attempts=1)
 
 
 Wait = Callable[[float, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """A caller's verdict on one failed try: send again after `seconds`, waited for `reason`.
+
+    `counted=False`: no retry proper (nothing counted, nothing waited here): the next try
+    waits for what it needs itself (a rate-limit reset the caller has recorded).
+    """
+
+    seconds: float = 0.0
+    reason: str = ""
+    counted: bool = True
+
+
+AT_ONCE = Retry(counted=False)
+
+# An `on` hook of a RetryContext: the verdict on a failed try, None to let the error through.
+Verdict = Callable[[BaseException], Retry | None]
 
 
 class Attempt:
@@ -131,7 +139,7 @@ class Attempt:
 class RetryContext:
     """Retries in the style of stamina's `retry_context`, on the project's RetryPolicy and clock::
 
-        retries = retry_context(policy, wait=client.wait)
+        retries = retry_context(policy, wait=session.wait)
         for attempt in retries:
             with attempt:
                 ...  # an error the policy retries is swallowed, waited for, and tried again
@@ -144,6 +152,10 @@ class RetryContext:
     `restart()` begins a new series of tries: a caller that changed what it sends (a smaller
     page after a timeout) calls it before re-raising, so the next failure counts as the first
     of the new request and waits the first backoff.
+
+    `on` (as stamina's `on=`) replaces the policy's rule for a caller whose errors need more
+    than it knows (rate limits, rejected tokens, answers with errors): it returns the `Retry`
+    to make, or None to let the error through, and may raise another error instead.
     """
 
     def __init__(
@@ -151,11 +163,13 @@ class RetryContext:
         policy: RetryPolicy,
         wait: Wait,
         *,
-        on_retry: Callable[[GitHubError, float], None] | None = None,
+        on_retry: Callable[[BaseException, float], None] | None = None,
+        on: Verdict | None = None,
     ) -> None:
         self.policy = policy
         self._wait = wait
         self._on_retry = on_retry
+        self._on = on
         self.done = False
         self.tries = 0  # every try, across restarts
         self.failures = 0  # consecutive failures of the current series
@@ -173,6 +187,15 @@ class RetryContext:
 
     def failed(self, error: BaseException) -> bool:
         """Count a failed try; wait and return True when it is to be tried again."""
+        if self._on is not None:
+            verdict = self._on(error)
+            if verdict is None:
+                return False
+            if verdict.counted:
+                if self._on_retry is not None:
+                    self._on_retry(error, verdict.seconds)
+                self._wait(verdict.seconds, verdict.reason)
+            return True
         restarted, self._restarted = self._restarted, False
         if not isinstance(error, GitHubError):
             return False
@@ -196,7 +219,8 @@ def retry_context(
     policy: RetryPolicy,
     wait: Wait,
     *,
-    on_retry: Callable[[GitHubError, float], None] | None = None,
+    on_retry: Callable[[BaseException, float], None] | None = None,
+    on: Verdict | None = None,
 ) -> RetryContext:
     """A `RetryContext` (see there): `for attempt in retry_context(...): with attempt: ...`."""
-    return RetryContext(policy, wait, on_retry=on_retry)
+    return RetryContext(policy, wait, on_retry=on_retry, on=on)

@@ -1,11 +1,13 @@
 """Where the client's tokens come from: one PAT, a pool of PATs, or a GitHub App installation.
 
-`TokenSource` is the protocol the client uses: `token()` gives the token for the next request
-(a source may refresh it), `invalidate(token)` reports a token GitHub rejected (401), and `key`
-names what GitHub budgets, never the token itself: a PAT's `token_key`, a pool's current member's,
-or an App installation's stable key (the same in every process, whatever token it was sold). The
-client locks and books budgets on a single-token source's `key`, and on each pool member's
-`token_key`. `GitHubAppInstallation` lives in `github_app.py`.
+`TokenSource` is the protocol the client uses: `token_for(resource, cost)` gives the token for
+the next request (a source may refresh it, a pool picks the richest member), `key_for(token)`
+names the budget that token spends, `keys` every budget the source can spend, `invalidate(token)`
+reports a token GitHub rejected (401), and `bind(coordinator, clock)` hands the source the
+client's view of the budgets. Keys name what GitHub budgets, never the token itself: a PAT's
+`token_key`, each pool member's own, or an App installation's stable key (the same in every
+process, whatever token it was sold). A single token is a source with one key: `SingleToken`
+gives `StaticToken` and `GitHubAppInstallation` (in `github_app.py`) the pool's methods.
 
 A `TokenPool` picks, for each request, the token with the most remaining budget for the
 resource (graphql or core) as recorded in the Coordinator, switches when one runs dry, and only
@@ -23,7 +25,7 @@ from .clock import Clock, SystemClock
 from .coordination import Coordinator, LocalCoordinator, next_send_at, token_key
 from .errors import BadCredentials
 
-__all__ = ["StaticToken", "TokenPool", "TokenSource", "as_token_source"]
+__all__ = ["SingleToken", "StaticToken", "TokenPool", "TokenSource", "as_token_source"]
 
 
 @runtime_checkable
@@ -32,6 +34,23 @@ class TokenSource(Protocol):
 
     def token(self) -> str:
         """The token to use for the next request (may refresh it first)."""
+        ...
+
+    def token_for(self, resource: str, cost: int = 1) -> str:
+        """The token for a request of `cost` points on `resource` (a pool: the richest)."""
+        ...
+
+    def key_for(self, token: str) -> str:
+        """The coordination key of the budget `token` spends: its lock and budget go by it."""
+        ...
+
+    @property
+    def keys(self) -> list[str]:
+        """Every budget this source can spend (one for a single token)."""
+        ...
+
+    def bind(self, coordinator: Coordinator, clock: Clock) -> None:
+        """The client's coordinator and clock, for a source that ranks budgets (a pool)."""
         ...
 
     def invalidate(self, token: str) -> None:
@@ -48,7 +67,33 @@ class TokenSource(Protocol):
         ...
 
 
-class StaticToken:
+class SingleToken:
+    """What a source of one budget answers to the pool's questions: its one token and key."""
+
+    def token(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def key(self) -> str:
+        raise NotImplementedError
+
+    def token_for(self, resource: str, cost: int = 1) -> str:
+        return self.token()
+
+    def key_for(self, token: str) -> str:
+        # Every token of the source spends one budget: an App installation's tokens, bought by
+        # each worker process, are budgeted per installation, so they go by its stable key.
+        return self.key
+
+    @property
+    def keys(self) -> list[str]:
+        return [self.key]
+
+    def bind(self, coordinator: Coordinator, clock: Clock) -> None:
+        return None
+
+
+class StaticToken(SingleToken):
     """One personal access token (or any fixed token)."""
 
     def __init__(self, token: str) -> None:
@@ -105,6 +150,10 @@ class TokenPool:
     @property
     def keys(self) -> list[str]:
         return [token_key(t) for t in self._tokens]
+
+    def key_for(self, token: str) -> str:
+        # Members are separate budgets (tokens of different users or apps).
+        return token_key(token)
 
     def __len__(self) -> int:
         return len(self._tokens)

@@ -156,3 +156,19 @@ def test_two_prefixes_on_one_redis_never_see_each_others_keys(redis_url: str, pr
         conn = redis.Redis.from_url(redis_url)
         for key in conn.scan_iter(match=f"{prefix}-other:*"):
             conn.delete(key)
+
+
+def test_a_lock_that_expired_while_held_is_not_released_from_under_its_next_holder(
+    redis_url: str, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    slow = RedisCoordinator(redis_url, prefix=prefix, lock_ttl=0.05)
+    nxt = RedisCoordinator(redis_url, prefix=prefix, lock_wait=5).token_lock(KEY)
+    with caplog.at_level("WARNING"), slow.token_lock(KEY):
+        time.sleep(0.1)  # the TTL runs out while held, and the next holder takes the lock
+        nxt.__enter__()
+    # The expired holder's release deleted nobody's lock: it warned instead.
+    assert "expired while held" in caplog.text
+    assert redis.Redis.from_url(redis_url).exists(f"{prefix}:lock:{KEY}")
+    nxt.__exit__(None, None, None)
+    with RedisCoordinator(redis_url, prefix=prefix, lock_wait=0.05).token_lock(KEY):
+        pass

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from apps.integrations.github.errors import (
     BadCredentials,
     Forbidden,
@@ -181,3 +183,23 @@ def test_a_restart_gives_the_changed_request_a_full_series_of_tries():
                 raise outcome
     # Two tries a series were never exceeded: 503, then 502 (restart), 503, 502 (restart), ok.
     assert tried == 5 and retries.tries == 5
+
+
+def test_a_retry_context_with_an_on_hook_follows_its_verdicts():
+    from apps.integrations.github.retry import AT_ONCE, Retry, retry_context
+
+    verdicts = iter([AT_ONCE, Retry(2.5, "answered with errors"), None])
+    waits: list[tuple[float, str]] = []
+    retried: list[float] = []
+    retries = retry_context(
+        RetryPolicy(attempts=1),
+        lambda s, reason: waits.append((s, reason)),
+        on=lambda error: next(verdicts),
+        on_retry=lambda error, seconds: retried.append(seconds),
+    )
+    with pytest.raises(ServerError):
+        for attempt in retries:
+            with attempt:
+                raise ServerError(502)
+    # At once: neither counted nor waited; a Retry: counted and waited; None: raised as it came.
+    assert retries.tries == 3 and retried == [2.5] and waits == [(2.5, "answered with errors")]
