@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from apps.dashboard.lead_stats import grouped_percentiles
+from apps.dashboard.lead.stats import grouped_percentiles
 from apps.dashboard.synthetic import SyntheticTeam
 from apps.dashboard.views_lead import QUERY_BUDGETS
 from apps.metrics.models import PRTimelineEvent, PullRequest

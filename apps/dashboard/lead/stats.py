@@ -14,17 +14,15 @@ jsonb_array_elements_text) so a label can be a group like any other.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connections
-from django.db.models import Expression, F, Q, QuerySet
+from django.db.models import Expression, F, QuerySet
 
-MEDIAN = (1, 2)
-P75 = (3, 4)
+from apps.metrics.aggregates import P50, P75, interpolate
 
 
 @dataclass(slots=True)
@@ -36,7 +34,7 @@ class GroupFigures:
     values: dict[tuple[str, tuple[int, int]], float] = field(default_factory=dict)
 
     def median(self, column: str) -> float | None:
-        return self.values.get((column, MEDIAN))
+        return self.values.get((column, P50))
 
     def p75(self, column: str) -> float | None:
         return self.values.get((column, P75))
@@ -46,7 +44,7 @@ def grouped_percentiles(
     qs: QuerySet[Any],
     group: Expression | F | str | None,
     columns: dict[str, Expression | F | str],
-    fractions: Sequence[tuple[int, int]] = (MEDIAN,),
+    fractions: Sequence[tuple[int, int]] = (P50,),
 ) -> dict[Any, GroupFigures]:
     """Per value of `group` (None: one group for everything): row count and percentiles.
 
@@ -71,7 +69,7 @@ def percentiles_of_sql(
     sql: str,
     params: list[Any],
     names: list[str],
-    fractions: Sequence[tuple[int, int]] = (MEDIAN,),
+    fractions: Sequence[tuple[int, int]] = (P50,),
 ) -> dict[Any, GroupFigures]:
     """The work of `grouped_percentiles` over raw SQL selecting `lg_grp, lg_v0, lg_v1, ...`."""
     if connection.vendor == "postgresql":
@@ -153,21 +151,6 @@ def _native_percentiles(
     return out
 
 
-def interpolate(ranks: dict[int, float], n: int, fraction: tuple[int, int]) -> float | None:
-    """percentile_cont(a/b) of n sorted values from the values at its two 1-based ranks."""
-    if n < 1:
-        return None
-    num, den = fraction
-    lo, rem = divmod(num * (n - 1), den)
-    low = ranks.get(lo + 1)
-    if low is None:
-        return None
-    if rem == 0:
-        return low
-    high = ranks.get(lo + 2)
-    return None if high is None else low + (rem / den) * (high - low)
-
-
 def label_rows_sql(qs: QuerySet[Any], columns: dict[str, str]) -> tuple[Any, str, list[Any]]:
     """SQL selecting `lg_grp` (one label) and `lg_v0..` per (PR, label) of `qs`'s PRs."""
     names = ["lg_labels"]
@@ -190,15 +173,6 @@ def label_rows_sql(qs: QuerySet[Any], columns: dict[str, str]) -> tuple[Any, str
         f"SELECT {label} AS lg_grp, {values} FROM ({sql}) lg_in, {unnest}",
         list(params),
     )
-
-
-def label_q(label: str, vendor: str) -> Q:
-    """PRs carrying `label` (GitHub label names are unique per repository, case-insensitively)."""
-    if vendor == "postgresql":
-        return Q(labels__contains=[label])
-    # SQLite keeps the list as JSON text (json.dumps, as Django writes it): match the quoted
-    # element, quotes included, so "bug" does not match "bugfix".
-    return Q(labels__icontains=json.dumps(label))
 
 
 def _expr(value: Expression | F | str) -> Expression | F:
