@@ -25,10 +25,9 @@ that apps/metrics/pr_metrics.py stores on write:
   and author filters), self-reviews and pending reviews left out.
 
 Everything is aggregated in SQL: one GROUP BY query (conditional COUNT, SUM) per week, one
-window query for every percentile, one for reviewer load. Percentiles are portable across
-SQLite (no percentile_cont) and PostgreSQL: the counts query says how many values each week
-has, so the ranks each percentile interpolates between are known; a ROW_NUMBER query returns
-only the rows at those ranks. Python receives a handful of rows per week, never the PRs.
+query for every percentile of every week and of the whole range (apps.metrics.percentiles,
+portable across SQLite and PostgreSQL), one for reviewer load. Python receives a handful of
+rows per week, never the PRs.
 """
 
 from __future__ import annotations
@@ -41,19 +40,17 @@ from typing import Any
 
 from django.db import connections
 from django.db.models import Count, Exists, F, Func, IntegerField, OuterRef, Q, QuerySet, Sum
-from django.db.models.expressions import Window
-from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from apps.metrics.models import PRReview, PullRequest, Team
+from apps.metrics.percentiles import P50, P75, percentiles_of_sql, rows_sql
 
 SIZE_BUCKETS: tuple[str, ...] = tuple(PullRequest.SizeBucket.values)
 
 SECONDS_PER_WEEK = 7 * 24 * 3600
 
-# Percentiles as exact fractions (numerator, denominator) so the rank test stays in integers.
-P50 = (1, 2)
-P75 = (3, 4)
+# The group that holds the whole range next to the weeks (week indexes start at 0).
+OVERALL = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -636,95 +633,23 @@ def _percentiles(
 ) -> dict[int | None, dict[tuple[str, tuple[int, int]], float]]:
     """Every percentile of PERCENTILES per week and over the range (None), in one query.
 
-    `known[(week, column)]` is the number of non-NULL values (from the counts query), so the
-    ranks each percentile needs are known up front: percentile_cont(p) over n sorted values
-    interpolates between 0-based positions floor(k) and ceil(k), k = p * (n - 1). Each column
-    gets a ROW_NUMBER per week and one over the range (NULLs last, so ranks 1..n are the
-    known values); the query returns only the rows at the needed ranks: a few per week.
+    The range is one more group of the same rows, OVERALL, next to the weeks (UNION ALL). No
+    query when no column has a known value (`known` comes from the counts query).
     """
-    needed: dict[tuple[int | None, str], set[int]] = {}
-    for (week, column), n in known.items():
-        if n:
-            needed[(week, column)] = {r for f in PERCENTILES[column] for r in _ranks(n, f)}
-    if not needed:
+    if not any(known.values()):
         return {}
-
-    annotations: dict[str, Any] = {"grp": bucket}
-    columns = ["grp"]
-    for column in PERCENTILES:
-        order = [F(column).asc(nulls_last=True), F("id").asc()]
-        annotations[f"v_{column}"] = F(column)
-        annotations[f"rw_{column}"] = Window(RowNumber(), partition_by=[bucket], order_by=order)
-        annotations[f"ra_{column}"] = Window(RowNumber(), order_by=order)
-        columns += [f"v_{column}", f"rw_{column}", f"ra_{column}"]
-    inner = base.annotate(**annotations).values_list(*columns)
-    sql, params = inner.query.sql_with_params()
-
-    connection = connections[inner.db]
-    quote = connection.ops.quote_name
-    tests = []
-    for (week, column), ranks in sorted(
-        needed.items(), key=lambda kv: (kv[0][0] is None, kv[0][0] or 0, kv[0][1])
-    ):
-        in_list = ", ".join(str(r) for r in sorted(ranks))
-        if week is None:
-            tests.append(f"{quote(f'ra_{column}')} IN ({in_list})")
-        else:
-            tests.append(
-                f"({quote('grp')} = {int(week)} AND {quote(f'rw_{column}')} IN ({in_list}))"
-            )
-    outer = (
-        f"SELECT {', '.join(quote(c) for c in columns)} FROM ({sql}) ranked "
-        f"WHERE {' OR '.join(tests)}"
+    connection, sql, params = rows_sql(base, bucket, {column: column for column in PERCENTILES})
+    values = ", ".join(f"lg_v{i}" for i in range(len(PERCENTILES)))
+    both = (
+        f"SELECT lg_grp, {values} FROM ({sql}) lg_weeks "
+        f"UNION ALL SELECT {OVERALL}, {values} FROM ({sql}) lg_range"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(outer, params)
-        rows = cursor.fetchall()
-
-    picked: dict[tuple[int | None, str], dict[int, float]] = defaultdict(dict)
-    for row in rows:
-        week = int(row[0])
-        for i, column in enumerate(PERCENTILES):
-            value, week_rank, range_rank = row[1 + 3 * i : 4 + 3 * i]
-            if value is None:
-                continue
-            if int(week_rank) in needed.get((week, column), ()):
-                picked[(week, column)][int(week_rank)] = float(value)
-            if int(range_rank) in needed.get((None, column), ()):
-                picked[(None, column)][int(range_rank)] = float(value)
-
-    out: dict[int | None, dict[tuple[str, tuple[int, int]], float]] = defaultdict(dict)
-    for (week, column), ranks in picked.items():
-        n = known[(week, column)]
-        for fraction in PERCENTILES[column]:
-            value = interpolate(ranks, n, fraction)
-            if value is not None:
-                out[week][(column, fraction)] = value
-    return out
-
-
-def _ranks(n: int, fraction: tuple[int, int]) -> tuple[int, ...]:
-    """The 1-based ranks percentile_cont(a/b) of n values reads: floor(k)+1 and ceil(k)+1."""
-    num, den = fraction
-    lo, rem = divmod(num * (n - 1), den)
-    return (lo + 1,) if rem == 0 else (lo + 1, lo + 2)
-
-
-def interpolate(ranks: dict[int, float], n: int, fraction: tuple[int, int]) -> float | None:
-    """percentile_cont(a/b) of n sorted values from the values at the ranks `_ranks` names."""
-    if n < 1:
-        return None
-    num, den = fraction
-    lo, rem = divmod(num * (n - 1), den)
-    low = ranks.get(lo + 1)
-    if low is None:
-        return None
-    if rem == 0:
-        return low
-    high = ranks.get(lo + 2)
-    if high is None:
-        return None
-    return low + (rem / den) * (high - low)
+    fractions = sorted({f for wanted in PERCENTILES.values() for f in wanted})
+    groups = percentiles_of_sql(connection, both, params * 2, list(PERCENTILES), fractions)
+    return {
+        (None if group == OVERALL else int(group)): figures.values
+        for group, figures in groups.items()
+    }
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:

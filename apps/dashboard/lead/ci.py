@@ -11,10 +11,9 @@ from django.db.models import Count, F, Max, Min, Q
 
 from apps.dashboard import charts
 from apps.dashboard.lead.scope import Scope
-from apps.dashboard.lead.stats import GroupFigures, grouped_percentiles
 from apps.dashboard.lead.tables import TABLE_ROWS, Table, share
-from apps.metrics.aggregates import P50, P75
 from apps.metrics.models import PRCheckRun
+from apps.metrics.percentiles import P50, P75, GroupFigures, grouped_percentiles
 
 # Conclusions of a check run that count as a failure (GitHub's CheckConclusionState, lower case).
 FAILED = ("failure", "timed_out", "startup_failure")

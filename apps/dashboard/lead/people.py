@@ -11,9 +11,9 @@ from django.db.models import Count, F, Min, Q, QuerySet
 from django.db.models.functions import Coalesce
 
 from apps.dashboard.lead.scope import Scope
-from apps.dashboard.lead.stats import GroupFigures, grouped_percentiles
 from apps.dashboard.lead.tables import TABLE_ROWS, Table, pr_url
 from apps.metrics.models import PRReview, PRTimelineEvent, PullRequest, TeamMember
+from apps.metrics.percentiles import GroupFigures, grouped_percentiles
 
 
 def people_table(scope: Scope) -> Table:

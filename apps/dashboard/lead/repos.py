@@ -10,14 +10,15 @@ from django.db.models import Count, F, Q, Sum
 from apps.dashboard import charts
 from apps.dashboard.lead.scope import Scope
 from apps.dashboard.lead.stages import STAGES
-from apps.dashboard.lead.stats import (
+from apps.dashboard.lead.tables import Table, column_name, share
+from apps.metrics.percentiles import (
+    P50,
+    P75,
     GroupFigures,
     grouped_percentiles,
     label_rows_sql,
     percentiles_of_sql,
 )
-from apps.dashboard.lead.tables import Table, column_name, share
-from apps.metrics.aggregates import P50, P75
 
 # The medians of both pages, in column order: stored per-PR column by name.
 MEDIANS = {

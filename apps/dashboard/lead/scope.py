@@ -12,10 +12,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
-from apps.dashboard.lead.stats import label_rows_sql
 from apps.dashboard.views import DEFAULT_WEEKS, TeamFilterForm, _query_string
 from apps.metrics.aggregates import MetricsFilter
 from apps.metrics.models import PullRequest, Team, TeamMember
+from apps.metrics.percentiles import label_rows_sql
 
 # The staleness thresholds the "needs attention" page offers, in days.
 STALE_DAYS = (3, 7, 14, 30)
