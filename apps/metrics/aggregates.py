@@ -28,6 +28,10 @@ Everything is aggregated in SQL: one GROUP BY query (conditional COUNT, SUM) per
 query for every percentile of every week and of the whole range (apps.metrics.percentiles,
 portable across SQLite and PostgreSQL), one for reviewer load. Python receives a handful of
 rows per week, never the PRs.
+
+Size: over 400 lines for one job, the team figures the team page, the stages page and the
+pr_metrics command show, with the values that carry them (PeriodStats, TeamReport, Change)
+and the week arithmetic they share (WeekIndex).
 """
 
 from __future__ import annotations
@@ -544,7 +548,10 @@ def compare_periods(
 
 
 def _as_float(value: object) -> float | None:
-    return None if value is None else float(value)  # type: ignore[arg-type]
+    """A card's figure as a number; counts stay whole (a card shows "12", not "12.0")."""
+    if value is None or isinstance(value, int):
+        return value
+    return float(value)  # type: ignore[arg-type]
 
 
 class WeekIndex(Func):

@@ -1,6 +1,6 @@
 """The stages page: per week and over the range, the median of each cycle-time stage.
 
-The figures are apps.metrics.aggregates' (`weeks_and_total`, `previous_period`) for the page's
+The figures are apps.metrics.aggregates' (`weeks_and_total`, `compare_periods`) for the page's
 filter, label included, so this page and the team page agree.
 """
 
@@ -12,7 +12,13 @@ from typing import Any
 from apps.dashboard import charts
 from apps.dashboard.lead.scope import Scope
 from apps.dashboard.lead.tables import Table, column_name
-from apps.metrics.aggregates import WeekStats, previous_period, weeks_and_total
+from apps.metrics.aggregates import (
+    Change,
+    WeekStats,
+    compare_periods,
+    previous_period,
+    weeks_and_total,
+)
 
 # The stages of cycle time, in order, with their stored per-PR column and chart colour.
 STAGES: tuple[tuple[str, str, str], ...] = (
@@ -33,35 +39,30 @@ MEDIANS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class StatCard:
-    """A figure over the range and the same figure over the previous period of equal length."""
+# The cards in page order: key, label, apps.metrics.aggregates.CARD_FIGURES name, style.
+CARDS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
+    ("merged", "Merged PRs", "merged", {"unit": "", "lower_is_better": False}),
+    ("cycle", "Cycle time, median", "cycle_time_p50_hours", {}),
+    ("first-review", "Time to first review, median", "time_to_first_review_p50_hours", {}),
+    *((name, f"{name.title()} time, median", f"{name}_time_p50_hours", {}) for name, *_ in STAGES),
+)
 
-    key: str
-    label: str
-    value: float | None
-    previous: float | None
+
+@dataclass(frozen=True, slots=True)
+class StatCard(Change):
+    """A stat card: a figure over the range against the previous period of equal length."""
+
+    key: str = ""
+    label: str = ""
     unit: str = "h"
     lower_is_better: bool = True
 
     @property
-    def change(self) -> float | None:
-        if self.value is None or self.previous is None:
-            return None
-        return self.value - self.previous
-
-    @property
-    def change_pct(self) -> float | None:
-        if self.change is None or not self.previous:
-            return None
-        return self.change / self.previous
-
-    @property
     def trend(self) -> str:
         """ "better", "worse" or "same" for the colour of the change."""
-        if not self.change:
+        if not self.delta:
             return "same"
-        return "better" if (self.change < 0) == self.lower_is_better else "worse"
+        return "better" if (self.delta < 0) == self.lower_is_better else "worse"
 
 
 def weeks_table(scope: Scope) -> Table:
@@ -87,19 +88,12 @@ def _weeks_table(weeks: list[WeekStats]) -> Table:
 def page(scope: Scope) -> dict[str, Any]:
     """The page's cards (each against the previous period), chart and weekly table."""
     weeks, now = weeks_and_total(scope.flt)
-    before_filter = previous_period(scope.flt)
-    before = weeks_and_total(before_filter)[1]
-    table = _weeks_table(weeks)
-
-    def card(key: str, label: str, attr: str) -> StatCard:
-        return StatCard(key, label, getattr(now, attr), getattr(before, attr))
-
+    changes = compare_periods(scope.flt, current=now)
     cards = [
-        StatCard("merged", "Merged PRs", now.merged, before.merged, unit="", lower_is_better=False),
-        card("cycle", "Cycle time, median", MEDIANS["cycle"]),
-        card("first-review", "Time to first review, median", MEDIANS["first_review"]),
-        *[card(name, f"{name.title()} time, median", MEDIANS[name]) for name, _, _ in STAGES],
+        StatCard(changes[figure].current, changes[figure].previous, key, label, **style)
+        for key, label, figure, style in CARDS
     ]
+    table = _weeks_table(weeks)
     chart = charts.bar_chart(
         "stages",
         "Stages per week (h, medians)",
@@ -114,5 +108,5 @@ def page(scope: Scope) -> dict[str, Any]:
         "cards": cards,
         "chart": chart,
         "table": table,
-        "previous_start": before_filter.start,
+        "previous_start": previous_period(scope.flt).start,
     }
