@@ -25,8 +25,7 @@ from django.utils import timezone
 
 from apps.dashboard import charts
 from apps.dashboard.exports import csv_response
-from apps.dashboard.lead_stats import label_q
-from apps.metrics.aggregates import SIZE_BUCKETS, MetricsFilter, TeamReport, team_report
+from apps.metrics.aggregates import SIZE_BUCKETS, MetricsFilter, TeamReport, label_q, team_report
 from apps.metrics.models import PullRequest, Team, TeamMember, TrackedRepository
 from apps.metrics.seeding.cache import PRCache, get_cache_path, team_cache_dir
 

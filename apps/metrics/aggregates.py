@@ -1,7 +1,7 @@
 """Team aggregates over merged PRs: per week and over a date range, computed by the database.
 
 The population is a team's PRs *merged* in [start, end), optionally narrowed to one repository
-("owner/name") and/or one author (GitHub login). Each figure comes from the per-PR metrics
+("owner/name"), one author (GitHub login) and/or one label (`MetricsFilter`). Each figure comes from the per-PR metrics
 that apps/metrics/pr_metrics.py stores on write:
 
 - merged: number of PRs merged in the period (a week is Monday 00:00 UTC to the next Monday);
@@ -25,45 +25,49 @@ that apps/metrics/pr_metrics.py stores on write:
   and author filters), self-reviews and pending reviews left out.
 
 Everything is aggregated in SQL: one GROUP BY query (conditional COUNT, SUM) per week, one
-window query for every percentile, one for reviewer load. Percentiles are portable across
-SQLite (no percentile_cont) and PostgreSQL: the counts query says how many values each week
-has, so the ranks each percentile interpolates between are known; a ROW_NUMBER query returns
-only the rows at those ranks. Python receives a handful of rows per week, never the PRs.
+query for every percentile of every week and of the whole range (apps.metrics.percentiles,
+portable across SQLite and PostgreSQL), one for reviewer load. Python receives a handful of
+rows per week, never the PRs.
+
+Size: over 400 lines for one job, the team figures the team page, the stages page and the
+pr_metrics command show, with the values that carry them (PeriodStats, TeamReport, Change)
+and the week arithmetic they share (WeekIndex).
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import connections
-from django.db.models import Count, F, Func, IntegerField, Q, QuerySet, Sum
-from django.db.models.expressions import Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, Exists, F, Func, IntegerField, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from apps.metrics.models import PRReview, PullRequest, Team
+from apps.metrics.percentiles import P50, P75, percentiles_of_sql, rows_sql
 
 SIZE_BUCKETS: tuple[str, ...] = tuple(PullRequest.SizeBucket.values)
 
 SECONDS_PER_WEEK = 7 * 24 * 3600
 
-# Percentiles as exact fractions (numerator, denominator) so the rank test stays in integers.
-P50 = (1, 2)
-P75 = (3, 4)
+# The group that holds the whole range next to the weeks (week indexes start at 0).
+OVERALL = -1
 
 
 @dataclass(frozen=True, slots=True)
 class MetricsFilter:
-    """Which PRs an aggregate covers: a team's PRs merged in [start, end), optionally narrowed."""
+    """Which PRs an aggregate covers: a team's PRs merged in [start, end), optionally narrowed
+    to one repository, one author and one label."""
 
     team: Team
     start: datetime
     end: datetime
     repo: str | None = None
     member: str | None = None
+    label: str | None = None
 
     @classmethod
     def last_weeks(
@@ -74,6 +78,7 @@ class MetricsFilter:
         now: datetime | None = None,
         repo: str | None = None,
         member: str | None = None,
+        label: str | None = None,
     ) -> MetricsFilter:
         """The current week and the `weeks - 1` full weeks before it (weeks start on Monday, UTC)."""
         if weeks < 1:
@@ -81,7 +86,14 @@ class MetricsFilter:
         now = now or timezone.now()
         first_monday = week_start(now.date()) - timedelta(weeks=weeks - 1)
         start = datetime.combine(first_monday, datetime.min.time(), tzinfo=UTC)
-        return cls(team=team, start=start, end=now, repo=repo or None, member=member or None)
+        return cls(
+            team=team,
+            start=start,
+            end=now,
+            repo=repo or None,
+            member=member or None,
+            label=label or None,
+        )
 
     @classmethod
     def between(
@@ -92,13 +104,21 @@ class MetricsFilter:
         *,
         repo: str | None = None,
         member: str | None = None,
+        label: str | None = None,
     ) -> MetricsFilter:
         """PRs merged from `first_day` 00:00 UTC through the end of `last_day` (inclusive days)."""
         if last_day < first_day:
             raise ValueError(f"the range ends ({last_day}) before it starts ({first_day})")
         start = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
         end = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-        return cls(team=team, start=start, end=end, repo=repo or None, member=member or None)
+        return cls(
+            team=team,
+            start=start,
+            end=end,
+            repo=repo or None,
+            member=member or None,
+            label=label or None,
+        )
 
     def week_starts(self) -> list[date]:
         """Every Monday whose week overlaps [start, end), oldest first."""
@@ -110,16 +130,40 @@ class MetricsFilter:
             monday += timedelta(weeks=1)
         return out
 
+    def narrow(self, qs: QuerySet[Any], prefix: str = "") -> QuerySet[Any]:
+        """`qs` narrowed to the filter's repository, author and label, whatever its dates.
+
+        `prefix` is the path from `qs`'s model to the PR ("pull_request__" for reviews and
+        check runs; empty for PRs).
+        """
+        if self.repo:
+            qs = qs.filter(**{f"{prefix}github_repo": self.repo})
+        if self.member:
+            qs = qs.filter(**{f"{prefix}author__github_login": self.member})
+        if self.label:
+            q = label_q(self.label, connections[qs.db].vendor)
+            if prefix:
+                pr = OuterRef(prefix.removesuffix("__"))
+                qs = qs.filter(Exists(PullRequest.objects.filter(q, pk=pr)))
+            else:
+                qs = qs.filter(q)
+        return qs
+
     def merged_prs(self) -> QuerySet[PullRequest]:
         """The population: this filter's merged PRs (unordered, for aggregation)."""
         qs = PullRequest.objects.filter(
             team=self.team, merged_at__gte=self.start, merged_at__lt=self.end
         )
-        if self.repo:
-            qs = qs.filter(github_repo=self.repo)
-        if self.member:
-            qs = qs.filter(author__github_login=self.member)
-        return qs.order_by()
+        return self.narrow(qs).order_by()
+
+
+def label_q(label: str, vendor: str) -> Q:
+    """PRs carrying `label` (GitHub label names are unique per repository, case-insensitively)."""
+    if vendor == "postgresql":
+        return Q(labels__contains=[label])
+    # SQLite keeps the list as JSON text (json.dumps, as Django writes it): match the quoted
+    # element, quotes included, so "bug" does not match "bugfix".
+    return Q(labels__icontains=json.dumps(label))
 
 
 @dataclass(slots=True)
@@ -288,7 +332,7 @@ def week_start(day: date) -> date:
 def team_report(flt: MetricsFilter) -> TeamReport:
     """Weekly and whole-range figures plus reviewer load for `flt`: three SQL queries, and a
     fourth only when no merged PR was reviewed (were reviews collected at all?)."""
-    weeks, total = _weeks_and_total(flt)
+    weeks, total = weeks_and_total(flt)
     reviewers = reviewer_load(flt)
     # A PR reviewed (or a reviewer's load) proves reviews were collected: no query needed then.
     if total.merged and not total.reviewed and not reviewers and not _reviews_collected(flt):
@@ -301,21 +345,17 @@ def _reviews_collected(flt: MetricsFilter) -> bool:
     """Whether any review (of any state, at any time) is stored for the filter's PRs: without
     one, "reviewed by someone else" cannot be told from "reviews were not collected"."""
     qs = PRReview.objects.filter(pull_request__team=flt.team)
-    if flt.repo:
-        qs = qs.filter(pull_request__github_repo=flt.repo)
-    if flt.member:
-        qs = qs.filter(pull_request__author__github_login=flt.member)
-    return qs.exists()
+    return flt.narrow(qs, "pull_request__").exists()
 
 
 def period_stats(flt: MetricsFilter) -> PeriodStats:
     """The whole range's figures for `flt` as one period (two queries)."""
-    return _weeks_and_total(flt)[1]
+    return weeks_and_total(flt)[1]
 
 
 def weekly_stats(flt: MetricsFilter) -> list[WeekStats]:
     """One WeekStats per week of the range, oldest first, empty weeks included (two queries)."""
-    return _weeks_and_total(flt)[0]
+    return weeks_and_total(flt)[0]
 
 
 # The percentile columns and which percentiles each gets.
@@ -329,7 +369,7 @@ PERCENTILES: dict[str, tuple[tuple[int, int], ...]] = {
 }
 
 
-def _weeks_and_total(flt: MetricsFilter) -> tuple[list[WeekStats], PeriodStats]:
+def weeks_and_total(flt: MetricsFilter) -> tuple[list[WeekStats], PeriodStats]:
     """Counts per week (one GROUP BY query), then every percentile (one window query)."""
     base = flt.merged_prs()
     mondays = flt.week_starts()
@@ -487,11 +527,8 @@ CARD_FIGURES: dict[str, str] = {
 
 
 def previous_period(flt: MetricsFilter) -> MetricsFilter:
-    """The period of the same length that ends where `flt` starts, same repository and member."""
-    length = flt.end - flt.start
-    return MetricsFilter(
-        team=flt.team, start=flt.start - length, end=flt.start, repo=flt.repo, member=flt.member
-    )
+    """The period of the same length that ends where `flt` starts, same narrowing."""
+    return replace(flt, start=flt.start - (flt.end - flt.start), end=flt.start)
 
 
 def compare_periods(
@@ -511,7 +548,10 @@ def compare_periods(
 
 
 def _as_float(value: object) -> float | None:
-    return None if value is None else float(value)  # type: ignore[arg-type]
+    """A card's figure as a number; counts stay whole (a card shows "12", not "12.0")."""
+    if value is None or isinstance(value, int):
+        return value
+    return float(value)  # type: ignore[arg-type]
 
 
 class WeekIndex(Func):
@@ -568,11 +608,7 @@ def reviewer_load(flt: MetricsFilter, limit: int = 50) -> list[ReviewerLoad]:
         reviewer__isnull=False,
     ).exclude(state=PRReview.State.PENDING)
     # A review by the PR's own author is a reply, not review work.
-    qs = qs.exclude(reviewer=F("pull_request__author"))
-    if flt.repo:
-        qs = qs.filter(pull_request__github_repo=flt.repo)
-    if flt.member:
-        qs = qs.filter(pull_request__author__github_login=flt.member)
+    qs = flt.narrow(qs.exclude(reviewer=F("pull_request__author")), "pull_request__")
     rows = (
         qs.order_by()
         .values("reviewer__github_login", "reviewer__is_bot")
@@ -604,93 +640,23 @@ def _percentiles(
 ) -> dict[int | None, dict[tuple[str, tuple[int, int]], float]]:
     """Every percentile of PERCENTILES per week and over the range (None), in one query.
 
-    `known[(week, column)]` is the number of non-NULL values (from the counts query), so the
-    ranks each percentile needs are known up front: percentile_cont(p) over n sorted values
-    interpolates between 0-based positions floor(k) and ceil(k), k = p * (n - 1). Each column
-    gets a ROW_NUMBER per week and one over the range (NULLs last, so ranks 1..n are the
-    known values); the query returns only the rows at the needed ranks: a few per week.
+    The range is one more group of the same rows, OVERALL, next to the weeks (UNION ALL). No
+    query when no column has a known value (`known` comes from the counts query).
     """
-    needed: dict[tuple[int | None, str], set[int]] = {}
-    for (week, column), n in known.items():
-        if n:
-            needed[(week, column)] = {r for f in PERCENTILES[column] for r in _ranks(n, f)}
-    if not needed:
+    if not any(known.values()):
         return {}
-
-    annotations: dict[str, Any] = {"grp": bucket}
-    columns = ["grp"]
-    for column in PERCENTILES:
-        order = [F(column).asc(nulls_last=True), F("id").asc()]
-        annotations[f"v_{column}"] = F(column)
-        annotations[f"rw_{column}"] = Window(RowNumber(), partition_by=[bucket], order_by=order)
-        annotations[f"ra_{column}"] = Window(RowNumber(), order_by=order)
-        columns += [f"v_{column}", f"rw_{column}", f"ra_{column}"]
-    inner = base.annotate(**annotations).values_list(*columns)
-    sql, params = inner.query.sql_with_params()
-
-    connection = connections[inner.db]
-    quote = connection.ops.quote_name
-    tests = []
-    for (week, column), ranks in sorted(
-        needed.items(), key=lambda kv: (kv[0][0] is None, kv[0][0] or 0, kv[0][1])
-    ):
-        in_list = ", ".join(str(r) for r in sorted(ranks))
-        if week is None:
-            tests.append(f"{quote(f'ra_{column}')} IN ({in_list})")
-        else:
-            tests.append(
-                f"({quote('grp')} = {int(week)} AND {quote(f'rw_{column}')} IN ({in_list}))"
-            )
-    outer = (
-        f"SELECT {', '.join(quote(c) for c in columns)} FROM ({sql}) ranked "
-        f"WHERE {' OR '.join(tests)}"
+    connection, sql, params = rows_sql(base, bucket, {column: column for column in PERCENTILES})
+    values = ", ".join(f"lg_v{i}" for i in range(len(PERCENTILES)))
+    both = (
+        f"SELECT lg_grp, {values} FROM ({sql}) lg_weeks "
+        f"UNION ALL SELECT {OVERALL}, {values} FROM ({sql}) lg_range"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(outer, params)
-        rows = cursor.fetchall()
-
-    picked: dict[tuple[int | None, str], dict[int, float]] = defaultdict(dict)
-    for row in rows:
-        week = int(row[0])
-        for i, column in enumerate(PERCENTILES):
-            value, week_rank, range_rank = row[1 + 3 * i : 4 + 3 * i]
-            if value is None:
-                continue
-            if int(week_rank) in needed.get((week, column), ()):
-                picked[(week, column)][int(week_rank)] = float(value)
-            if int(range_rank) in needed.get((None, column), ()):
-                picked[(None, column)][int(range_rank)] = float(value)
-
-    out: dict[int | None, dict[tuple[str, tuple[int, int]], float]] = defaultdict(dict)
-    for (week, column), ranks in picked.items():
-        n = known[(week, column)]
-        for fraction in PERCENTILES[column]:
-            value = _interpolate(ranks, n, fraction)
-            if value is not None:
-                out[week][(column, fraction)] = value
-    return out
-
-
-def _ranks(n: int, fraction: tuple[int, int]) -> tuple[int, ...]:
-    """The 1-based ranks percentile_cont(a/b) of n values reads: floor(k)+1 and ceil(k)+1."""
-    num, den = fraction
-    lo, rem = divmod(num * (n - 1), den)
-    return (lo + 1,) if rem == 0 else (lo + 1, lo + 2)
-
-
-def _interpolate(ranks: dict[int, float], n: int, fraction: tuple[int, int]) -> float | None:
-    """percentile_cont(a/b) from the values at the ranks `_ranks` names."""
-    num, den = fraction
-    lo, rem = divmod(num * (n - 1), den)
-    low = ranks.get(lo + 1)
-    if low is None:
-        return None
-    if rem == 0:
-        return low
-    high = ranks.get(lo + 2)
-    if high is None:
-        return None
-    return low + (rem / den) * (high - low)
+    fractions = sorted({f for wanted in PERCENTILES.values() for f in wanted})
+    groups = percentiles_of_sql(connection, both, params * 2, list(PERCENTILES), fractions)
+    return {
+        (None if group == OVERALL else int(group)): figures.values
+        for group, figures in groups.items()
+    }
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:

@@ -11,10 +11,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from apps.dashboard.lead_stats import grouped_percentiles
 from apps.dashboard.synthetic import SyntheticTeam
 from apps.dashboard.views_lead import QUERY_BUDGETS
 from apps.metrics.models import PRTimelineEvent, PullRequest
+from apps.metrics.percentiles import grouped_percentiles
 from apps.metrics.tests.factories import (
     CommitFactory,
     PRCheckRunFactory,
@@ -390,14 +390,19 @@ def test_the_team_page_tables_export_as_csv(client_in: Client, acme: SyntheticTe
     assert client_in.get("/teams/acme/?format=csv&table=nope").status_code == 404
 
 
+@pytest.mark.parametrize("label", ["", "bug"])
 def test_the_stage_page_agrees_with_the_metrics_aggregates(
-    client_in: Client, acme: SyntheticTeam
+    client_in: Client, acme: SyntheticTeam, label: str
 ) -> None:
     from apps.metrics.aggregates import MetricsFilter, stage_medians
 
-    rows = csv_rows(client_in.get("/teams/acme/stages/?weeks=12&format=csv&table=weeks"))
+    url = f"/teams/acme/stages/?weeks=12&label={label}&format=csv&table=weeks"
+    rows = csv_rows(client_in.get(url))
     header = rows[0]
-    expected = stage_medians(MetricsFilter.last_weeks(acme.team, 12))
+    expected = stage_medians(MetricsFilter.last_weeks(acme.team, 12, label=label))
+    if label:
+        everything = stage_medians(MetricsFilter.last_weeks(acme.team, 12))
+        assert 0 < sum(w.merged for w in expected) < sum(w.merged for w in everything)
     assert len(rows) - 1 == len(expected)
     for row, week in zip(rows[1:], expected, strict=True):
         assert row[0] == week.week.isoformat()

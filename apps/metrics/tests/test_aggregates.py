@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from apps.metrics.aggregates import MetricsFilter, team_report, weekly_stats
+from apps.metrics.aggregates import MetricsFilter, previous_period, team_report, weekly_stats
 from apps.metrics.models import PRReview, PullRequest, Team, TeamMember
 from apps.metrics.pipeline.fetched import FetchedCheckRun, FetchedPRFull, FetchedReview, FetchedUser
 from apps.metrics.pipeline.writer import save_pull_requests
@@ -210,6 +210,22 @@ def test_a_member_filter_keeps_that_authors_prs(acme: Team) -> None:
     assert report.total.cycle_p50_hours == pytest.approx(72.0)
     assert report.total.reviewed_share == 0
     assert [r.login for r in report.reviewers] == ["copilot[bot]"]
+
+
+def test_a_label_filter_keeps_the_prs_carrying_that_label(acme: Team) -> None:
+    PullRequest.objects.filter(team=acme, github_pr_id=1).update(labels=["bug"])
+    PullRequest.objects.filter(team=acme, github_pr_id=5).update(labels=["docs", "bug"])
+    # A label whose name starts with the one asked for is another label.
+    PullRequest.objects.filter(team=acme, github_pr_id=2).update(labels=["bugfix"])
+    flt = three_weeks(acme, label="bug")
+    report = team_report(flt)
+    assert report.total.merged == 2
+    assert [w.stats.merged for w in report.weeks] == [0, 1, 1]
+    # Cycle times 24 and 5.
+    assert report.total.cycle_p50_hours == pytest.approx(14.5)
+    assert [(r.login, r.reviews) for r in report.reviewers] == [("alice", 2), ("bob", 1)]
+    assert previous_period(flt).label == "bug"
+    assert team_report(three_weeks(acme, label="chore")).total.merged == 0
 
 
 def test_an_explicit_date_range_includes_its_last_day(acme: Team) -> None:

@@ -1,12 +1,12 @@
-"""Grouped counts and percentiles for the team lead's pages, computed by the database.
+"""Grouped counts and percentiles computed by the database: the team page's and the lead pages'.
 
 `grouped_percentiles` answers "per group (a week, a period, a repository, a check, a label):
 how many rows, and the median (or any percentile) of each column" in ONE query whatever the
-number of rows: a window query numbers each column's known values within its group and
-counts them, and only the rows at the ranks percentile_cont interpolates between come back
-(a few per group). Same semantics as apps.metrics.aggregates (linear interpolation between
-the two nearest ranks, NULLs left out), portable across SQLite and PostgreSQL; on PostgreSQL
-its own percentile_cont aggregate does the same in one pass, without the window sorts.
+number of rows. percentile_cont semantics (linear interpolation between the two nearest ranks,
+NULLs left out), portable across SQLite and PostgreSQL: a window query numbers each column's
+known values within its group and counts them, and only the rows at the ranks percentile_cont
+interpolates between come back (a few per group); on PostgreSQL its own percentile_cont
+aggregate does the same in one pass, without the window sorts.
 
 Labels are a JSON list per PR; `label_rows_sql` unnests them (SQLite's json_each, PostgreSQL's
 jsonb_array_elements_text) so a label can be a group like any other.
@@ -14,16 +14,16 @@ jsonb_array_elements_text) so a label can be a group like any other.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connections
-from django.db.models import Expression, F, Q, QuerySet
+from django.db.models import Expression, F, QuerySet
 
-MEDIAN = (1, 2)
+# Percentiles as exact fractions (numerator, denominator) so the rank test stays in integers.
+P50 = (1, 2)
 P75 = (3, 4)
 
 
@@ -36,7 +36,7 @@ class GroupFigures:
     values: dict[tuple[str, tuple[int, int]], float] = field(default_factory=dict)
 
     def median(self, column: str) -> float | None:
-        return self.values.get((column, MEDIAN))
+        return self.values.get((column, P50))
 
     def p75(self, column: str) -> float | None:
         return self.values.get((column, P75))
@@ -46,12 +46,23 @@ def grouped_percentiles(
     qs: QuerySet[Any],
     group: Expression | F | str | None,
     columns: dict[str, Expression | F | str],
-    fractions: Sequence[tuple[int, int]] = (MEDIAN,),
+    fractions: Sequence[tuple[int, int]] = (P50,),
 ) -> dict[Any, GroupFigures]:
     """Per value of `group` (None: one group for everything): row count and percentiles.
 
     `columns` maps an output name to a field name or an expression of `qs`'s model.
     """
+    connection, sql, params = rows_sql(qs, group, columns)
+    return percentiles_of_sql(connection, sql, params, list(columns), fractions)
+
+
+def rows_sql(
+    qs: QuerySet[Any],
+    group: Expression | F | str | None,
+    columns: dict[str, Expression | F | str],
+) -> tuple[Any, str, list[Any]]:
+    """The connection, SQL and parameters selecting `lg_grp` (`group`'s value; 0 for None) and
+    `lg_v0, lg_v1, ...` (the `columns`, in order) per row of `qs`."""
     annotations: dict[str, Any] = {"lg_grp": _expr(group) if group is not None else F("pk")}
     names = ["lg_grp"]
     for index, expression in enumerate(columns.values()):
@@ -59,11 +70,10 @@ def grouped_percentiles(
         names.append(f"lg_v{index}")
     inner = qs.order_by().annotate(**annotations).values_list(*names)
     sql, params = inner.query.sql_with_params()
-    connection = connections[inner.db]
     if group is None:
         # One group: the pk column only gave the subquery a valid select; group on a constant.
         sql = f"SELECT 0 AS lg_grp, {', '.join(names[1:]) or 'NULL'} FROM ({sql}) lg_in"
-    return percentiles_of_sql(connection, sql, list(params), list(columns), fractions)
+    return connections[inner.db], sql, list(params)
 
 
 def percentiles_of_sql(
@@ -71,7 +81,7 @@ def percentiles_of_sql(
     sql: str,
     params: list[Any],
     names: list[str],
-    fractions: Sequence[tuple[int, int]] = (MEDIAN,),
+    fractions: Sequence[tuple[int, int]] = (P50,),
 ) -> dict[Any, GroupFigures]:
     """The work of `grouped_percentiles` over raw SQL selecting `lg_grp, lg_v0, lg_v1, ...`."""
     if connection.vendor == "postgresql":
@@ -165,40 +175,22 @@ def interpolate(ranks: dict[int, float], n: int, fraction: tuple[int, int]) -> f
     if rem == 0:
         return low
     high = ranks.get(lo + 2)
-    return None if high is None else low + (rem / den) * (high - low)
+    if high is None:
+        return None
+    return low + (rem / den) * (high - low)
 
 
 def label_rows_sql(qs: QuerySet[Any], columns: dict[str, str]) -> tuple[Any, str, list[Any]]:
     """SQL selecting `lg_grp` (one label) and `lg_v0..` per (PR, label) of `qs`'s PRs."""
-    names = ["lg_labels"]
-    annotations: dict[str, Any] = {"lg_labels": F("labels")}
-    for index, column in enumerate(columns.values()):
-        annotations[f"lg_v{index}"] = _expr(column)
-        names.append(f"lg_v{index}")
-    inner = qs.order_by().annotate(**annotations).values_list(*names)
-    sql, params = inner.query.sql_with_params()
-    connection = connections[inner.db]
+    connection, sql, params = rows_sql(qs, "labels", columns)
     values = ", ".join(f"lg_in.lg_v{i}" for i in range(len(columns))) or "NULL"
     if connection.vendor == "postgresql":
-        unnest = "jsonb_array_elements_text(lg_in.lg_labels) AS lg_l(name)"
+        unnest = "jsonb_array_elements_text(lg_in.lg_grp) AS lg_l(name)"
         label = "lg_l.name"
     else:
-        unnest = "json_each(lg_in.lg_labels) AS lg_l"
+        unnest = "json_each(lg_in.lg_grp) AS lg_l"
         label = "lg_l.value"
-    return (
-        connection,
-        f"SELECT {label} AS lg_grp, {values} FROM ({sql}) lg_in, {unnest}",
-        list(params),
-    )
-
-
-def label_q(label: str, vendor: str) -> Q:
-    """PRs carrying `label` (GitHub label names are unique per repository, case-insensitively)."""
-    if vendor == "postgresql":
-        return Q(labels__contains=[label])
-    # SQLite keeps the list as JSON text (json.dumps, as Django writes it): match the quoted
-    # element, quotes included, so "bug" does not match "bugfix".
-    return Q(labels__icontains=json.dumps(label))
+    return connection, f"SELECT {label} AS lg_grp, {values} FROM ({sql}) lg_in, {unnest}", params
 
 
 def _expr(value: Expression | F | str) -> Expression | F:
