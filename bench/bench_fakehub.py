@@ -7,7 +7,7 @@ The server runs as a subprocess (`python -m fakehub serve --synthetic ...`), as 
 one keep-alive httpx client walks the PR list 25 at a time (UPDATED_AT DESC, full detail: the
 query of fakehub/tests/conftest.py) and times each request from send to parsed body. The load
 figure times `FakeHub.load_data` on a generated dataset of --load-prs PRs written to a temp dir
-(and on the real histories of ../shared/data). Targets (issue 2): a page under 50 ms, a 5,000-PR
+(and on the real histories of ../shared/data). Targets: a page under 50 ms, a 5,000-PR
 load under 5 s. Not a test: prints figures and rows, asserts nothing.
 """
 

@@ -1,4 +1,4 @@
-"""Resilience figures (issue 4): a seed under a mixed fault profile, and a seed killed with SIGKILL.
+"""Resilience figures: a seed under a mixed fault profile, and a seed killed with SIGKILL.
 
     .venv/bin/python bench/bench_faults.py [--quick] [--only mixed|heavy|kills] [--json FILE]
 
@@ -62,7 +62,7 @@ from bench.common import (  # noqa: E402
 
 PROFILE = BENCH_DIR / "profiles" / "mixed.json"
 # Pages above 13 PRs too heavy for GitHub (502), with 502s, 503s and drops at 5 % each between:
-# the page-size search must keep converging (issue 11 item 7).
+# the page-size search must keep converging.
 HEAVY_PROFILE = BENCH_DIR / "profiles" / "heavy_mixed.json"
 TIMEOUT_SECONDS = 5  # the client's timeout in both fault runs; the profile's slow answers take 6 s
 RESET_SECONDS = 20  # fakehub's rate-limit window in both fault runs (primary exhaustion waits it)

@@ -1,5 +1,5 @@
 """Page caps of 25, 50 and 100 (and 27, 38), measured with the adaptive page-size search on light and heavy
-histories against fakehub's server-time model (issue 14 item 5).
+histories against fakehub's server-time model.
 
     .venv/bin/python bench/bench_page_size.py [--quick] [--scale 0.05] [--json bench/out/page_size.json]
 

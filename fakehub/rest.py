@@ -360,7 +360,7 @@ def link_header(url_base: str, params: dict[str, str], page: int, last_page: int
     return ", ".join(links) or None
 
 
-# --- the endpoints peers call (Perceval, tap-github): issue 7 --------------------------------
+# --- the endpoints peers call (Perceval, tap-github) --------------------------------------
 
 _FILE_STATUS = {
     "ADDED": "added",
