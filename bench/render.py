@@ -226,7 +226,7 @@ def fault_tables(rows: Rows) -> list[str]:
         [[key, fmt(float(value))] for key, value in spent.items()],
     )
     settings = table(
-        ["setting of the faulty run", "value"],
+        ["setting of the mixed-profile run", "value"],
         [
             ["client timeout s (GITHUB_TIMEOUT_SECONDS)", fmt(faulty["extra"].get("timeout_seconds"))],
             ["fakehub rate-limit window s (--reset-seconds)", fmt(faulty["extra"].get("reset_seconds"))],
@@ -234,7 +234,7 @@ def fault_tables(rows: Rows) -> list[str]:
         ],
     ) if faulty else ""  # fmt: skip
     profile = table(
-        ["fault", "parameters"],
+        ["fault (bench/profiles/mixed.json)", "parameters"],
         [
             [rule["fault"], ", ".join(f"{k} {v}" for k, v in rule.items() if k != "fault")]
             for rule in json.loads(PROFILE.read_text())["rules"]
