@@ -29,11 +29,9 @@ mode. `--quick`: 200 repositories.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import random
 import secrets
-import signal
 import subprocess
 import sys
 import tempfile
@@ -46,11 +44,19 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from bench.common import OUT_DIR, Row, log, write_json  # noqa: E402
+from bench.workers import (  # noqa: E402
+    SYNC_ALL_TASK,
+    celery_worker,
+    clean_redis,
+    create_database,
+    producer,
+    track,
+    worker_env,
+)
 from fakehub.server import FakeHub  # noqa: E402
 
 REDIS_URL = os.environ.get("REDIS_BENCH_URL", "redis://127.0.0.1:6379/13")
 DB_NAME = os.environ.get("BENCH_ORG_DB", "prharvest_bench_org")
-PG_BASE = os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/postgres")
 RUN = secrets.token_hex(4)
 QUEUE = f"prharvest-bench-org-{RUN}"
 SETTINGS_MODULE = f"bench_org_settings_{RUN}"
@@ -90,38 +96,6 @@ def app_key() -> tuple[bytes, str]:
     return private, public.decode()
 
 
-def _pg(dbname: str) -> str:
-    import psycopg
-
-    return psycopg.conninfo.make_conninfo(PG_BASE, dbname=dbname)
-
-
-def _recreate_db() -> str:
-    import psycopg
-
-    with psycopg.connect(_pg("postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    info = psycopg.conninfo.conninfo_to_dict(PG_BASE)
-    user = info.get("user") or "root"
-    host = info.get("host") or "127.0.0.1"
-    return f"postgresql://{user}@{host}:{info.get('port') or 5432}/{DB_NAME}"
-
-
-def _clean_redis(api_url: str) -> None:
-    import redis
-
-    conn = redis.Redis.from_url(REDIS_URL)
-    prefix = "prharvest:" + hashlib.sha256(api_url.encode()).hexdigest()[:8]
-    keys = [QUEUE.encode(), *conn.scan_iter(match=f"{QUEUE}\x06*")]
-    keys += list(conn.scan_iter(match=f"{prefix}:*"))
-    keys += list(conn.scan_iter(match="prharvest:repo-sync:*"))
-    keys += list(conn.scan_iter(match="prharvest:sync-requested:*"))
-    if keys:
-        conn.delete(*keys)
-    conn.close()
-
-
 def _peak_rss_mb(worker: subprocess.Popen[bytes]) -> list[float]:
     """VmHWM (peak resident set) of each process of the worker's group, in MiB."""
     peaks = []
@@ -143,8 +117,6 @@ def _peak_rss_mb(worker: subprocess.Popen[bytes]) -> list[float]:
 def run_mode(
     mode: str, repos: list[tuple[str, int, int]], workers: int, latency_ms: int
 ) -> list[Row]:
-    import psycopg
-    from celery import Celery
 
     private, public = app_key()
     began = time.perf_counter()
@@ -160,140 +132,37 @@ def run_mode(
     scratch = Path(tempfile.mkdtemp(prefix="bench_org_"))
     key_file = scratch / "app.pem"
     key_file.write_bytes(private)
-    (scratch / f"{SETTINGS_MODULE}.py").write_text(
-        f"from config.settings import *  # noqa: F403\nCELERY_TASK_DEFAULT_QUEUE = {QUEUE!r}\n"
+    db = create_database(DB_NAME)
+    env = worker_env(
+        scratch=scratch,
+        settings_module=SETTINGS_MODULE,
+        queue=QUEUE,
+        database_url=db,
+        redis_url=REDIS_URL,
+        api_url=hub.url,
+        github={
+            "GITHUB_TOKEN": "",
+            "GITHUB_APP_ID": APP_ID,
+            "GITHUB_APP_PRIVATE_KEY_PATH": str(key_file),
+            "GITHUB_APP_INSTALLATION_ID": INSTALLATION_ID,
+        },
     )
-    db = _recreate_db()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")},
-        "PYTHONPATH": os.pathsep.join(p for p in (str(scratch), os.environ.get("PYTHONPATH")) if p),
-        "DATABASE_URL": db,
-        "CELERY_BROKER_URL": REDIS_URL,
-        "REDIS_URL": REDIS_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "GITHUB_API_URL": hub.url,
-        "GITHUB_TOKEN": "",
-        "GITHUB_APP_ID": APP_ID,
-        "GITHUB_APP_PRIVATE_KEY_PATH": str(key_file),
-        "GITHUB_APP_INSTALLATION_ID": INSTALLATION_ID,
-        "SYNC_BATCH": "true" if mode == "batched" else "false",
-        "SEEDING_CACHE_DIR": str(scratch / "cache"),
-        "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
-        "LOG_LEVEL": "WARNING",
-    }
-    manage = [sys.executable, "manage.py"]
+    env["SYNC_BATCH"] = "true" if mode == "batched" else "false"
     names = [name for name, _prs, _seed in repos]
     total_prs = sum(prs for _name, prs, _seed in repos)
     dataset = f"{len(repos):,} repos ({total_prs:,} PRs), latency {latency_ms} ms"
     rows: list[Row] = []
-    worker = None
     try:
-        subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True,
-                       capture_output=True)  # fmt: skip
-        subprocess.run([*manage, "track_repository", *names, "--team", "org", "--create-team"],
-                       cwd=ROOT, env=env, check=True, capture_output=True)  # fmt: skip
-        log_path = scratch / "worker.log"
-        handle = log_path.open("w")
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork",
-             "--concurrency", str(workers), "--loglevel", "INFO", "--without-gossip",
-             "--without-mingle", "--without-heartbeat", "-Q", QUEUE,
-             "-n", f"bench-org-{RUN}-{mode}@%h"],
-            cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 120
-        while "ready." not in log_path.read_text():
-            if worker.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("worker did not start: " + log_path.read_text()[-500:])
-            time.sleep(0.2)
-        producer = Celery("bench-org-producer", broker=REDIS_URL)
-        producer.conf.task_default_queue = QUEUE
-
-        def counts() -> int:
-            with psycopg.connect(db) as conn:
-                return sum(
-                    conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                    for table in CHILD_TABLES
-                )
-
-        def one_round(scenario: str, changed: int) -> Row:
-            with psycopg.connect(db) as conn:
-                conn.execute("UPDATE metrics_trackedrepository SET next_sync_after = NULL")
-                conn.commit()
-            rows_before = counts()
-            httpx.post(f"{hub.url}/_fakehub/stats/reset")
-            started_at = time.time()
-            started = time.monotonic()
-            producer.send_task("apps.metrics.tasks.sync_all_repositories_task", queue=QUEUE)
-            with psycopg.connect(db) as conn:
-                while True:
-                    done = conn.execute(
-                        "SELECT count(*) FROM metrics_trackedrepository WHERE status IN "
-                        "('ok', 'failed') AND updated_at >= to_timestamp(%s)",
-                        (started_at,),
-                    ).fetchone()[0]
-                    conn.commit()
-                    if done == len(repos):
-                        break
-                    if time.monotonic() - started > 3600:
-                        raise RuntimeError(f"{scenario}: not finished in an hour ({done} done)")
-                    time.sleep(0.2)
-                elapsed = time.monotonic() - started
-                # A walk marks its repository done just before its task records the round's end
-                # (next_sync_after): let those last writes land before the next round resets it.
-                time.sleep(2)
-                failed = conn.execute(
-                    "SELECT count(*) FROM metrics_trackedrepository WHERE status = 'failed'"
-                ).fetchone()[0]
-                stored = conn.execute("SELECT count(*) FROM metrics_pullrequest").fetchone()[0]
-            written = counts() - rows_before
-            stats = httpx.get(f"{hub.url}/_fakehub/stats").json()
-            peaks = _peak_rss_mb(worker)
-            row = Row(
-                bench="org",
-                tool="prharvest",
-                dataset=dataset,
-                scenario=f"{scenario} ({mode})",
-                prs=stored,
-                wall_seconds=round(elapsed, 1),
-                peak_rss_mb=max(peaks) if peaks else None,
-                extra={
-                    "mode": mode,
-                    "workers": workers,
-                    "changed_repos": changed,
-                    "rows_written": written,
-                    "rows_per_second": round(written / elapsed, 1) if elapsed else None,
-                    "peak_rss_mb_per_process": peaks,
-                    "fakehub_load_seconds": round(load_seconds, 2),
-                    "max_in_flight_per_token": stats.get("max_in_flight_per_token"),
-                    "requests_while_limited": stats.get("requests_while_limited"),
-                    "latency_sum_seconds": round(stats["requests"] * latency_ms / 1000, 1),
-                },
-            ).with_stats(stats)
-            if failed:
-                row.ok = False
-                row.note = f"{failed} repositories failed"
-            if scenario == "cold round" and stored != total_prs:
-                row.ok = False
-                row.note = f"stored {stored} of {total_prs} PRs"
-            log(
-                f"  {row.scenario}: {row.requests} requests, {row.graphql_points} GraphQL points, "
-                f"{row.wall_seconds} s, {written:,} rows ({row.extra['rows_per_second']}/s), "
-                f"peak RSS {peaks} MiB {row.note}"
-            )
-            return row
-
-        rows.append(one_round("cold round", len(repos)))
-        rows.append(one_round("unchanged round", 0))
-        step = 100
-        touched = names[::step][: max(1, len(names) // 100)]
-        for i, name in enumerate(touched):
-            httpx.post(
-                f"{hub.url}/_fakehub/repos/{name}/pulls",
-                json={"number": 1, "title": f"bench org change {i}"},
-            ).raise_for_status()
-        rows.append(one_round("1 % of repositories changed", len(touched)))
-        producer.close()
+        track(env, names, team="org")
+        with celery_worker(
+            env,
+            queue=QUEUE,
+            concurrency=workers,
+            node=f"bench-org-{RUN}-{mode}@%h",
+            log_path=scratch / "worker.log",
+            stop_timeout=30,
+        ) as worker:
+            _rounds(hub, db, worker, mode, repos, workers, latency_ms, load_seconds, rows)
     except Exception as exc:  # a bench reports what failed and renders the rest
         rows.append(
             Row(
@@ -306,16 +175,121 @@ def run_mode(
             )
         )
     finally:
-        if worker is not None and worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait(timeout=10)
-        _clean_redis(hub.url)
+        clean_redis(
+            REDIS_URL,
+            QUEUE,
+            hub.url,
+            patterns=("prharvest:repo-sync:*", "prharvest:sync-requested:*"),
+        )
         hub.stop()
     return rows
+
+
+def _rounds(
+    hub: FakeHub,
+    db: str,
+    worker: subprocess.Popen[bytes],
+    mode: str,
+    repos: list[tuple[str, int, int]],
+    workers: int,
+    latency_ms: int,
+    load_seconds: float,
+    rows: list[Row],
+) -> None:
+    """The cold, unchanged and 1 %-changed rounds, each enqueued and timed to its end; each
+    round's row is added to `rows` as soon as it is measured, so a later failure keeps it."""
+    import psycopg
+
+    sender = producer("bench-org-producer", REDIS_URL, QUEUE)
+    names = [name for name, _prs, _seed in repos]
+    total_prs = sum(prs for _name, prs, _seed in repos)
+    dataset = f"{len(repos):,} repos ({total_prs:,} PRs), latency {latency_ms} ms"
+
+    def counts() -> int:
+        with psycopg.connect(db) as conn:
+            return sum(
+                conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in CHILD_TABLES
+            )
+
+    def one_round(scenario: str, changed: int) -> Row:
+        with psycopg.connect(db) as conn:
+            conn.execute("UPDATE metrics_trackedrepository SET next_sync_after = NULL")
+            conn.commit()
+        rows_before = counts()
+        httpx.post(f"{hub.url}/_fakehub/stats/reset")
+        started_at = time.time()
+        started = time.monotonic()
+        sender.send_task(SYNC_ALL_TASK, queue=QUEUE)
+        with psycopg.connect(db) as conn:
+            while True:
+                done = conn.execute(
+                    "SELECT count(*) FROM metrics_trackedrepository WHERE status IN "
+                    "('ok', 'failed') AND updated_at >= to_timestamp(%s)",
+                    (started_at,),
+                ).fetchone()[0]
+                conn.commit()
+                if done == len(repos):
+                    break
+                if time.monotonic() - started > 3600:
+                    raise RuntimeError(f"{scenario}: not finished in an hour ({done} done)")
+                time.sleep(0.2)
+            elapsed = time.monotonic() - started
+            # A walk marks its repository done just before its task records the round's end
+            # (next_sync_after): let those last writes land before the next round resets it.
+            time.sleep(2)
+            failed = conn.execute(
+                "SELECT count(*) FROM metrics_trackedrepository WHERE status = 'failed'"
+            ).fetchone()[0]
+            stored = conn.execute("SELECT count(*) FROM metrics_pullrequest").fetchone()[0]
+        written = counts() - rows_before
+        stats = httpx.get(f"{hub.url}/_fakehub/stats").json()
+        peaks = _peak_rss_mb(worker)
+        row = Row(
+            bench="org",
+            tool="prharvest",
+            dataset=dataset,
+            scenario=f"{scenario} ({mode})",
+            prs=stored,
+            wall_seconds=round(elapsed, 1),
+            peak_rss_mb=max(peaks) if peaks else None,
+            extra={
+                "mode": mode,
+                "workers": workers,
+                "changed_repos": changed,
+                "rows_written": written,
+                "rows_per_second": round(written / elapsed, 1) if elapsed else None,
+                "peak_rss_mb_per_process": peaks,
+                "fakehub_load_seconds": round(load_seconds, 2),
+                "max_in_flight_per_token": stats.get("max_in_flight_per_token"),
+                "requests_while_limited": stats.get("requests_while_limited"),
+                "latency_sum_seconds": round(stats["requests"] * latency_ms / 1000, 1),
+            },
+        ).with_stats(stats)
+        if failed:
+            row.ok = False
+            row.note = f"{failed} repositories failed"
+        if scenario == "cold round" and stored != total_prs:
+            row.ok = False
+            row.note = f"stored {stored} of {total_prs} PRs"
+        log(
+            f"  {row.scenario}: {row.requests} requests, {row.graphql_points} GraphQL points, "
+            f"{row.wall_seconds} s, {written:,} rows ({row.extra['rows_per_second']}/s), "
+            f"peak RSS {peaks} MiB {row.note}"
+        )
+        return row
+
+    rows.append(one_round("cold round", len(repos)))
+    rows.append(one_round("unchanged round", 0))
+    step = 100
+    touched = names[::step][: max(1, len(names) // 100)]
+    for i, name in enumerate(touched):
+        httpx.post(
+            f"{hub.url}/_fakehub/repos/{name}/pulls",
+            json={"number": 1, "title": f"bench org change {i}"},
+        ).raise_for_status()
+    rows.append(one_round("1 % of repositories changed", len(touched)))
+    sender.close()
 
 
 def main(argv: list[str] | None = None) -> int:

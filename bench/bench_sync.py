@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +31,16 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from bench.common import BENCH_TOKEN, OUT_DIR, Row, log, write_json  # noqa: E402
+from bench.workers import (  # noqa: E402
+    SYNC_ALL_TASK,
+    celery_worker,
+    clean_redis,
+    create_database,
+    drop_database,
+    producer,
+    track,
+    worker_env,
+)
 from fakehub.server import FakeHub  # noqa: E402
 
 TOKEN = BENCH_TOKEN
@@ -144,147 +152,39 @@ def incremental_rounds(repos: int, prs: int) -> list[Row]:
 # --- part 2: workers --------------------------------------------------------------------------
 
 
-def _pg_base() -> str:
-    base = os.environ.get("BENCH_DATABASE_URL", "")
-    return base if base.startswith(("postgres://", "postgresql://")) else PG_DEFAULT
-
-
-PG_DEFAULT = "postgres://root@127.0.0.1:5432/postgres"
-
-
-def _scratch_db(name: str) -> str:
-    import psycopg
-
-    base = _pg_base()
-    admin = psycopg.conninfo.make_conninfo(base, dbname="postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    info = psycopg.conninfo.conninfo_to_dict(base)
-    return f"postgresql://{info.get('user') or 'root'}@{info.get('host') or '127.0.0.1'}:{info.get('port') or 5432}/{name}"
-
-
-def _drop_db(name: str) -> None:
-    import psycopg
-
-    admin = psycopg.conninfo.make_conninfo(_pg_base(), dbname="postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _clean_redis(api_url: str) -> None:
-    """Delete this run's keys only: its queue (and kombu's side keys) and its coordination keys."""
-    import hashlib
-
-    import redis
-
-    conn = redis.Redis.from_url(REDIS_URL)
-    prefix = "prharvest:" + hashlib.sha256(api_url.encode()).hexdigest()[:8]
-    keys = [QUEUE.encode(), *conn.scan_iter(match=f"{QUEUE}\x06*")]
-    keys += list(conn.scan_iter(match=f"{prefix}:*"))
-    if keys:
-        conn.delete(*keys)
-    conn.close()
-
-
 def worker_throughput(workers: int, repos: int, prs: int, latency_ms: int) -> Row:
     """One sync round of `repos` x `prs` PRs by a Celery worker of `workers` processes."""
-    import psycopg
     import redis
-    from celery import Celery
 
     redis.Redis.from_url(REDIS_URL).ping()
     db_name = f"prharvest_bench_sync_{os.getpid()}_{workers}"
-    db = _scratch_db(db_name)
+    db = create_database(db_name)
     names = [f"bench/w{i:02d}" for i in range(1, repos + 1)]
     hub = FakeHub(
         synthetic=[(n, prs, i + 1) for i, n in enumerate(names)], latency_ms=latency_ms
     ).start()
     scratch = Path(tempfile.mkdtemp(prefix="bench_workers_"))
-    # The project's settings plus this run's default queue (settings read no such variable).
-    (scratch / f"{SETTINGS_MODULE}.py").write_text(
-        f"from config.settings import *  # noqa: F403\nCELERY_TASK_DEFAULT_QUEUE = {QUEUE!r}\n"
+    env = worker_env(
+        scratch=scratch,
+        settings_module=SETTINGS_MODULE,
+        queue=QUEUE,
+        database_url=db,
+        redis_url=REDIS_URL,
+        api_url=hub.url,
+        github={"GITHUB_TOKEN": TOKEN},
     )
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")},
-        "PYTHONPATH": os.pathsep.join(p for p in (str(scratch), os.environ.get("PYTHONPATH")) if p),
-        "DATABASE_URL": db,
-        "CELERY_BROKER_URL": REDIS_URL,
-        "REDIS_URL": REDIS_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "GITHUB_API_URL": hub.url,
-        "GITHUB_TOKEN": TOKEN,
-        "SEEDING_CACHE_DIR": str(scratch / "cache"),
-        "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
-        "LOG_LEVEL": "WARNING",
-    }
-    manage = [sys.executable, "manage.py"]
-    worker = None
     label = f"{repos} repos x {prs} PRs, latency {latency_ms} ms"
     try:
-        subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True,
-                       capture_output=True)  # fmt: skip
-        subprocess.run([*manage, "track_repository", *names, "--team", "bench", "--create-team"],
-                       cwd=ROOT, env=env, check=True, capture_output=True)  # fmt: skip
-        log_path = scratch / "worker.log"
-        handle = log_path.open("w")
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork",
-             "--concurrency", str(workers), "--loglevel", "INFO", "--without-gossip",
-             "--without-mingle", "--without-heartbeat", "-Q", QUEUE,
-             "-n", f"bench-{RUN}-{workers}@%h"],
-            cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 120
-        while "ready." not in log_path.read_text():
-            if worker.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("worker did not start: " + log_path.read_text()[-500:])
-            time.sleep(0.2)
-        reset(hub)
-        producer = Celery("bench-producer", broker=REDIS_URL)
-        producer.conf.task_default_queue = QUEUE
-        started = time.monotonic()
-        producer.send_task("apps.metrics.tasks.sync_all_repositories_task", queue=QUEUE)
-        total = repos * prs
-        with psycopg.connect(db) as conn:
-            while True:
-                done = conn.execute(
-                    "SELECT count(*) FROM metrics_trackedrepository WHERE status IN ('ok', 'failed')"
-                ).fetchone()[0]
-                conn.commit()
-                if done == repos:
-                    break
-                if time.monotonic() - started > 1800:
-                    raise RuntimeError("the round did not finish in 30 minutes")
-                time.sleep(0.1)
-            elapsed = time.monotonic() - started
-            stored = conn.execute("SELECT count(*) FROM metrics_pullrequest").fetchone()[0]
-            failed = conn.execute(
-                "SELECT count(*) FROM metrics_trackedrepository WHERE status = 'failed'"
-            ).fetchone()[0]
-        producer.close()
-        s = stats(hub)
-        row = Row(
-            bench="sync-workers",
-            tool="prharvest",
-            dataset=label,
-            scenario=f"{workers} worker process(es), one token",
-            prs=stored,
-            wall_seconds=round(elapsed, 1),
-            extra={
-                "workers": workers,
-                "expected_prs": total,
-                "prs_per_minute": round(stored * 60 / elapsed, 1),
-                "latency_ms": latency_ms,
-                "latency_sum_seconds": round(s["requests"] * latency_ms / 1000, 1),
-                "max_in_flight_per_token": s["max_in_flight_per_token"],
-                "requests_while_limited": s["requests_while_limited"],
-            },
-        ).with_stats(s)
-        if stored != total or failed:
-            row.ok = False
-            row.note = f"stored {stored} of {total} PRs, {failed} repositories failed"
-        return row
+        track(env, names, team="bench")
+        with celery_worker(
+            env,
+            queue=QUEUE,
+            concurrency=workers,
+            node=f"bench-{RUN}-{workers}@%h",
+            log_path=scratch / "worker.log",
+            stop_timeout=15,
+        ):
+            return _timed_round(hub, db, label, workers, repos, prs, latency_ms)
     except Exception as exc:  # a bench reports what failed and renders the rest
         return Row(
             bench="sync-workers",
@@ -295,16 +195,61 @@ def worker_throughput(workers: int, repos: int, prs: int, latency_ms: int) -> Ro
             note=str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__,
         )
     finally:
-        if worker is not None and worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait(timeout=10)
-        _clean_redis(hub.url)
+        clean_redis(REDIS_URL, QUEUE, hub.url)
         hub.stop()
-        _drop_db(db_name)
+        drop_database(db_name)
+
+
+def _timed_round(
+    hub: FakeHub, db: str, label: str, workers: int, repos: int, prs: int, latency_ms: int
+) -> Row:
+    """Enqueue one round and time it until every repository's status is final."""
+    import psycopg
+
+    reset(hub)
+    sender = producer("bench-producer", REDIS_URL, QUEUE)
+    started = time.monotonic()
+    sender.send_task(SYNC_ALL_TASK, queue=QUEUE)
+    total = repos * prs
+    with psycopg.connect(db) as conn:
+        while True:
+            done = conn.execute(
+                "SELECT count(*) FROM metrics_trackedrepository WHERE status IN ('ok', 'failed')"
+            ).fetchone()[0]
+            conn.commit()
+            if done == repos:
+                break
+            if time.monotonic() - started > 1800:
+                raise RuntimeError("the round did not finish in 30 minutes")
+            time.sleep(0.1)
+        elapsed = time.monotonic() - started
+        stored = conn.execute("SELECT count(*) FROM metrics_pullrequest").fetchone()[0]
+        failed = conn.execute(
+            "SELECT count(*) FROM metrics_trackedrepository WHERE status = 'failed'"
+        ).fetchone()[0]
+    sender.close()
+    s = stats(hub)
+    row = Row(
+        bench="sync-workers",
+        tool="prharvest",
+        dataset=label,
+        scenario=f"{workers} worker process(es), one token",
+        prs=stored,
+        wall_seconds=round(elapsed, 1),
+        extra={
+            "workers": workers,
+            "expected_prs": total,
+            "prs_per_minute": round(stored * 60 / elapsed, 1),
+            "latency_ms": latency_ms,
+            "latency_sum_seconds": round(s["requests"] * latency_ms / 1000, 1),
+            "max_in_flight_per_token": s["max_in_flight_per_token"],
+            "requests_while_limited": s["requests_while_limited"],
+        },
+    ).with_stats(s)
+    if stored != total or failed:
+        row.ok = False
+        row.note = f"stored {stored} of {total} PRs, {failed} repositories failed"
+    return row
 
 
 def main(argv: list[str] | None = None) -> int:
