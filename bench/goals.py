@@ -251,6 +251,12 @@ def targets(rows: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
         shown = f"{pct:+.1f} % over {latency['extra']['latency_sum_seconds']:.1f} s of latency"
         if after is not None:
             shown += f" ({after:+.1f} % without the {latency['extra']['startup_seconds']:.1f} s start-up)"
+        answers = latency["extra"].get("overhead_pct_vs_answers_after_startup")
+        if answers is not None:
+            shown += (
+                f"; {answers:+.1f} % over fakehub's answer times"
+                f" ({latency['extra']['answer_sum_seconds']:.1f} s), without start-up"
+            )
         out.append(
             (
                 f"overhead over emulated latency <= {MAX_OVERHEAD_PCT} %",

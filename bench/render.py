@@ -149,11 +149,15 @@ def latency_tables(rows: Rows) -> list[str]:
              f"{e['overhead_pct']:+.1f}", fmt(e.get("startup_seconds"), 2),
              "-" if e.get("overhead_pct_after_startup") is None
              else f"{e['overhead_pct_after_startup']:+.1f}",
+             fmt(e.get("answer_sum_seconds"), 2),
+             "-" if e.get("overhead_pct_vs_answers_after_startup") is None
+             else f"{e['overhead_pct_vs_answers_after_startup']:+.1f}",
              fmt(local["wall_seconds"]) if local else "-"]
         )  # fmt: skip
     breakdown = table(
         ["data", "requests", "latency sum s", "wall s", "over the latency s", "overhead %",
-         "start-up s", "overhead % without start-up", "same seed without latency, wall s"],
+         "start-up s", "overhead % without start-up", "answer times sum s",
+         "overhead % over answer times, without start-up", "same seed without latency, wall s"],
         body,
     )  # fmt: skip
     return block("Overhead over network latency", run_table(chosen), breakdown)
