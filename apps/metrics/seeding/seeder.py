@@ -27,10 +27,10 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, reset_queries, transaction
@@ -46,6 +46,7 @@ from apps.metrics.pipeline.walk import WalkPlan, new_walk, open_walk, walk_repos
 from apps.metrics.pipeline.writer import SaveStats, save_page, save_pull_requests
 from apps.metrics.seeding import cache as pr_cache
 from apps.metrics.seeding.cache import CacheCorrupt, PRCache, get_cache_path
+from apps.metrics.seeding.progress import CollectingProgress, RepoSeedResult, SeedProgress
 from apps.metrics.seeding.projects import RealProject
 from apps.metrics.seeding.spool import PageSpool, drop_partial, save_with_partial, start_partial
 
@@ -58,43 +59,6 @@ CACHE_WRITE_CHUNK = 100  # PRs per transaction when the database is filled from 
 # seed with wider limits (or check runs back on) and --no-cache would trust a 304 about rows
 # the earlier seed never fetched.
 OPTIONS_FIELD = "seed_options"
-
-
-class SeedProgress(Protocol):
-    """What a progress display is told (the command draws rich bars; tests pass None)."""
-
-    def start_repo(self, repo: str, *, resumed: bool, mode: str | None) -> None: ...
-
-    def page(self, repo: str, page: PRPage, stats: SaveStats) -> None: ...
-
-    def finish_repo(self, result: RepoSeedResult) -> None: ...
-
-    def message(self, text: str) -> None: ...
-
-
-@dataclass
-class RepoSeedResult:
-    """What seeding one repository did and cost."""
-
-    repo: str
-    source: str = ""  # "unchanged" | "cache" | "full" | "incremental" | "resumed" | "not_found"
-    completed: bool = False
-    interrupted: bool = False
-    prs: int = 0  # PRs fetched from GitHub or written from the cache
-    pages: int = 0
-    stats: SaveStats = field(default_factory=SaveStats)
-    requests: int = 0
-    graphql_requests: int = 0
-    points: int = 0
-    error: str = ""
-    # Why the repository has no PR stored after a completed seed (one line), else "".
-    empty_reason: str = ""
-    # A full walk stopped by --days-back: when the newest PR it left out was created.
-    cut_created_at: datetime | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.completed and not self.error
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,7 +295,7 @@ class RealProjectSeeder:
         since); otherwise (`use_cache=False`, or a fuller cache kept as it is) the PRs this seed
         fetched. `days_back` leaves out PRs created before the cut-off, as the seed does.
         """
-        collected = _CollectingProgress(self.progress)
+        collected = CollectingProgress(self.progress)
         self.progress = collected
         try:
             result = self.seed_repo(repo)
@@ -737,34 +701,6 @@ class RealProjectSeeder:
     def _say(self, text: str) -> None:
         if self.progress is not None:
             self.progress.message(text)
-        else:
-            logger.warning(text)
-
-
-class _CollectingProgress:
-    """A SeedProgress keeping every written page's PRs (for `fetch_prs_with_details`), then
-    telling `inner` (the display, if any) everything as it comes."""
-
-    def __init__(self, inner: SeedProgress | None) -> None:
-        self.inner = inner
-        self.prs: list[FetchedPRFull] = []
-
-    def start_repo(self, repo: str, *, resumed: bool, mode: str | None) -> None:
-        if self.inner is not None:
-            self.inner.start_repo(repo, resumed=resumed, mode=mode)
-
-    def page(self, repo: str, page: PRPage, stats: SaveStats) -> None:
-        self.prs.extend(page.prs)
-        if self.inner is not None:
-            self.inner.page(repo, page, stats)
-
-    def finish_repo(self, result: RepoSeedResult) -> None:
-        if self.inner is not None:
-            self.inner.finish_repo(result)
-
-    def message(self, text: str) -> None:
-        if self.inner is not None:
-            self.inner.message(text)
         else:
             logger.warning(text)
 
