@@ -109,7 +109,7 @@ def walk(hub: FakeHub, repo: str, cap: int, scale: float, token: str) -> dict[st
     """One full walk at this cap; the figures of the table's row."""
     policy = RetryPolicy(base=1.0 * scale, cap=60.0 * scale, transport_floor=0.5 * scale)
     client = GitHubGraphQLClient(token, base_url=hub.url, retry=policy, clock=SystemClock())
-    fetcher = GitHubGraphQLFetcher(client, use_cache=False, max_page_size=cap)
+    fetcher = GitHubGraphQLFetcher(client, max_page_size=cap)
     before = hub.accounting.snapshot()
     started = time.perf_counter()
     sizes: list[int] = []

@@ -4,8 +4,8 @@
 
 One synthetic repository (same name, seed and data), served three times by fakehub: its CI as
 check runs, as commit statuses only, and as both (`fakehub.synthetic`, `ci=`). Each is fetched
-cold the way a seed fetches (`GitHubGraphQLFetcher.fetch_prs_with_details`, no cache) through
-the shared client; requests and points are fakehub's own accounting (`/_fakehub/stats`). The goal
+cold the way a seed fetches (the change check, then `GitHubGraphQLFetcher.iter_pr_pages`, no
+cache) through the shared client; requests and points are fakehub's own accounting (`/_fakehub/stats`). The goal
 is the same figures for all three: statuses ride in the same `statusCheckRollup.contexts`
 connection as check runs, so they add no connection, no follow-up and no point.
 """
@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -44,15 +43,13 @@ def measure(ci: str, prs: int) -> dict[str, Any]:
     try:
         hub.add_synthetic(REPO, prs, seed=1, ci=ci)
         control.reset_stats()
-        with tempfile.TemporaryDirectory() as cache_dir:
-            client = GitHubGraphQLClient(TOKEN, base_url=hub.url)
-            fetcher = GitHubGraphQLFetcher(
-                client, use_cache=False, cache_dir=cache_dir, log=lambda _m: None
-            )
-            started = time.perf_counter()
-            fetched = fetcher.fetch_prs_with_details(REPO)
-            seconds = time.perf_counter() - started
-            client.close()
+        client = GitHubGraphQLClient(TOKEN, base_url=hub.url)
+        fetcher = GitHubGraphQLFetcher(client, log=lambda _m: None)
+        started = time.perf_counter()
+        fetcher.check_for_changes(REPO)  # a cold seed's change check, then its full walk
+        fetched = [pr for page in fetcher.iter_pr_pages(REPO) for pr in page.prs]
+        seconds = time.perf_counter() - started
+        client.close()
         stats = control.stats()
     finally:
         control.close()

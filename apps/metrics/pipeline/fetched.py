@@ -9,35 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
 from apps.integrations.github.field_errors import UNAVAILABLE_KEY
-
-
-def _dt_to_str(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _dt_from_str(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    # GitHub writes UTC as a trailing "Z"; fromisoformat in 3.11 accepts it.
-    return datetime.fromisoformat(value)
-
-
-def _api_dt(value: Any) -> datetime | None:
-    """A GitHub DateTime / GitTimestamp as an aware UTC datetime (None stays None)."""
-    if not value:
-        return None
-    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    if parsed.tzinfo is None:  # GitHub always sends an offset; be safe with naive input
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+from apps.metrics.dates import parse_github_datetime, to_github_iso
 
 
 def _api_required_dt(value: Any, what: str) -> datetime:
-    parsed = _api_dt(value)
+    parsed = parse_github_datetime(value)
     if parsed is None:
         raise ValueError(f"pull request node without {what}")
     return parsed
@@ -85,7 +65,7 @@ class _Serialisable:
         for f in fields(self):  # type: ignore[arg-type]
             value = getattr(self, f.name)
             if f.name in self._datetimes:
-                out[f.name] = _dt_to_str(value)
+                out[f.name] = to_github_iso(value)
             elif f.name in self._nested:
                 out[f.name] = value.to_dict() if value is not None else None
             elif f.name in self._nested_many:
@@ -104,7 +84,7 @@ class _Serialisable:
                 continue  # older cache files: the dataclass default applies
             value = data[f.name]
             if f.name in cls._datetimes:
-                value = _dt_from_str(value)
+                value = parse_github_datetime(value)
             elif f.name in cls._nested:
                 value = cls._nested[f.name].from_dict(value) if value is not None else None
             elif f.name in cls._nested_many and value is not None:
@@ -181,7 +161,7 @@ class FetchedReview(_Serialisable):
             reviewer=FetchedUser.from_api(node.get("author")),
             state=str(node.get("state") or "commented").lower(),
             body=node.get("body") or "",
-            submitted_at=_api_dt(node.get("submittedAt")),
+            submitted_at=parse_github_datetime(node.get("submittedAt")),
         )
 
 
@@ -229,8 +209,8 @@ class FetchedCommit(_Serialisable):
             author_name=git_author.get("name") or "",
             author_email=git_author.get("email") or "",
             message=commit.get("message") or commit.get("messageHeadline") or "",
-            authored_at=_api_dt(commit.get("authoredDate") or git_author.get("date")),
-            committed_at=_api_dt(commit.get("committedDate")),
+            authored_at=parse_github_datetime(commit.get("authoredDate") or git_author.get("date")),
+            committed_at=parse_github_datetime(commit.get("committedDate")),
             additions=int(commit.get("additions") or 0),
             deletions=int(commit.get("deletions") or 0),
         )
@@ -295,8 +275,8 @@ class FetchedCheckRun(_Serialisable):
             name=str(node.get("name") or ""),
             status=_lower(node.get("status")) or "completed",
             conclusion=_lower(node.get("conclusion")),
-            started_at=_api_dt(node.get("startedAt")),
-            completed_at=_api_dt(node.get("completedAt")),
+            started_at=parse_github_datetime(node.get("startedAt")),
+            completed_at=parse_github_datetime(node.get("completedAt")),
             app_name=app.get("name") if isinstance(app, Mapping) else None,
         )
 
@@ -332,7 +312,7 @@ class FetchedTimelineEvent(_Serialisable):
     def from_api(cls, node: Mapping[str, Any]) -> FetchedTimelineEvent | None:
         """Map a `timelineItems` node; None for a kind we do not ask for or one without id."""
         kind = _TIMELINE_KINDS.get(str(node.get("__typename")))
-        created_at = _api_dt(node.get("createdAt"))
+        created_at = parse_github_datetime(node.get("createdAt"))
         if kind is None or not node.get("id") or created_at is None:
             return None
         return cls(
@@ -377,7 +357,7 @@ class FetchedStatusContext(_Serialisable):
             state=_lower(node.get("state")) or "pending",
             description=node.get("description") or "",
             target_url=node.get("targetUrl") or "",
-            created_at=_api_dt(node.get("createdAt")),
+            created_at=parse_github_datetime(node.get("createdAt")),
             commit_sha=str(oid or commit_sha or ""),
         )
 
@@ -469,7 +449,7 @@ class FetchedPRFull(_Serialisable):
         url = str(node.get("url") or "")
         repo = repo_full_name or _repo_from_url(url)
         state = str(node.get("state") or "OPEN").lower()
-        merged_at = _api_dt(node.get("mergedAt"))
+        merged_at = parse_github_datetime(node.get("mergedAt"))
         merged_by = None
         if node.get("mergedBy") is not None or merged_at is not None:
             merged_by = FetchedUser.from_api(node.get("mergedBy"))
@@ -517,7 +497,7 @@ class FetchedPRFull(_Serialisable):
                 node.get("updatedAt") or node.get("createdAt"), "updatedAt"
             ),
             merged_at=merged_at,
-            closed_at=_api_dt(node.get("closedAt")),
+            closed_at=parse_github_datetime(node.get("closedAt")),
             merged_by=merged_by,
             additions=int(node.get("additions") or 0),
             deletions=int(node.get("deletions") or 0),

@@ -1,13 +1,15 @@
-"""GitHubGraphQLFetcher: GitHub's PR pages in, `FetchedPRFull` values out; change checks; cache.
+"""GitHubGraphQLFetcher: GitHub's PR pages in, `FetchedPRFull` values out; change checks.
 
-Size: over 400 lines because it still owns cache reading besides the pages; issue 10 moves that
-to the seeder.
+Size: over 400 lines because one page of a walk is one job whose parts share its state: the
+page itself (carried follow-ups, held PRs, the watermark and `since` stops), the one retry loop
+around its request (which asks apps/metrics/pipeline/page_size.py for a smaller page or retries
+the same), the change checks that decide whether a walk starts, and the optional REST check runs
+of the page's PRs.
 
-Fetchers never write rows: `iter_pr_pages()` and `fetch_prs_with_details()` only read GitHub (and
-the seeding cache). `iter_pr_pages()` is the streaming path (a page at a time: what the seed
-command uses, through the walk); `fetch_prs_with_details()` is the seed design's list-returning
-API and holds the repository's PRs by nature. Saving is the writer's job (apps/metrics/pipeline/writer.py), driven page by page by
-the walk (apps/metrics/pipeline/walk.py).
+The fetcher reads GitHub only: no rows, no cache, no checkpoint. `iter_pr_pages()` yields typed
+pages (`PRPage`); what is kept of them, and where, is decided by whoever drives it: the walk
+(apps/metrics/pipeline/walk.py) saves each page through the writer, the seeder
+(apps/metrics/seeding/seeder.py) decides what the seeding cache and its page spool hold.
 
 What the fetcher does to be cheap and polite (docs.github.com: rest/guides/best-practices-for-
 using-the-rest-api, graphql/overview/rate-limits-and-query-limits-for-the-graphql-api):
@@ -30,11 +32,9 @@ using-the-rest-api, graphql/overview/rate-limits-and-query-limits-for-the-graphq
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from apps.integrations.github.completion import (
@@ -49,13 +49,13 @@ from apps.integrations.github.errors import (
     NotFound,
     RateLimited,
     ServerError,
-    TransportFailed,
 )
 from apps.integrations.github.queries import PAGE_SIZE
 from apps.integrations.github.retry import RetryPolicy, retry_context
+from apps.metrics.dates import parse_github_datetime
 from apps.metrics.pipeline.fetched import FetchedCheckRun, FetchedPRFull
+from apps.metrics.pipeline.page_size import PageSizeSearch, page_too_heavy
 from apps.metrics.pipeline.sanitise import map_pr_node
-from apps.metrics.seeding.cache import PRCache, fuller_on_disk
 
 logger = logging.getLogger(__name__)
 
@@ -67,10 +67,6 @@ MAX_PAGE_SIZE = PAGE_SIZE
 # Incremental walks re-read PRs updated this long before the watermark: GitHub's updatedAt has
 # one-second resolution and its replicas may lag a little behind each other.
 DEFAULT_OVERLAP = timedelta(seconds=60)
-# Consecutive good pages before a shrunken page size doubles again.
-GROW_AFTER = 2
-# Good pages after which a failed size is tried again.
-FORGET_FAILURE_AFTER = 10
 # The REST fallback for check runs keeps this many core requests in reserve.
 REST_RESERVE = 10
 REST_WARN_BELOW = 100
@@ -81,15 +77,6 @@ MAX_WAITING = 25
 
 FULL = "full"
 INCREMENTAL = "incremental"
-
-
-def _parse_dt(value: Any) -> datetime | None:
-    if not value:
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    parsed = datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def split_repo(repo: str) -> tuple[str, str]:
@@ -155,14 +142,12 @@ class FetchCounters:
 
 
 class GitHubGraphQLFetcher:
-    """Fetch a repository's PRs, complete, through the shared client; keep the seeding cache."""
+    """Fetch a repository's PRs, complete, through the shared client; nothing is written."""
 
     def __init__(
         self,
         client_or_token: Any,
         *,
-        use_cache: bool = True,
-        cache_dir: str | os.PathLike[str] | None = None,
         fetch_check_runs: bool = True,
         rest_check_runs: bool = False,
         overlap: timedelta = DEFAULT_OVERLAP,
@@ -177,12 +162,6 @@ class GitHubGraphQLFetcher:
             kwargs = {"base_url": base_url} if base_url else {}
             client_or_token = GitHubGraphQLClient(client_or_token, **kwargs)
         self.client = client_or_token
-        self.use_cache = use_cache
-        if cache_dir is None:
-            from django.conf import settings
-
-            cache_dir = settings.SEEDING_CACHE_DIR
-        self.cache_dir = Path(cache_dir)
         self.fetch_check_runs = fetch_check_runs
         self.rest_check_runs = rest_check_runs
         self.overlap = overlap
@@ -209,88 +188,6 @@ class GitHubGraphQLFetcher:
             return "none"
         return "rest" if self.rest_check_runs else "graphql"
 
-    # --- the seed's API ---------------------------------------------------------------------
-
-    def fetch_prs_with_details(
-        self,
-        repo: str,
-        since: datetime | None = None,
-        max_prs: int | None = None,
-        *,
-        days_back: int | None = None,
-    ) -> list[FetchedPRFull]:
-        """Return `repo`'s PRs (newest created first), complete, from the cache when current.
-
-        With the cache: an unchanged repository costs one `304` request and no point; a changed
-        one costs only the PRs updated since. `max_prs` / `days_back` (0 = no limit) bound the
-        first fetch and are kept with the cache. Writes nothing but the cache file.
-        """
-        max_prs = max_prs or None
-        days_back = days_back or None
-        if days_back and since is None:
-            since = datetime.now(UTC) - timedelta(days=days_back)
-        cache = self.load_cache(repo, max_prs=max_prs, days_back=days_back)
-        check = self.check_for_changes(
-            repo,
-            etag=cache.etag if cache else None,
-            pushed_at=cache.repo_pushed_at if cache else None,
-        )
-        if cache is not None and not check.changed:
-            return _since(cache.iter_prs(), since)
-
-        started = datetime.now(UTC)
-        if cache is not None:
-            mode, stop_at = INCREMENTAL, cache.since_watermark - self.overlap
-            page_size = cache.page_size
-        else:
-            mode, stop_at, page_size = FULL, None, self.max_page_size
-            cache = PRCache(
-                repo=repo,
-                fetched_at=started,
-                max_prs=max_prs,
-                days_back=days_back,
-                check_runs=self.check_runs_mode,
-            )
-
-        known = 0
-        if mode == INCREMENTAL and stop_at is not None:
-            known = cache.count_updated_since(stop_at)
-        fetched: list[FetchedPRFull] = []
-        last: PRPage | None = None
-        for page in self.iter_pr_pages(
-            repo,
-            mode=mode,
-            watermark=stop_at,
-            page_size=page_size,
-            max_prs=max_prs if mode == FULL else None,
-            since=since if mode == FULL else None,
-            known_overlap=known,
-        ):
-            fetched.extend(page.prs)
-            last = page
-        cache.fetched_at = started
-        cache.etag = check.etag
-        if last is not None:
-            cache.page_size = last.next_page_size
-            cache.repo_pushed_at = last.pushed_at or check.pushed_at or cache.repo_pushed_at
-            cache.watermark = check.top_updated_at or _max_dt(cache.watermark, last.high_water)
-        if mode == INCREMENTAL and self.use_cache:
-            # The cached PRs stream from the old file into the new one; only `fetched` is held
-            # until the answer (the whole list, by this API's nature) is read back.
-            cache.save_merged(self.cache_dir, fetched)
-            return _since(cache.iter_prs(), since)
-        cache.merge(fetched)  # a new cache: the fetched PRs are all of it
-        del fetched
-        if not self.use_cache or not fuller_on_disk(
-            repo,
-            self.cache_dir,
-            max_prs=max_prs,
-            days_back=days_back,
-            check_runs=self.check_runs_mode,
-        ):
-            self.save_cache(cache)  # a fuller cache on disk is kept, not replaced by this one
-        return _since(cache.prs, since)
-
     def fetch_repo_metadata(self, repo: str) -> Any:
         """The repository's metadata (`pushedAt` ...), about 1 point: the seed's change check."""
         owner, name = split_repo(repo)
@@ -298,43 +195,6 @@ class GitHubGraphQLFetcher:
             return self.client.fetch_repo_metadata(owner, name)
         except GitHubError as exc:
             raise exc.for_repo(repo) from None
-
-    # --- cache ------------------------------------------------------------------------------
-
-    def load_cache(
-        self,
-        repo: str,
-        *,
-        max_prs: int | None = None,
-        days_back: int | None = None,
-        cache_dir: str | os.PathLike[str] | None = None,
-    ) -> PRCache | None:
-        """The repository's cache when caching is on and it answers these limits, else None.
-
-        `cache_dir`: another folder than the fetcher's (a team's: `pr_cache.team_cache_dir`).
-        """
-        if not self.use_cache:
-            return None
-        cache = PRCache.load(repo, self.cache_dir if cache_dir is None else cache_dir)
-        if cache is None:
-            return None
-        mode = self.check_runs_mode
-        if not cache.is_valid(max_prs=max_prs, days_back=days_back, check_runs=mode):
-            self._log(
-                f"{repo}: the cache was fetched with other options "
-                f"(max_prs={cache.max_prs or 0}, days_back={cache.days_back or 0}, "
-                f"check runs: {cache.check_runs}; now max_prs={max_prs or 0}, "
-                f"days_back={days_back or 0}, check runs: {mode}); refetching"
-            )
-            return None
-        return cache
-
-    def save_cache(self, cache: PRCache) -> None:
-        if self.use_cache:
-            cache.save(self.cache_dir)
-
-    def drop_cache(self, repo: str, cache_dir: str | os.PathLike[str] | None = None) -> None:
-        PRCache.delete(repo, self.cache_dir if cache_dir is None else cache_dir)
 
     # --- change checks ----------------------------------------------------------------------
 
@@ -364,7 +224,9 @@ class GitHubGraphQLFetcher:
             return self._metadata_check(repo, pushed_at, reason=f"probe answered {response.status}")
         items = response.data if isinstance(response.data, list) else []
         top = (
-            _parse_dt(items[0].get("updated_at")) if items and isinstance(items[0], dict) else None
+            parse_github_datetime(items[0].get("updated_at"))
+            if items and isinstance(items[0], dict)
+            else None
         )
         return ChangeCheck(
             changed=True, etag=response.etag or None, top_updated_at=top, renamed_to=renamed_to
@@ -378,7 +240,7 @@ class GitHubGraphQLFetcher:
     def _metadata_check(self, repo: str, pushed_at: datetime | None, *, reason: str) -> ChangeCheck:
         self._log(f"{repo}: pulls probe unavailable ({reason}); checking pushedAt instead")
         meta = self.fetch_repo_metadata(repo)
-        new_pushed = _parse_dt(getattr(meta, "pushed_at", None))
+        new_pushed = parse_github_datetime(getattr(meta, "pushed_at", None))
         unchanged = pushed_at is not None and new_pushed is not None and new_pushed <= pushed_at
         name = getattr(meta, "name_with_owner", None)
         renamed_to = name if isinstance(name, str) and name.lower() != repo.lower() else None
@@ -423,13 +285,12 @@ class GitHubGraphQLFetcher:
         if mode not in (FULL, INCREMENTAL):
             raise ValueError(f"unknown walk mode {mode!r}")
         owner, name = split_repo(repo)
-        size = max(1, min(page_size or self.max_page_size, self.max_page_size))
+        search = PageSizeSearch(
+            size=max(1, min(page_size or self.max_page_size, self.max_page_size)),
+            max_size=self.max_page_size,
+        )
         remaining = max_prs if max_prs else None
         after = cursor if mode == FULL else None
-        good_streak = 0  # good pages since the size last changed
-        failed_at: int | None = None  # the smallest size that recently failed: grow below it
-        since_failure = 0
-        answered_at = 0  # the largest size answered since the last heavy-page signal
         extra = 1 + min(max(0, known_overlap), MAX_OVERLAP_ROOM) if mode == INCREMENTAL else 0
         # A full walk from the top knows, after its first page, how many PRs are left: its last
         # page asks for no more (GitHub prices a page by its `first`, not by what it returns).
@@ -449,7 +310,7 @@ class GitHubGraphQLFetcher:
                 a - b for a, b in zip(self._client_usage(), before, strict=True)
             )
         while True:
-            want = size if remaining is None else max(1, min(size, remaining))
+            want = search.size if remaining is None else max(1, min(search.size, remaining))
             if left is not None:
                 want = max(1, min(want, left))
             # Incremental: room for the overlap's known PRs and one look-ahead node, so a page
@@ -484,20 +345,11 @@ class GitHubGraphQLFetcher:
                                 **page_kwargs,
                             )
                         except GitHubError as exc:
-                            if _page_too_heavy(exc) and want > 1:
+                            if page_too_heavy(exc) and want > 1:
                                 # GitHub's docs: an expensive query times out; a smaller page fits.
-                                if want > answered_at:
-                                    failed_at = want if failed_at is None else min(failed_at, want)
-                                else:
-                                    # A size already answered failed (a 502 may be a hiccup):
-                                    # shrink all the same but keep the ceiling; a second failure
-                                    # at this size, with no answer there between, lowers it.
-                                    answered_at = want - 1
-                                want = max(1, want // 2)
-                                size = want
+                                want = search.too_heavy(want)
                                 first = want + extra
                                 shrunk += 1
-                                good_streak = since_failure = 0
                                 self.counters.shrinks += 1
                                 retries.restart()
                             raise exc.for_repo(repo) from None
@@ -562,18 +414,7 @@ class GitHubGraphQLFetcher:
                 prs = self._add_check_runs_to_prs(repo, prs)
             for pr in prs:
                 high_water = _max_dt(high_water, pr.updated_at)
-            good_streak += 1
-            since_failure += 1
-            answered_at = max(answered_at, size)
-            if failed_at is not None and since_failure >= FORGET_FAILURE_AFTER:
-                failed_at = None  # the heavy stretch may be over: allow full growth again
-            next_size = size
-            if size < self.max_page_size and good_streak >= GROW_AFTER:
-                # Double, but only half-way back towards a size that failed (a binary search
-                # for the largest page GitHub answers), never above the maximum.
-                target = size * 2 if failed_at is None else (size + failed_at) // 2
-                next_size = max(size, min(self.max_page_size, target))
-                good_streak = 0
+            next_size = search.answered()
             self.counters.pages += 1
             self.counters.prs += len(prs)
             yield PRPage(
@@ -582,10 +423,10 @@ class GitHubGraphQLFetcher:
                 end_cursor=result.end_cursor or after,
                 has_next=bool(result.has_next_page),
                 done=done,
-                page_size=size,
+                page_size=search.size,
                 next_page_size=next_size,
                 high_water=high_water,
-                pushed_at=_parse_dt(getattr(result, "pushed_at", None)),
+                pushed_at=parse_github_datetime(getattr(result, "pushed_at", None)),
                 total_count=getattr(result, "total_count", None),
                 points=int(getattr(result, "cost", 0) or 0) + extra_cost,
                 requests=(
@@ -601,7 +442,7 @@ class GitHubGraphQLFetcher:
             if done:
                 return
             after = result.end_cursor
-            size = next_size
+            search.size = next_size
 
     def _retry_policy(self) -> RetryPolicy:
         return getattr(self.client, "retry", None) or RetryPolicy()
@@ -726,8 +567,8 @@ def _check_run_from_rest(item: dict[str, Any]) -> FetchedCheckRun:
         name=str(item.get("name") or ""),
         status=str(item.get("status") or "").lower(),
         conclusion=(str(item["conclusion"]).lower() if item.get("conclusion") else None),
-        started_at=_parse_dt(item.get("started_at")),
-        completed_at=_parse_dt(item.get("completed_at")),
+        started_at=parse_github_datetime(item.get("started_at")),
+        completed_at=parse_github_datetime(item.get("completed_at")),
         app_name=app.get("name") if isinstance(app, dict) else None,
     )
 
@@ -747,29 +588,12 @@ def next_carry(
     return batch
 
 
-def _page_too_heavy(exc: GitHubError) -> bool:
-    """502/504 and timeouts on a PR page: GitHub's sign that the page is too expensive.
-
-    GitHub stops a query after 10 s and answers 502 "Something went wrong while executing your
-    query. This may be the result of a timeout" (docs.github.com: graphql/overview/rate-limits-
-    and-query-limits-for-the-graphql-api#timeouts); a client timeout means the same. 503, 500
-    and a dropped connection say nothing about the page's size: retried as they are.
-    """
-    if isinstance(exc, TransportFailed):
-        return exc.timed_out
-    return isinstance(exc, ServerError) and exc.status in (502, 504)
-
-
 def _max_dt(a: datetime | None, b: datetime | None) -> datetime | None:
     if a is None:
         return b
     if b is None:
         return a
     return max(a, b)
-
-
-def _since(prs: Iterable[FetchedPRFull], since: datetime | None) -> list[FetchedPRFull]:
-    return [pr for pr in prs if since is None or pr.created_at >= since]
 
 
 __all__ = [

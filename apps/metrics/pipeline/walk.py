@@ -19,7 +19,7 @@ the next call resumes there and the walk ends with exactly the rows an uninterru
 
 What a kill costs (pages fetched again on the next run):
 
-- With a spool (`PageSpool`: seeds with the cache on), each page is appended to the spool by
+- With a spool (a `Spool`: seeds with the cache on pass apps/metrics/seeding/spool.py's), each page is appended to the spool by
   the fetching thread as soon as it arrives, before it is handed over to be written. A resumed
   full walk first writes the spooled pages that follow its checkpoint (chained by their start
   cursors) with the checkpoints they would have had, then fetches on. Such a walk opens its
@@ -38,16 +38,16 @@ Checkpoint JSON (docs/ARCHITECTURE.md), plus keys that make a resume exact:
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import DatabaseError, reset_queries
 
 from apps.integrations.github.errors import GitHubError, RateLimited
+from apps.metrics.dates import parse_github_datetime, to_github_iso
 from apps.metrics.models import PullRequest, TrackedRepository
 from apps.metrics.pipeline.pages import (
     FULL,
@@ -59,20 +59,8 @@ from apps.metrics.pipeline.pages import (
 )
 from apps.metrics.pipeline.refused import refused_updates
 from apps.metrics.pipeline.writer import SaveStats, save_page
-from apps.metrics.seeding import cache as pr_cache
 
 logger = logging.getLogger(__name__)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _dt(value: Any) -> datetime | None:
-    if not value:
-        return None
-    parsed = datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -131,12 +119,12 @@ class WalkPlan:
             "mode": self.mode,
             "cursor": cursor,
             "page_size": page_size,
-            "high_water": _iso(high_water),
-            "started_at": _iso(self.started_at),
+            "high_water": to_github_iso(high_water),
+            "started_at": to_github_iso(self.started_at),
             "prs_done": prs_done,
-            "target_watermark": _iso(self.target_watermark),
+            "target_watermark": to_github_iso(self.target_watermark),
             "etag": self.etag,
-            "pushed_at": _iso(self.pushed_at),
+            "pushed_at": to_github_iso(self.pushed_at),
             "max_prs": self.max_prs,
             "days_back": self.days_back,
             "held": list(held),
@@ -205,70 +193,20 @@ class PagePrefetcher:
             close()
 
 
-class PageSpool:
-    """A walk's fetched pages kept on disk as they arrive: the seeding cache's partial pages.
+class Spool(Protocol):
+    """Where a walk's fetched pages are kept as they arrive (the seeder's `seeding.spool.PageSpool`).
 
-    `append()` stores a page with where it sits in its walk (start and end cursor, has_next,
-    done, page sizes, high-water, pushedAt), written through to the kernel (what a kill needs);
-    `replay()` gives back, as PRPages, the pages of a full walk that follow a cursor, chained by
-    cursors. A page replayed
-    is written with exactly the checkpoint it would have had when it was fetched.
+    `append()` keeps a page with the cursor it started from, before the page is written;
+    `replay()` gives back, as PRPages, the kept pages of `plan`'s full walk from `cursor` on.
     """
 
-    def __init__(self, repo: str, cache_dir: str | os.PathLike[str]) -> None:
-        self.repo = repo
-        self.cache_dir = cache_dir
+    def append(self, plan: WalkPlan, start_cursor: str | None, page: PRPage) -> None: ...
 
-    def append(self, plan: WalkPlan, start_cursor: str | None, page: PRPage) -> None:
-        facts = {
-            "mode": page.mode,
-            "start": start_cursor,
-            "end": page.end_cursor,
-            "has_next": page.has_next,
-            "done": page.done,
-            "page_size": page.page_size,
-            "next_page_size": page.next_page_size,
-            "high_water": _iso(page.high_water),
-            "pushed_at": _iso(page.pushed_at),
-            "total_count": page.total_count,
-            "held": list(page.held),
-        }
-        pr_cache.append_partial(self.repo, self.cache_dir, plan.walk_id, page.prs, page=facts)
-
-    def replay(self, plan: WalkPlan, cursor: str | None) -> Iterator[PRPage]:
-        """The spooled pages of `plan`'s full walk from `cursor` on, in walk order, until the
-        chain of cursors breaks or a page ends the walk. Nothing for an incremental walk."""
-        if plan.mode != FULL:
-            return
-        for facts, prs in pr_cache.iter_partial_pages(self.repo, self.cache_dir, plan.walk_id):
-            if facts.get("mode") != FULL or facts.get("start") != cursor:
-                continue
-            try:
-                page = PRPage(
-                    prs=prs,
-                    mode=FULL,
-                    end_cursor=facts["end"],
-                    has_next=bool(facts["has_next"]),
-                    done=bool(facts["done"]),
-                    page_size=int(facts["page_size"]),
-                    next_page_size=int(facts["next_page_size"]),
-                    high_water=_dt(facts.get("high_water")),
-                    pushed_at=_dt(facts.get("pushed_at")),
-                    total_count=facts.get("total_count"),
-                    points=0,  # no request: nothing spent
-                    requests=0,
-                    held=tuple(str(i) for i in facts.get("held") or ()),
-                )
-            except (KeyError, TypeError, ValueError):
-                return  # not a page this code wrote: fetch from here on
-            yield page
-            if page.done or not page.end_cursor:
-                return
-            cursor = page.end_cursor
+    def replay(self, plan: WalkPlan, cursor: str | None) -> Iterator[PRPage]: ...
 
 
 def _spooled(
-    pages: Iterator[PRPage], spool: PageSpool, plan: WalkPlan, cursor: str | None
+    pages: Iterator[PRPage], spool: Spool, plan: WalkPlan, cursor: str | None
 ) -> Iterator[PRPage]:
     """`pages`, each appended to `spool` (with its start cursor) before it is handed on.
 
@@ -292,17 +230,17 @@ def open_walk(tracked: TrackedRepository) -> WalkPlan | None:
     cp = tracked.checkpoint
     if not isinstance(cp, dict) or cp.get("mode") not in (FULL, INCREMENTAL):
         return None
-    started = _dt(cp.get("started_at")) or datetime.now(UTC)
+    started = parse_github_datetime(cp.get("started_at")) or datetime.now(UTC)
     return WalkPlan(
         mode=cp["mode"],
         cursor=cp.get("cursor") if cp["mode"] == FULL else None,
         page_size=int(cp.get("page_size") or tracked.page_size or MAX_PAGE_SIZE),
-        high_water=_dt(cp.get("high_water")),
+        high_water=parse_github_datetime(cp.get("high_water")),
         started_at=started,
         prs_done=int(cp.get("prs_done") or 0) if cp["mode"] == FULL else 0,
-        target_watermark=_dt(cp.get("target_watermark")),
+        target_watermark=parse_github_datetime(cp.get("target_watermark")),
         etag=cp.get("etag") or None,
-        pushed_at=_dt(cp.get("pushed_at")),
+        pushed_at=parse_github_datetime(cp.get("pushed_at")),
         max_prs=cp.get("max_prs") or None,
         days_back=cp.get("days_back") or None,
         resumed=True,
@@ -345,12 +283,12 @@ def walk_repository(
     before_save: Callable[[WalkPlan, PRPage], None] | None = None,
     on_page: Callable[[PRPage, SaveStats], None] | None = None,
     overlap: timedelta | None = None,
-    spool: PageSpool | None = None,
+    spool: Spool | None = None,
     first_page: Any = None,
 ) -> WalkResult:
     """Walk `tracked`'s PR pages per `plan`, saving each page with its checkpoint; resumable.
 
-    `spool`: where each fetched page is kept as it arrives (the seeding cache's partial pages);
+    `spool`: where each fetched page is kept as it arrives (the seeder's page spool);
     a resumed full walk first writes the spooled pages that follow its checkpoint, then fetches
     on. `before_save(plan, page)` runs before a page's transaction; `on_page(page, stats)` after
     it (progress). `should_stop()` is asked once per page that is not the last, when it arrives:

@@ -213,12 +213,6 @@ def clean_error(exc: BaseException) -> str:
     return sanitise(text)[:500]
 
 
-def save_pull_request(team: Team, pr: FetchedPRFull) -> PullRequest:
-    """Upsert one PR (see save_pull_requests) and return its stored row."""
-    save_pull_requests(team, [pr])
-    return PullRequest.objects.get(team=team, github_repo=pr.repo_full_name, github_pr_id=pr.number)
-
-
 def save_page(
     tracked: TrackedRepository,
     prs: Sequence[FetchedPRFull],

@@ -1,7 +1,8 @@
 """PRCache: the seeding cache, one file per (team, repository) in `.seeding_cache/`, streamed.
 
-Size: over 400 lines because it holds the cache file and the page spool; the spool belongs in a
-module of its own (issue 10).
+Size: over 400 lines because one file format is one job: writing it atomically and streamed,
+reading it back lazily with its digest checked, merging changed PRs into it, and still loading
+the files users already have (formats 1-3, `adopt_shared()`).
 
 A cache file holds the fetched PRs of one repository (`FetchedPRFull.to_dict()`), what was asked
 for (`max_prs`, `days_back`, and `check_runs`: how check runs were fetched, "graphql", "rest" or
@@ -12,8 +13,8 @@ fetch started; the next incremental fetch starts just below it).
 
 Where: `get_cache_path(repo, cache_dir, team)` is `<cache_dir>/<team>/<owner>__<name>.json`, so
 two teams seeding one repository each keep their own view of it (their own limits, ETag and
-watermark); without a team it is `<cache_dir>/<owner>__<name>.json` (the fetcher's own API,
-and where files written before caches were kept per team are still found: `adopt_shared()`).
+watermark); without a team it is `<cache_dir>/<owner>__<name>.json` (where files written
+before caches were kept per team are still found: `adopt_shared()`).
 
 The file is JSON Lines (format 4), so memory is bounded by a PR, not by the repository:
 
@@ -26,22 +27,16 @@ The file is JSON Lines (format 4), so memory is bounded by a PR, not by the repo
 single PR; `iter_prs()` streams them, after checking once that the SHA-256 of every byte before
 the trailer (header and PR lines) is the trailer's: a file with lines removed or edited, its
 count made to match, is corrupt before a single PR of it is used. `prs` still gives the whole
-list (read on first use) for callers that want one. Format 3 files (no digest) still load. Files are written atomically (a temporary file in the same folder, then
-`os.replace`), so a crash never leaves half a file, and an incremental update streams the old
-file into the new one, replacing or adding only the changed PRs (memory: the changed PRs).
+list (read on first use) for callers that want one. Format 3 files (no digest) still load.
+Files are written atomically (a temporary file in the same folder, then `os.replace`), so a crash never leaves half a file, and an incremental update streams the old
+file into the new one, replacing or adding only the changed PRs (`save_changed()`; memory: the
+changed PRs).
 Older single-JSON-document files (formats 1 and 2, with or without `repo_pushed_at`, `etag`,
 `watermark`) still load, whole, and are rewritten as JSON Lines on the next save. A corrupt file
 is reported in one warning line, ignored, and replaced by the next save. A token never reaches a
 cache file: nothing here is given one.
 
-While a walk is open, each fetched page is also appended to `<file>.partial` (one JSON line per
-page, written as soon as the page arrives, before its rows reach the database). When
-the walk completes, those pages are folded into the cache by `save_with_partial()`. A page line
-also carries where the page sits in its walk (`"page"`: start and end cursor, has_next, done, page
-sizes, high-water, pushedAt), so a full walk killed half-way writes the pages it had already
-fetched from this spool on resume instead of asking GitHub again (`iter_partial_pages()`, used by
-apps/metrics/pipeline/walk.py). A last line cut short by a kill is ignored, and cut off before the
-next page is appended.
+An open walk's pages wait beside the file, in `partial_path()`: apps/metrics/seeding/spool.py.
 """
 
 from __future__ import annotations
@@ -62,6 +57,7 @@ from typing import IO, Any, NamedTuple
 import orjson
 
 from apps.integrations.github.queries import PAGE_SIZE
+from apps.metrics.dates import parse_github_datetime, to_github_iso
 from apps.metrics.pipeline.fetched import FetchedPRFull
 
 logger = logging.getLogger(__name__)
@@ -74,7 +70,7 @@ DIGEST_FORMAT = 4  # from this format on a trailer without its digest is corrupt
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _TRAILER_PROBE = 4096  # bytes read from the end of a file to find its trailer line
-_DECODE_ERRORS = (ValueError, KeyError, TypeError, AttributeError)
+DECODE_ERRORS = (ValueError, KeyError, TypeError, AttributeError)
 _CHUNK = 1 << 16  # bytes hashed at a time when a file's digest is checked (memory stays small)
 
 
@@ -126,18 +122,7 @@ def _normalise_limit(value: int | None) -> int | None:
     return value if value else None
 
 
-def _parse_dt(value: Any) -> datetime | None:
-    if not value:
-        return None
-    parsed = datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _dt(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _dumps(value: Any) -> str:
+def dumps_line(value: Any) -> str:
     """One record as one line of JSON. orjson escapes every control character, newlines
     included, so a record stays on one line whatever its text holds; it is several times
     faster than the json module, and a page is serialised while its walk waits for it.
@@ -162,11 +147,11 @@ class _Entry(NamedTuple):
 
     @classmethod
     def of_record(cls, record: dict[str, Any], line: str | None = None) -> _Entry:
-        created = _parse_dt(record["created_at"])
-        updated = _parse_dt(record["updated_at"])
+        created = parse_github_datetime(record["created_at"])
+        updated = parse_github_datetime(record["updated_at"])
         if created is None or updated is None:
             raise ValueError("a cached PR without created_at / updated_at")
-        return cls((created, int(record["number"])), updated, line or _dumps(record))
+        return cls((created, int(record["number"])), updated, line or dumps_line(record))
 
 
 class _Source(NamedTuple):
@@ -198,7 +183,7 @@ class _AtomicLines:
         self.end = 0  # bytes written before the trailer
         self.digest = hashlib.sha256()
         self.handle = os.fdopen(fd, "wb")
-        self._put(_dumps(header))
+        self._put(dumps_line(header))
 
     def _put(self, line: str) -> None:
         data = line.encode("utf-8") + b"\n"
@@ -212,7 +197,7 @@ class _AtomicLines:
 
     def commit(self) -> None:
         trailer = {"end": True, "prs": self.count, "sha256": self.digest.hexdigest()}
-        self.handle.write(_dumps(trailer).encode("utf-8") + b"\n")
+        self.handle.write(dumps_line(trailer).encode("utf-8") + b"\n")
         self.handle.flush()
         os.fsync(self.handle.fileno())
         self.handle.close()
@@ -221,21 +206,6 @@ class _AtomicLines:
     def abort(self) -> None:
         self.handle.close()
         self.tmp.unlink(missing_ok=True)
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` so a reader sees the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _merged(old: Iterable[_Entry], changed: dict[int, _Entry]) -> Iterator[_Entry]:
@@ -322,7 +292,7 @@ class PRCache:
         for _, record in self._iter_file():
             try:
                 yield FetchedPRFull.from_dict(record)
-            except _DECODE_ERRORS as exc:
+            except DECODE_ERRORS as exc:
                 raise self._corrupt(type(exc).__name__) from None
 
     def _entries(self) -> Iterator[_Entry]:
@@ -334,7 +304,7 @@ class PRCache:
         for line, record in self._iter_file():
             try:
                 yield _Entry.of_record(record, line)
-            except _DECODE_ERRORS as exc:
+            except DECODE_ERRORS as exc:
                 raise self._corrupt(type(exc).__name__) from None
 
     def _iter_file(self) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -386,10 +356,6 @@ class PRCache:
         source: _Source | None = self.__dict__.get("_source")
         where = source.path if source is not None else self.repo
         return CacheCorrupt(f"seeding cache {where} is corrupt ({reason}); it will be replaced")
-
-    def count_updated_since(self, since: datetime) -> int:
-        """How many cached PRs were updated at or after `since` (streamed)."""
-        return sum(1 for entry in self._entries() if entry.updated_at >= since)
 
     # --- validity ---------------------------------------------------------------------------
 
@@ -450,20 +416,6 @@ class PRCache:
         """Where an incremental fetch may stop: the watermark, else (old files) `fetched_at`."""
         return self.watermark or self.fetched_at
 
-    # --- merge ------------------------------------------------------------------------------
-
-    def merge(self, prs: Iterable[FetchedPRFull]) -> None:
-        """Replace cached PRs by number with `prs` (newer data wins), keep newest-created first.
-
-        In memory (the whole list); `save_merged()` does the same on the file, streaming.
-        """
-        by_number = {pr.number: pr for pr in self.iter_prs()}
-        for pr in prs:
-            old = by_number.get(pr.number)
-            if old is None or pr.updated_at >= old.updated_at:
-                by_number[pr.number] = pr
-        self.prs = sorted(by_number.values(), key=lambda p: (p.created_at, p.number), reverse=True)
-
     # --- JSON -------------------------------------------------------------------------------
 
     def header(self) -> dict[str, Any]:
@@ -471,10 +423,10 @@ class PRCache:
         return {
             "format": CACHE_FORMAT,
             "repo": self.repo,
-            "fetched_at": _dt(self.fetched_at),
-            "repo_pushed_at": _dt(self.repo_pushed_at),
+            "fetched_at": to_github_iso(self.fetched_at),
+            "repo_pushed_at": to_github_iso(self.repo_pushed_at),
             "etag": self.etag,
-            "watermark": _dt(self.watermark),
+            "watermark": to_github_iso(self.watermark),
             "page_size": self.page_size,
             "max_prs": self.max_prs,
             "days_back": self.days_back,
@@ -490,11 +442,11 @@ class PRCache:
         """Build from a header or a whole old file; keys missing from older files take defaults."""
         return cls(
             repo=str(data["repo"]),
-            fetched_at=_parse_dt(data["fetched_at"]) or datetime.now(UTC),
+            fetched_at=parse_github_datetime(data["fetched_at"]) or datetime.now(UTC),
             prs=[FetchedPRFull.from_dict(item) for item in data.get("prs") or []],
-            repo_pushed_at=_parse_dt(data.get("repo_pushed_at")),
+            repo_pushed_at=parse_github_datetime(data.get("repo_pushed_at")),
             etag=data.get("etag") or None,
-            watermark=_parse_dt(data.get("watermark")),
+            watermark=parse_github_datetime(data.get("watermark")),
             page_size=int(data.get("page_size") or PAGE_SIZE),
             max_prs=_normalise_limit(data.get("max_prs")),
             days_back=_normalise_limit(data.get("days_back")),
@@ -508,50 +460,22 @@ class PRCache:
         """Write this cache atomically to its file in `cache_dir` (streaming); return the path."""
         return self._write(cache_dir, self._entries(), same_prs=True)
 
-    def save_merged(
-        self, cache_dir: str | os.PathLike[str], changed: Iterable[FetchedPRFull]
+    def save_changed(
+        self, cache_dir: str | os.PathLike[str], records: Iterable[dict[str, Any]]
     ) -> Path:
-        """Write this cache with `changed` merged in by number (newer data wins), streaming.
+        """Write this cache with `records` (PRs as `to_dict()` gives them, each number once).
 
-        The cached PRs are streamed from the old file into the new one; only `changed` is held.
+        An empty cache takes them in the order given (a full walk's: newest created first),
+        streamed; otherwise they replace cached PRs by number (newer data wins) or are added in
+        creation order while the old file is streamed into the new one: only they are held.
         """
-        by_number: dict[int, _Entry] = {}
-        for pr in changed:
-            entry = _Entry.of_record(pr.to_dict())
-            old = by_number.get(entry.number)
-            if old is None or entry.updated_at >= old.updated_at:
-                by_number[entry.number] = entry
-        return self._write(cache_dir, _merged(self._entries(), by_number))
-
-    def save_with_partial(self, cache_dir: str | os.PathLike[str], walk_id: str) -> bool:
-        """Fold walk `walk_id`'s partial pages into this cache and write it; False when missing.
-
-        An empty cache (a full walk) takes the pages in walk order (newest created first),
-        streamed; otherwise the walk's PRs (the changed ones) are merged into the cached ones.
-        A PR fetched twice (a page re-fetched after a resume) keeps its newest copy.
-        """
-        partial = partial_path(get_cache_path(self.repo, cache_dir))
-        winners = _partial_winners(partial, walk_id)
-        if winners is None:
-            return False
         if self.pr_count == 0:
-            entries: Iterator[_Entry] = (
-                _Entry.of_record(record)
-                for seq, record in _iter_partial(partial, walk_id)
-                if winners.get(int(record["number"])) == seq
-            )
-        else:
-            changed = {
-                int(record["number"]): _Entry.of_record(record)
-                for seq, record in _iter_partial(partial, walk_id)
-                if winners.get(int(record["number"])) == seq
-            }
-            entries = _merged(self._entries(), changed)
-        try:
-            self._write(cache_dir, entries)
-        except _PartialInvalid:
-            return False
-        return True
+            return self._write(cache_dir, (_Entry.of_record(record) for record in records))
+        changed = {}
+        for record in records:
+            entry = _Entry.of_record(record)
+            changed[entry.number] = entry
+        return self._write(cache_dir, _merged(self._entries(), changed))
 
     def _write(
         self,
@@ -608,7 +532,7 @@ class PRCache:
         except OSError as exc:
             warn("seeding cache %s unreadable (%s); ignoring it", path, exc.strerror)
             return None
-        except _DECODE_ERRORS as exc:
+        except DECODE_ERRORS as exc:
             reason = type(exc).__name__
             warn("seeding cache %s is corrupt (%s); ignoring it, it will be replaced", path, reason)
             return None
@@ -681,178 +605,5 @@ def fuller_on_disk(
     return None
 
 
-# --- partial pages of an open walk -----------------------------------------------------------
-
-
 def partial_path(cache_path: Path) -> Path:
     return cache_path.with_name(cache_path.name + ".partial")
-
-
-def start_partial(repo: str, cache_dir: str | os.PathLike[str], walk_id: str) -> None:
-    """Begin the partial pages of a new walk (drops those of any earlier walk)."""
-    path = partial_path(get_cache_path(repo, cache_dir))
-    _atomic_write_text(path, json.dumps({"walk": walk_id, "repo": repo}) + "\n")
-
-
-def append_partial(
-    repo: str,
-    cache_dir: str | os.PathLike[str],
-    walk_id: str,
-    prs: Iterable[FetchedPRFull],
-    page: dict[str, Any] | None = None,
-) -> None:
-    """Append one page of an open walk, durably, before its rows are committed to the database.
-
-    Written before the database commit, so the partial pages always hold at least every page
-    the database's checkpoint has passed. `page`: where the page sits in its walk (JSON values:
-    cursors, sizes, ...), kept so a resumed walk can write the page again without fetching it.
-    A last line cut short by a kill is cut off first, so the pages stay one valid line each.
-    """
-    path = partial_path(get_cache_path(repo, cache_dir))
-    record: dict[str, Any] = {"walk": walk_id}
-    if page is not None:
-        record["page"] = page
-    record["prs"] = [pr.to_dict() for pr in prs]
-    line = _dumps(record)
-    _cut_torn_line(path)
-    with path.open("a", encoding="utf-8") as handle:
-        # Written through to the kernel when the file closes, which is what a kill -9 needs;
-        # no fsync: it would hold up the next page's request for a power cut's sake, and
-        # a cut's torn or lost pages are only fetched again.
-        handle.write(line + "\n")
-
-
-def _cut_torn_line(path: Path) -> None:
-    """Cut `path` after its last newline when a kill left a line half-written after it."""
-    try:
-        handle = path.open("r+b")
-    except OSError:
-        return  # missing: the append creates it
-    with handle:
-        size = handle.seek(0, os.SEEK_END)
-        if size == 0:
-            return
-        handle.seek(size - 1)
-        if handle.read(1) == b"\n":
-            return
-        end = size
-        while end > 0:
-            start = max(0, end - 65536)
-            handle.seek(start)
-            chunk = handle.read(end - start)
-            newline = chunk.rfind(b"\n")
-            if newline >= 0:
-                handle.truncate(start + newline + 1)
-                return
-            end = start
-        handle.truncate(0)
-
-
-class _PartialInvalid(Exception):
-    """The partial pages are missing, of another walk, or broken before their last line."""
-
-
-def _iter_partial_records(path: Path, walk_id: str) -> Iterator[dict[str, Any]]:
-    """Each page record (`{"walk", "page"?, "prs"}`) of walk `walk_id`'s partial pages, in order.
-
-    A last line cut short by a kill is ignored (its page was not committed either). Raises
-    _PartialInvalid when the pages are missing, belong to another walk, or are broken before
-    their last line.
-    """
-    try:
-        handle = path.open("rb")
-    except OSError:
-        raise _PartialInvalid from None
-    with handle:
-        try:
-            header = json.loads(handle.readline())
-        except ValueError:
-            raise _PartialInvalid from None
-        if not isinstance(header, dict) or header.get("walk") != walk_id:
-            raise _PartialInvalid
-        line = handle.readline()
-        while line:
-            following = handle.readline()
-            try:
-                record = json.loads(line)
-                if record.get("walk") != walk_id:
-                    raise _PartialInvalid
-                items = record["prs"]
-                if not isinstance(items, list) or not all(
-                    isinstance(item, dict) and "number" in item for item in items
-                ):
-                    raise TypeError("not a page of PRs")
-            except _DECODE_ERRORS:
-                if not following:
-                    return  # torn last write
-                raise _PartialInvalid from None
-            yield record
-            line = following
-
-
-def _iter_partial(path: Path, walk_id: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(sequence, record) of each PR of walk `walk_id`'s partial pages, a page at a time."""
-    seq = 0
-    for record in _iter_partial_records(path, walk_id):
-        for item in record["prs"]:
-            yield seq, item
-            seq += 1
-
-
-def iter_partial_pages(
-    repo: str, cache_dir: str | os.PathLike[str], walk_id: str
-) -> Iterator[tuple[dict[str, Any], tuple[FetchedPRFull, ...]]]:
-    """(page facts, PRs) of each partial page of walk `walk_id` that was stored with its facts.
-
-    In walk order, one page in memory at a time. Nothing when the pages are missing or of
-    another walk; stops at a page that is broken (a cut-short last line is simply the end), so
-    whatever it yielded is sound and the rest is fetched again.
-    """
-    path = partial_path(get_cache_path(repo, cache_dir))
-    try:
-        for record in _iter_partial_records(path, walk_id):
-            facts = record.get("page")
-            if not isinstance(facts, dict):
-                continue  # a page appended without its facts (an older seed): not replayable
-            try:
-                prs = tuple(FetchedPRFull.from_dict(item) for item in record["prs"])
-            except _DECODE_ERRORS:
-                return
-            yield facts, prs
-    except _PartialInvalid:
-        return
-
-
-def _partial_winners(path: Path, walk_id: str) -> dict[int, int] | None:
-    """PR number -> sequence of its copy to keep (newest `updatedAt`, later on ties); None when
-    the partial pages are missing or of another walk. Holds two integers per PR, no PR."""
-    best: dict[int, tuple[datetime, int]] = {}
-    try:
-        for seq, record in _iter_partial(path, walk_id):
-            updated = _parse_dt(record.get("updated_at")) or datetime.min.replace(tzinfo=UTC)
-            number = int(record["number"])
-            old = best.get(number)
-            if old is None or updated >= old[0]:
-                best[number] = (updated, seq)
-    except (_PartialInvalid, *_DECODE_ERRORS):
-        return None
-    return {number: seq for number, (_, seq) in best.items()}
-
-
-def read_partial(
-    repo: str, cache_dir: str | os.PathLike[str], walk_id: str
-) -> list[FetchedPRFull] | None:
-    """The PRs of walk `walk_id`'s partial pages; None when they are missing or of another walk.
-
-    A last line cut short by a kill is ignored (its page was not committed either). Holds every
-    PR of the walk: `PRCache.save_with_partial()` is the streaming way to use them.
-    """
-    path = partial_path(get_cache_path(repo, cache_dir))
-    try:
-        return [FetchedPRFull.from_dict(item) for _, item in _iter_partial(path, walk_id)]
-    except (_PartialInvalid, *_DECODE_ERRORS):
-        return None
-
-
-def drop_partial(repo: str, cache_dir: str | os.PathLike[str]) -> None:
-    partial_path(get_cache_path(repo, cache_dir)).unlink(missing_ok=True)

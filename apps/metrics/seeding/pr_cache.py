@@ -1,4 +1,5 @@
-"""The readers' map name (SPEC.md) of PRCache, now in `apps.metrics.seeding.cache`."""
+"""The readers' map name (SPEC.md) of PRCache and its page spool: `apps.metrics.seeding.cache`
+and `apps.metrics.seeding.spool`."""
 
 from apps.metrics.seeding.cache import (
     CACHE_FORMAT,
@@ -6,15 +7,17 @@ from apps.metrics.seeding.cache import (
     CacheCorrupt,
     PRCache,
     adopt_shared,
-    append_partial,
-    drop_partial,
     fuller_on_disk,
     get_cache_path,
-    iter_partial_pages,
     partial_path,
-    read_partial,
-    start_partial,
     team_cache_dir,
+)
+from apps.metrics.seeding.spool import (
+    append_partial,
+    drop_partial,
+    iter_partial_pages,
+    save_with_partial,
+    start_partial,
 )
 
 __all__ = [
@@ -29,7 +32,7 @@ __all__ = [
     "get_cache_path",
     "iter_partial_pages",
     "partial_path",
-    "read_partial",
+    "save_with_partial",
     "start_partial",
     "team_cache_dir",
 ]

@@ -1,29 +1,38 @@
 """RealProjectSeeder: a project's real PRs into the database, resumable, cache first.
 
+Size: over 400 lines because every decision about the seeding cache is made here, beside the
+seed it serves: which cache to trust (limits, check runs, a fuller one kept), when it refills the
+database, when a walk spools its pages, and how a completed walk's pages become the new file.
+
 For each repository: one change check (the REST pulls probe with the cache's ETag; a `304`
 costs no point), then either nothing (unchanged), an incremental walk (only PRs updated since),
 or a full walk; every page is saved with its checkpoint (apps/metrics/pipeline/walk.py), so a seed
-stopped at any point resumes on the next run. The fetcher reads, the writer writes; this module
-decides which to call and counts what it cost.
+stopped at any point resumes on the next run. The fetcher reads GitHub, the writer writes rows,
+and neither touches the cache: this module decides what is read from it and written to it, and
+counts what the seed cost.
 
 Repository state lives in TrackedRepository (get-or-create by team + full name), shared with
 production sync; the GraphQL budget GitHub reported is recorded there too (points remaining and
 reset, for the sync status page). The cache is the team's (`<SEEDING_CACHE_DIR>/<team>/`), so two
 teams seeding one repository keep their own view; a seed with narrower limits than the team's
-cache (`--max-prs 10` after a seed of everything) keeps that cache and goes by the database. With the cache on, each page is also appended to the cache's partial pages
-as it arrives, before its rows are committed, so a resumed walk still ends with a complete cache
-file, and a resumed full walk writes the pages it had fetched from there instead of fetching
-them again (walk.PageSpool).
+cache (`--max-prs 10` after a seed of everything) keeps that cache and goes by the database.
+With the cache on, each page is also spooled beside the cache file as it arrives, before its
+rows are committed (apps/metrics/seeding/spool.py), so a resumed walk still ends with a complete
+cache file, and a resumed full walk writes the pages it had fetched from there instead of
+fetching them again.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, reset_queries, transaction
 
 from apps.integrations.github.errors import GitHubError, NotFound, RateLimited
@@ -33,11 +42,13 @@ from apps.metrics.pipeline.fetched import FetchedPRFull
 from apps.metrics.pipeline.pages import FULL, ChangeCheck, GitHubGraphQLFetcher, PRPage
 from apps.metrics.pipeline.refused import refused_updates
 from apps.metrics.pipeline.renames import follow_rename
-from apps.metrics.pipeline.walk import PageSpool, WalkPlan, new_walk, open_walk, walk_repository
-from apps.metrics.pipeline.writer import SaveStats, save_page, save_pull_request, save_pull_requests
+from apps.metrics.pipeline.walk import WalkPlan, new_walk, open_walk, walk_repository
+from apps.metrics.pipeline.writer import SaveStats, save_page, save_pull_requests
 from apps.metrics.seeding import cache as pr_cache
 from apps.metrics.seeding.cache import CacheCorrupt, PRCache, get_cache_path
+from apps.metrics.seeding.progress import CollectingProgress, RepoSeedResult, SeedProgress
 from apps.metrics.seeding.projects import RealProject
+from apps.metrics.seeding.spool import PageSpool, drop_partial, save_with_partial, start_partial
 
 logger = logging.getLogger(__name__)
 
@@ -46,46 +57,8 @@ CACHE_WRITE_CHUNK = 100  # PRs per transaction when the database is filled from 
 # TrackedRepository's record of the options ({"max_prs", "days_back", "check_runs"}) its rows
 # were fetched with: the last full walk's, or the cache's it was refilled from. Without it a
 # seed with wider limits (or check runs back on) and --no-cache would trust a 304 about rows
-# the earlier seed never fetched. The field is the lead's migration to add; until it exists
-# the options are only kept (and compared) in the cache header.
+# the earlier seed never fetched.
 OPTIONS_FIELD = "seed_options"
-
-
-class SeedProgress(Protocol):
-    """What a progress display is told (the command draws rich bars; tests pass None)."""
-
-    def start_repo(self, repo: str, *, resumed: bool, mode: str | None) -> None: ...
-
-    def page(self, repo: str, page: PRPage, stats: SaveStats) -> None: ...
-
-    def finish_repo(self, result: RepoSeedResult) -> None: ...
-
-    def message(self, text: str) -> None: ...
-
-
-@dataclass
-class RepoSeedResult:
-    """What seeding one repository did and cost."""
-
-    repo: str
-    source: str = ""  # "unchanged" | "cache" | "full" | "incremental" | "resumed" | "not_found"
-    completed: bool = False
-    interrupted: bool = False
-    prs: int = 0  # PRs fetched from GitHub or written from the cache
-    pages: int = 0
-    stats: SaveStats = field(default_factory=SaveStats)
-    requests: int = 0
-    graphql_requests: int = 0
-    points: int = 0
-    error: str = ""
-    # Why the repository has no PR stored after a completed seed (one line), else "".
-    empty_reason: str = ""
-    # A full walk stopped by --days-back: when the newest PR it left out was created.
-    cut_created_at: datetime | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.completed and not self.error
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +106,8 @@ class RealProjectSeeder:
         progress: SeedProgress | None = None,
         should_stop: Callable[[], bool] = lambda: False,
         batch: bool = True,
+        use_cache: bool = True,
+        cache_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.fetcher = fetcher
         # Several repositories starting cold: their first pages in one query (`prefetch`).
@@ -149,9 +124,14 @@ class RealProjectSeeder:
         self.progress = progress
         self.should_stop = should_stop
         self._team: Team | None = None
+        self.use_cache = use_cache
+        if cache_dir is None:
+            cache_dir = settings.SEEDING_CACHE_DIR
+        # Where team-less cache files (written before caches were kept per team) are found.
+        self.shared_cache_dir = Path(cache_dir)
         # The team's own cache folder; `_cache_on` says whether this repository's seed uses it.
-        self.cache_dir = pr_cache.team_cache_dir(fetcher.cache_dir, team_slug)
-        self._cache_on = fetcher.use_cache
+        self.cache_dir = pr_cache.team_cache_dir(cache_dir, team_slug)
+        self._cache_on = use_cache
 
     @classmethod
     def for_project(
@@ -192,10 +172,6 @@ class RealProjectSeeder:
             PullRequest.objects.filter(team=team).delete()
             TrackedRepository.objects.filter(team=team).delete()
         return deleted
-
-    def _create_single_pr(self, pr: FetchedPRFull) -> PullRequest:
-        """Save one PR through the writer (the seed's name, kept for its readers)."""
-        return save_pull_request(self.team, pr)
 
     # --- seeding ----------------------------------------------------------------------------
 
@@ -273,12 +249,12 @@ class RealProjectSeeder:
             tracked = None  # its state goes with the team's PRs (--clear)
         if tracked is not None and open_walk(tracked) is not None:
             return False
-        if self.fetcher.use_cache:
+        if self.use_cache:
             # A cache refills the database (--clear too) and is checked with its ETag.
             # The team's cache, or a team-less one from before caches were kept per team.
             return not (
                 get_cache_path(repo, self.cache_dir).exists()
-                or get_cache_path(repo, self.fetcher.cache_dir).exists()
+                or get_cache_path(repo, self.shared_cache_dir).exists()
             )
         return tracked is None or tracked.watermark is None
 
@@ -309,6 +285,31 @@ class RealProjectSeeder:
         if self.progress is not None:
             self.progress.finish_repo(result)
         return result
+
+    def fetch_prs_with_details(self, repo: str) -> list[FetchedPRFull]:
+        """Seed `repo` (`seed_repo`), then return its PRs, newest created first, complete.
+
+        The seed's list API: it holds the repository's PRs by nature, where `seed_repo` holds a
+        page. With the cache on they are the team's cache file as the seed left it (an unchanged
+        repository costs one `304` request and no point; a changed one only the PRs updated
+        since); otherwise (`use_cache=False`, or a fuller cache kept as it is) the PRs this seed
+        fetched. `days_back` leaves out PRs created before the cut-off, as the seed does.
+        """
+        collected = CollectingProgress(self.progress)
+        self.progress = collected
+        try:
+            result = self.seed_repo(repo)
+        finally:
+            self.progress = collected.inner
+        cache = PRCache.load(result.repo, self.cache_dir) if self._cache_on else None
+        # A PR held back for its follow-ups comes with a later page (and is spooled so): put
+        # every PR back in creation order.
+        found = cache.iter_prs() if cache is not None else collected.prs
+        prs = sorted(found, key=lambda pr: (pr.created_at, pr.number), reverse=True)
+        if self.days_back:
+            since = datetime.now(UTC) - timedelta(days=self.days_back)
+            prs = [pr for pr in prs if pr.created_at >= since]
+        return prs
 
     def _explain_if_empty(self, repo: str, result: RepoSeedResult) -> None:
         """When the repository has no PR stored after a completed seed, say why in one line."""
@@ -349,9 +350,9 @@ class RealProjectSeeder:
         self, repo: str, result: RepoSeedResult, prefetched: Prefetched | None = None
     ) -> None:
         fetcher = self.fetcher
-        self._cache_on = use_cache = fetcher.use_cache
+        self._cache_on = use_cache = self.use_cache
         if use_cache:
-            pr_cache.adopt_shared(repo, fetcher.cache_dir, self.team_slug)
+            pr_cache.adopt_shared(repo, self.shared_cache_dir, self.team_slug)
         team = self.existing_team()
         tracked = (
             TrackedRepository.objects.filter(team=team, full_name=repo).first() if team else None
@@ -359,7 +360,7 @@ class RealProjectSeeder:
         if self._clear_pending:
             tracked = None  # its state goes with the team's PRs once GitHub has answered
         if self.refresh:
-            fetcher.drop_cache(repo, self.cache_dir)
+            PRCache.delete(repo, self.cache_dir)
             if tracked is not None:
                 self._reset(tracked)
 
@@ -496,7 +497,7 @@ class RealProjectSeeder:
         spool = None
         if self._cache_on:
             if not plan.resumed:
-                pr_cache.start_partial(repo, cache_dir, plan.walk_id)
+                start_partial(repo, cache_dir, plan.walk_id)
             # The cache's partial pages: each page is kept there as it arrives, before its rows
             # are committed, and a resumed full walk writes them from there instead of fetching.
             spool = PageSpool(repo, cache_dir)
@@ -546,7 +547,7 @@ class RealProjectSeeder:
                     f"{repo}: cache kept ({fuller.pr_count} PRs, "
                     f"{_describe(_cache_options(fuller))}): this walk fetched less"
                 )
-                pr_cache.drop_partial(repo, self.cache_dir)
+                drop_partial(repo, self.cache_dir)
                 return
             base = PRCache(
                 repo=repo,
@@ -565,14 +566,14 @@ class RealProjectSeeder:
             base.page_size = tracked.page_size
             base.repo_pushed_at = tracked.pushed_at or base.repo_pushed_at
             try:
-                stored = base.save_with_partial(self.cache_dir, plan.walk_id)
+                stored = save_with_partial(base, self.cache_dir, plan.walk_id)
             except CacheCorrupt as exc:
                 self._say(str(exc))
         if not stored:
             self._say(f"{repo}: cache not updated (its pages of this walk are missing); dropped")
-            fetcher.drop_cache(repo, self.cache_dir)
+            PRCache.delete(repo, self.cache_dir)
             return
-        pr_cache.drop_partial(repo, self.cache_dir)
+        drop_partial(repo, self.cache_dir)
 
     def _sync_db_with_cache(
         self, tracked: TrackedRepository, cache: PRCache, result: RepoSeedResult
@@ -596,7 +597,7 @@ class RealProjectSeeder:
             return self._write_cache_to_db(tracked, cache, result)
         except CacheCorrupt as exc:
             self._say(str(exc))
-            self.fetcher.drop_cache(tracked.full_name, self.cache_dir)
+            PRCache.delete(tracked.full_name, self.cache_dir)
             # Whatever was written from it is fetched again: each PR is counted once, by the walk.
             result.source = ""
             result.prs = 0

@@ -34,6 +34,7 @@ from django.utils import timezone
 from apps.integrations.github.client import GitHubGraphQLClient
 from apps.integrations.github.errors import GitHubError, RateLimited
 from apps.integrations.github.repos import CHECK_BATCH, page_batch_size
+from apps.metrics.dates import parse_github_datetime
 from apps.metrics.models import PRCheckRun, TrackedRepository
 from apps.metrics.pipeline.pages import MAX_PAGE_SIZE, ChangeCheck
 from apps.metrics.pipeline.walk import open_walk
@@ -58,13 +59,6 @@ class RoundResult:
     busy: list[str] = field(default_factory=list)  # another sync held their lock
     remaining: list[int] = field(default_factory=list)  # ids not synced: the budget ran out
     rate_limited: RateLimited | None = None
-
-
-def _parse(value: Any) -> datetime | None:
-    if not value:
-        return None
-    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _with_ci_running(tracked: Sequence[TrackedRepository]) -> set[tuple[int, str]]:
@@ -162,8 +156,8 @@ def _check_and_sync(
         if not snap.found or snap.failed:
             one(t)  # asked alone: its own probe says what is wrong, recorded on its row
             continue
-        top = _parse(snap.top_updated_at)
-        pushed = _parse(snap.pushed_at)
+        top = parse_github_datetime(snap.top_updated_at)
+        pushed = parse_github_datetime(snap.pushed_at)
         assert t.watermark is not None
         if top is None or top <= t.watermark:
             if (t.team_id, t.full_name) in ci_running:
@@ -233,8 +227,8 @@ def _first_pages_and_sync(
             continue
         change = ChangeCheck(
             changed=True,
-            top_updated_at=_parse(snap.top_updated_at),
-            pushed_at=_parse(snap.pushed_at),
+            top_updated_at=parse_github_datetime(snap.top_updated_at),
+            pushed_at=parse_github_datetime(snap.pushed_at),
             via="graphql",
         )
         one(t, change=change, first_page=snap.page)

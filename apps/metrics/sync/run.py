@@ -142,7 +142,7 @@ def _sync_locked(
     change: ChangeCheck | None = None,
     first_page: Any = None,
 ) -> None:
-    fetcher = GitHubGraphQLFetcher(client, use_cache=False)
+    fetcher = GitHubGraphQLFetcher(client)
     plan = None if full else open_walk(tracked)
     if plan is None:
         known = tracked.watermark is not None and not full

@@ -56,13 +56,8 @@ def make_client(
     )
 
 
-def make_fetcher(
-    client: GitHubGraphQLClient, cache_dir: Path | None, **options: Any
-) -> GitHubGraphQLFetcher:
-    use_cache = options.pop("use_cache", cache_dir is not None)
-    return GitHubGraphQLFetcher(
-        client, use_cache=use_cache, cache_dir=cache_dir or Path("/nonexistent"), **options
-    )
+def make_fetcher(client: GitHubGraphQLClient, **options: Any) -> GitHubGraphQLFetcher:
+    return GitHubGraphQLFetcher(client, **options)
 
 
 def seed(
@@ -75,9 +70,13 @@ def seed(
     **seeder_options: Any,
 ) -> list[RepoSeedResult]:
     """Seed `repos` into `team_slug` through the real seeder; return each repository's result."""
-    fetcher = make_fetcher(client, cache_dir)
     seeder = RealProjectSeeder(
-        fetcher, team_slug=team_slug, should_stop=should_stop, **seeder_options
+        make_fetcher(client),
+        team_slug=team_slug,
+        should_stop=should_stop,
+        use_cache=cache_dir is not None,
+        cache_dir=cache_dir or Path("/nonexistent"),
+        **seeder_options,
     )
     return [seeder.seed_repo(repo) for repo in repos]
 

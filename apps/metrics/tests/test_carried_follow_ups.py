@@ -25,8 +25,8 @@ HEAVY_PAGE = (TOTAL - HEAVY) // MAX_PAGE_SIZE + 1  # 1-based, newest created fir
 
 
 def seed_with(hub, team: str, *, carry: bool, should_stop=lambda: False):
-    fetcher = make_fetcher(make_client(hub.url), None, carry_follow_ups=carry)
-    seeder = RealProjectSeeder(fetcher, team_slug=team, should_stop=should_stop)
+    fetcher = make_fetcher(make_client(hub.url), carry_follow_ups=carry)
+    seeder = RealProjectSeeder(fetcher, team_slug=team, should_stop=should_stop, use_cache=False)
     return seeder.seed_repo(REPO)
 
 

@@ -158,7 +158,7 @@ def test_the_page_cap_is_the_setting_or_the_fetchers_option_within_githubs_1_to_
     hub = fakehub_factory(synthetic=[("acme/rocket", 130, 21)])
 
     def first_page_size(**options: Any) -> int:
-        fetcher = GitHubGraphQLFetcher(make_client(hub.url), use_cache=False, **options)
+        fetcher = GitHubGraphQLFetcher(make_client(hub.url), **options)
         pages = fetcher.iter_pr_pages("acme/rocket", page_size=100)
         return len(next(pages).prs)
 

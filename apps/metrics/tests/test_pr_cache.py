@@ -21,7 +21,9 @@ from apps.metrics.pipeline.fetched import (
 )
 from apps.metrics.pipeline.pages import GitHubGraphQLFetcher
 from apps.metrics.seeding import cache as pr_cache
+from apps.metrics.seeding import spool
 from apps.metrics.seeding.cache import CacheCorrupt, PRCache, get_cache_path
+from apps.metrics.seeding.seeder import RealProjectSeeder
 from apps.metrics.tests.seed_support import make_client
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -164,11 +166,28 @@ def test_a_file_written_before_the_check_runs_mode_was_kept_stays_valid(tmp_path
     assert loaded.is_valid(max_prs=10, check_runs="graphql")
 
 
-def test_merge_replaces_prs_by_number_and_keeps_newer_data():
-    cache = make_cache(prs=[make_pr(1), make_pr(2)])
+def spool_walk(tmp_path, walk_id: str, *pages: list[FetchedPRFull]) -> None:
+    """Spool `pages` as a walk `walk_id` does, a page at a time."""
+    spool.start_partial("acme/rocket", tmp_path, walk_id)
+    for page in pages:
+        spool.append_partial("acme/rocket", tmp_path, walk_id, page)
+
+
+def spooled_prs(tmp_path, walk_id: str) -> list[FetchedPRFull] | None:
+    """The PRs walk `walk_id` spooled in `tmp_path`, as its fold into a new cache file keeps
+    them; None when its pages are missing or of another walk."""
+    if not spool.save_with_partial(make_cache(prs=[]), tmp_path, walk_id):
+        return None
+    return list(PRCache.load("acme/rocket", tmp_path).iter_prs())
+
+
+def test_merge_replaces_prs_by_number_and_keeps_newer_data(tmp_path):
+    make_cache(prs=[make_pr(2), make_pr(1)]).save(tmp_path)
     newer = make_pr(2, updated=T0 + timedelta(days=5), title="renamed")
     stale = make_pr(1, updated=T0, title="stale")
-    cache.merge([newer, stale, make_pr(3)])
+    spool_walk(tmp_path, "incremental:1", [newer, stale, make_pr(3)])
+    assert spool.save_with_partial(PRCache.load("acme/rocket", tmp_path), tmp_path, "incremental:1")
+    cache = PRCache.load("acme/rocket", tmp_path)
     by_number = {pr.number: pr for pr in cache.prs}
     assert sorted(by_number) == [1, 2, 3]
     assert by_number[2].title == "renamed"
@@ -177,29 +196,29 @@ def test_merge_replaces_prs_by_number_and_keeps_newer_data():
 
 
 def test_partial_pages_survive_a_torn_last_line(tmp_path):
-    pr_cache.start_partial("acme/rocket", tmp_path, "walk-1")
-    pr_cache.append_partial("acme/rocket", tmp_path, "walk-1", [make_pr(1)])
-    pr_cache.append_partial("acme/rocket", tmp_path, "walk-1", [make_pr(2)])
+    spool.start_partial("acme/rocket", tmp_path, "walk-1")
+    spool.append_partial("acme/rocket", tmp_path, "walk-1", [make_pr(1)])
+    spool.append_partial("acme/rocket", tmp_path, "walk-1", [make_pr(2)])
     partial = pr_cache.partial_path(get_cache_path("acme/rocket", tmp_path))
     with partial.open("a") as handle:
         handle.write('{"walk": "walk-1", "prs": [{"numb')  # a kill in the middle of a write
-    prs = pr_cache.read_partial("acme/rocket", tmp_path, "walk-1")
+    prs = spooled_prs(tmp_path, "walk-1")
     assert prs is not None and [pr.number for pr in prs] == [1, 2]
-    assert pr_cache.read_partial("acme/rocket", tmp_path, "walk-2") is None
+    assert spooled_prs(tmp_path, "walk-2") is None
 
 
 def test_a_page_appended_after_a_torn_line_keeps_the_partial_pages_readable(tmp_path):
-    pr_cache.start_partial("acme/rocket", tmp_path, "walk-1")
-    pr_cache.append_partial("acme/rocket", tmp_path, "walk-1", [make_pr(1)], page={"start": None})
+    spool.start_partial("acme/rocket", tmp_path, "walk-1")
+    spool.append_partial("acme/rocket", tmp_path, "walk-1", [make_pr(1)], page={"start": None})
     partial = pr_cache.partial_path(get_cache_path("acme/rocket", tmp_path))
     with partial.open("a") as handle:
         handle.write('{"walk": "walk-1", "page": {"start": "c1"}, "prs": [{"numb')  # killed
     # The resumed walk appends the page it fetches again: the torn line goes first.
-    pr_cache.append_partial("acme/rocket", tmp_path, "walk-1", [make_pr(2)], page={"start": "c1"})
+    spool.append_partial("acme/rocket", tmp_path, "walk-1", [make_pr(2)], page={"start": "c1"})
 
-    prs = pr_cache.read_partial("acme/rocket", tmp_path, "walk-1")
+    prs = spooled_prs(tmp_path, "walk-1")
     assert prs is not None and [pr.number for pr in prs] == [1, 2]
-    pages = list(pr_cache.iter_partial_pages("acme/rocket", tmp_path, "walk-1"))
+    pages = list(spool.iter_partial_pages("acme/rocket", tmp_path, "walk-1"))
     assert [(facts["start"], [pr.number for pr in prs]) for facts, prs in pages] == [
         (None, [1]),
         ("c1", [2]),
@@ -208,45 +227,52 @@ def test_a_page_appended_after_a_torn_line_keeps_the_partial_pages_readable(tmp_
 
 
 def test_spooled_pages_give_back_their_facts_and_prs_in_walk_order(tmp_path):
-    pr_cache.start_partial("acme/rocket", tmp_path, "full:1")
-    pr_cache.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(6), make_pr(5)])
+    spool.start_partial("acme/rocket", tmp_path, "full:1")
+    spool.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(6), make_pr(5)])
     first = {"start": None, "end": "c2", "has_next": True, "page_size": 2, "high_water": None}
     second = {"start": "c2", "end": "c4", "has_next": False, "page_size": 2, "high_water": None}
-    pr_cache.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(4), make_pr(3)], first)
-    pr_cache.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(2), make_pr(1)], second)
+    spool.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(4), make_pr(3)], first)
+    spool.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(2), make_pr(1)], second)
 
-    pages = list(pr_cache.iter_partial_pages("acme/rocket", tmp_path, "full:1"))
+    pages = list(spool.iter_partial_pages("acme/rocket", tmp_path, "full:1"))
 
     # The page appended without its facts (an older seed) is not replayable: it is skipped.
     assert [facts for facts, _ in pages] == [first, second]
     assert pages[1][1] == (make_pr(2), make_pr(1))
-    assert list(pr_cache.iter_partial_pages("acme/rocket", tmp_path, "full:2")) == []
-    assert list(pr_cache.iter_partial_pages("acme/other", tmp_path, "full:1")) == []
+    assert list(spool.iter_partial_pages("acme/rocket", tmp_path, "full:2")) == []
+    assert list(spool.iter_partial_pages("acme/other", tmp_path, "full:1")) == []
     # The facts do not disturb the fold into the cache.
-    assert make_cache(prs=[]).save_with_partial(tmp_path, "full:1")
+    assert spool.save_with_partial(make_cache(prs=[]), tmp_path, "full:1")
     assert numbers(PRCache.load("acme/rocket", tmp_path)) == [6, 5, 4, 3, 2, 1]
 
 
 def test_spooled_pages_stop_before_a_broken_page(tmp_path):
-    pr_cache.start_partial("acme/rocket", tmp_path, "full:1")
-    pr_cache.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(2)], {"start": None})
+    spool.start_partial("acme/rocket", tmp_path, "full:1")
+    spool.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(2)], {"start": None})
     partial = pr_cache.partial_path(get_cache_path("acme/rocket", tmp_path))
     with partial.open("a") as handle:
         handle.write('{"walk": "full:1", "page": {"start": "c1"}, "prs": [{"number": 1}]}\n')
-    pr_cache.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(0)], {"start": "c0"})
+    spool.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(0)], {"start": "c0"})
 
-    pages = list(pr_cache.iter_partial_pages("acme/rocket", tmp_path, "full:1"))
+    pages = list(spool.iter_partial_pages("acme/rocket", tmp_path, "full:1"))
 
     assert [facts["start"] for facts, _ in pages] == [None]  # the rest is fetched again
 
 
+def seeder_for(client, cache_dir, **options) -> RealProjectSeeder:
+    return RealProjectSeeder(
+        GitHubGraphQLFetcher(client), team_slug="team", cache_dir=cache_dir, **options
+    )
+
+
+@pytest.mark.django_db
 def test_no_token_ever_reaches_the_cache_file(fakehub_factory, tmp_path):
     token = "ghp_CACHETOKENMARKER42"
     hub = fakehub_factory(synthetic=[("acme/rocket", 30, 1)], tokens=[token])
-    fetcher = GitHubGraphQLFetcher(make_client(hub.url, token=token), cache_dir=tmp_path)
-    fetcher.fetch_prs_with_details("acme/rocket")  # a full fetch: the cache is written
+    seeder = seeder_for(make_client(hub.url, token=token), tmp_path)
+    seeder.fetch_prs_with_details("acme/rocket")  # a full fetch: the cache is written
     hub.upsert_pr("acme/rocket", {"number": 2, "title": "changed"})
-    fetcher.fetch_prs_with_details("acme/rocket")  # an incremental one: the cache is merged
+    seeder.fetch_prs_with_details("acme/rocket")  # an incremental one: the cache is merged
 
     files = [path for path in tmp_path.rglob("*") if path.is_file()]
     assert files and hub.stats()["per_token"]  # the token was used, and a cache written
@@ -321,19 +347,21 @@ def test_an_old_single_document_file_with_pushed_at_loads_and_is_rewritten_as_li
     assert loaded is not None and loaded.format == 2
     assert loaded.repo_pushed_at == T0 and loaded.prs == [make_pr(2), make_pr(1)]
 
-    loaded.save_merged(tmp_path, [make_pr(3)])
+    spool_walk(tmp_path, "incremental:1", [make_pr(3)])
+    assert spool.save_with_partial(loaded, tmp_path, "incremental:1")
 
     assert json.loads(path.read_text().splitlines()[0])["format"] == pr_cache.CACHE_FORMAT
     assert numbers(PRCache.load("acme/rocket", tmp_path)) == [3, 2, 1]
 
 
-def test_save_merged_replaces_and_adds_by_number_in_creation_order(tmp_path):
+def test_an_incremental_fold_replaces_and_adds_by_number_in_creation_order(tmp_path):
     make_cache(prs=[make_pr(5), make_pr(3), make_pr(1)]).save(tmp_path)
     cache = PRCache.load("acme/rocket", tmp_path)
     renamed = make_pr(3, updated=T0 + timedelta(days=9), title="renamed")
     stale = make_pr(5, updated=T0, title="stale")
 
-    cache.save_merged(tmp_path, [make_pr(4), renamed, stale, make_pr(6), make_pr(2)])
+    spool_walk(tmp_path, "incremental:1", [make_pr(4), renamed, stale, make_pr(6), make_pr(2)])
+    assert spool.save_with_partial(cache, tmp_path, "incremental:1")
 
     reloaded = PRCache.load("acme/rocket", tmp_path)
     titles = {pr.number: pr.title for pr in reloaded.iter_prs()}
@@ -345,31 +373,33 @@ def test_save_merged_replaces_and_adds_by_number_in_creation_order(tmp_path):
 def test_a_full_walks_pages_become_the_cache_keeping_the_newest_copy_of_a_refetched_page(
     tmp_path,
 ):
-    pr_cache.start_partial("acme/rocket", tmp_path, "full:1")
-    pr_cache.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(6), make_pr(5)])
-    pr_cache.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(4), make_pr(3)])
+    spool.start_partial("acme/rocket", tmp_path, "full:1")
+    spool.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(6), make_pr(5)])
+    spool.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(4), make_pr(3)])
     # Killed after writing that page, before its commit: the resume fetches it again.
     again = [make_pr(4, updated=T0 + timedelta(days=3), title="edited meanwhile"), make_pr(3)]
-    pr_cache.append_partial("acme/rocket", tmp_path, "full:1", again)
-    pr_cache.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(2), make_pr(1)])
+    spool.append_partial("acme/rocket", tmp_path, "full:1", again)
+    spool.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(2), make_pr(1)])
     cache = make_cache(prs=[])
 
-    assert cache.save_with_partial(tmp_path, "full:1")
+    assert spool.save_with_partial(cache, tmp_path, "full:1")
 
     loaded = PRCache.load("acme/rocket", tmp_path)
     assert numbers(loaded) == [6, 5, 4, 3, 2, 1]
     assert next(pr for pr in loaded.iter_prs() if pr.number == 4).title == "edited meanwhile"
-    assert not make_cache(prs=[]).save_with_partial(tmp_path, "full:2")  # another walk's pages
+    assert not spool.save_with_partial(
+        make_cache(prs=[]), tmp_path, "full:2"
+    )  # another walk's pages
 
 
 def test_an_incremental_walks_pages_merge_into_the_cached_prs(tmp_path):
     make_cache(prs=[make_pr(3), make_pr(2), make_pr(1)]).save(tmp_path)
-    pr_cache.start_partial("acme/rocket", tmp_path, "incremental:1")
+    spool.start_partial("acme/rocket", tmp_path, "incremental:1")
     edited = make_pr(2, updated=T0 + timedelta(days=4), title="edited")
-    pr_cache.append_partial("acme/rocket", tmp_path, "incremental:1", [edited, make_pr(4)])
+    spool.append_partial("acme/rocket", tmp_path, "incremental:1", [edited, make_pr(4)])
     cache = PRCache.load("acme/rocket", tmp_path)
 
-    assert cache.save_with_partial(tmp_path, "incremental:1")
+    assert spool.save_with_partial(cache, tmp_path, "incremental:1")
 
     loaded = PRCache.load("acme/rocket", tmp_path)
     assert numbers(loaded) == [4, 3, 2, 1]
@@ -383,10 +413,12 @@ def test_an_incremental_save_holds_the_changed_prs_not_the_whole_cache(tmp_path)
     size = get_cache_path("acme/rocket", tmp_path).stat().st_size
     edited = make_pr(700, updated=T0 + timedelta(days=200), title="edited")
 
+    spool_walk(tmp_path, "incremental:1", [edited, make_pr(1501)])
+
     tracemalloc.start()
     try:
         cache = PRCache.load("acme/rocket", tmp_path)
-        cache.save_merged(tmp_path, [edited, make_pr(1501)])
+        assert spool.save_with_partial(cache, tmp_path, "incremental:1")
         streamed = sum(1 for _ in PRCache.load("acme/rocket", tmp_path).iter_prs())
         peak = tracemalloc.get_traced_memory()[1]
     finally:
@@ -470,18 +502,19 @@ def test_a_cache_without_limits_covers_every_narrower_fetch_and_is_fuller_than_i
     assert not ten.is_fuller_than(max_prs=None, days_back=None, check_runs="graphql")
 
 
+@pytest.mark.django_db
 def test_a_fetch_with_max_prs_never_replaces_a_fuller_cache(fakehub_factory, tmp_path):
     hub = fakehub_factory(synthetic=[("acme/rocket", 30, 1)])
-    fetcher = GitHubGraphQLFetcher(make_client(hub.url), cache_dir=tmp_path)
-    fetcher.fetch_prs_with_details("acme/rocket")
-    path = get_cache_path("acme/rocket", tmp_path)
+    seeder = seeder_for(make_client(hub.url), tmp_path)
+    seeder.fetch_prs_with_details("acme/rocket")
+    path = get_cache_path("acme/rocket", seeder.cache_dir)
     full = path.read_bytes()
 
-    narrow = GitHubGraphQLFetcher(make_client(hub.url), cache_dir=tmp_path)
-    assert len(narrow.fetch_prs_with_details("acme/rocket", max_prs=10)) == 10
+    narrow = seeder_for(make_client(hub.url), tmp_path, max_prs=10)
+    assert len(narrow.fetch_prs_with_details("acme/rocket")) == 10
 
     assert path.read_bytes() == full
-    assert PRCache.load("acme/rocket", tmp_path).pr_count == 30
+    assert PRCache.load("acme/rocket", seeder.cache_dir).pr_count == 30
 
 
 def test_a_team_less_cache_file_is_copied_for_a_team_that_has_none(tmp_path):

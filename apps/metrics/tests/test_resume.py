@@ -27,8 +27,9 @@ from apps.integrations.github.clock import InstantClock
 from apps.integrations.github.errors import RateLimited
 from apps.metrics.models import PullRequest, Team, TrackedRepository
 from apps.metrics.pipeline.pages import MAX_PAGE_SIZE as PAGE
-from apps.metrics.pipeline.walk import PageSpool, new_walk, open_walk, walk_repository
-from apps.metrics.seeding import cache as pr_cache
+from apps.metrics.pipeline.walk import new_walk, open_walk, walk_repository
+from apps.metrics.seeding import spool as pr_spool
+from apps.metrics.seeding.spool import PageSpool
 from apps.metrics.tests.seed_support import (
     make_client,
     make_fetcher,
@@ -152,10 +153,10 @@ def _walk(url: str, slug: str, *, spool_dir: Path | None = None, **options):
     if plan is None:
         plan = new_walk(tracked, None, full=True)
         if spool_dir is not None:
-            pr_cache.start_partial(REPO, spool_dir, plan.walk_id)
+            pr_spool.start_partial(REPO, spool_dir, plan.walk_id)
     if spool_dir is not None:
         options["spool"] = PageSpool(REPO, spool_dir)
-    fetcher = make_fetcher(options.pop("client", None) or make_client(url), None)
+    fetcher = make_fetcher(options.pop("client", None) or make_client(url))
     return walk_repository(fetcher, tracked, plan, **options), tracked
 
 
@@ -286,7 +287,7 @@ def test_a_replayed_page_gets_the_same_checkpoint_as_when_it_was_fetched(fakehub
         replayed_checkpoints.append(TrackedRepository.objects.get(pk=other.pk).checkpoint)
 
     walked = walk_repository(
-        make_fetcher(make_client(hub.url), None),
+        make_fetcher(make_client(hub.url)),
         other,
         open_walk(other),
         spool=PageSpool(REPO, tmp_path),
@@ -575,7 +576,7 @@ def _spooled_pages(cache_dir: Path) -> list:
     """The pages (facts, PRs) spooled in `cache_dir` by the walk that is open there."""
     (partial,) = cache_dir.glob("*.partial")
     walk_id = json.loads(partial.read_text().splitlines()[0])["walk"]
-    return list(pr_cache.iter_partial_pages(REPO, cache_dir, walk_id))
+    return list(pr_spool.iter_partial_pages(REPO, cache_dir, walk_id))
 
 
 @pytest.mark.slow

@@ -28,7 +28,7 @@ from apps.metrics.pipeline.fetched import (
     FetchedReview,
     FetchedUser,
 )
-from apps.metrics.pipeline.writer import SaveStats, save_page, save_pull_request, save_pull_requests
+from apps.metrics.pipeline.writer import SaveStats, save_page, save_pull_requests
 from apps.metrics.tests.factories import TeamFactory, TrackedRepositoryFactory
 
 pytestmark = pytest.mark.django_db
@@ -423,9 +423,10 @@ def test_save_page_with_no_prs_still_stores_the_checkpoint():
     assert (stored.checkpoint, stored.status) == (None, "ok")
 
 
-def test_save_pull_request_returns_the_stored_row():
+def test_one_saved_pr_is_one_stored_row_of_its_team():
     team = TeamFactory()
-    row = save_pull_request(team, make_pr(3))
+    save_pull_requests(team, [make_pr(3)])
+    row = PullRequest.objects.get(team=team, github_pr_id=3)
     assert isinstance(row, PullRequest)
     assert (row.github_pr_id, row.team_id) == (3, team.pk)
 

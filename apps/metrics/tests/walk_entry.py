@@ -32,8 +32,8 @@ def main(argv: list[str]) -> int:
     from django.conf import settings
 
     from apps.metrics.models import Team, TrackedRepository
-    from apps.metrics.pipeline.walk import PageSpool, new_walk, open_walk, walk_repository
-    from apps.metrics.seeding import cache as pr_cache
+    from apps.metrics.pipeline.walk import new_walk, open_walk, walk_repository
+    from apps.metrics.seeding.spool import PageSpool, start_partial
     from apps.metrics.tests.seed_support import make_client, make_fetcher
 
     cache_dir = settings.SEEDING_CACHE_DIR
@@ -43,7 +43,7 @@ def main(argv: list[str]) -> int:
     plan = open_walk(tracked)
     if plan is None:
         plan = new_walk(tracked, None, full=True)
-        pr_cache.start_partial(args.repo, cache_dir, plan.walk_id)
+        start_partial(args.repo, cache_dir, plan.walk_id)
     pages = [0]
 
     def before_save(plan: object, page: object) -> None:
@@ -52,7 +52,7 @@ def main(argv: list[str]) -> int:
             print(f"writing page {pages[0]}", flush=True)
             threading.Event().wait()  # until the test kills this process
 
-    fetcher = make_fetcher(make_client(args.url), cache_dir)
+    fetcher = make_fetcher(make_client(args.url))
     result = walk_repository(
         fetcher, tracked, plan, before_save=before_save, spool=PageSpool(args.repo, cache_dir)
     )

@@ -296,8 +296,6 @@ class Command(BaseCommand):
         )
         fetcher = GitHubGraphQLFetcher(
             client,
-            use_cache=not options["no_cache"],
-            cache_dir=settings.SEEDING_CACHE_DIR,
             fetch_check_runs=not options["no_check_runs"],
             rest_check_runs=options["rest_check_runs"],
             max_page_size=max_page_size,
@@ -320,6 +318,8 @@ class Command(BaseCommand):
                         progress=progress,
                         should_stop=lambda: self._stop_requested,
                         batch=not options["per_repo"],
+                        use_cache=not options["no_cache"],
+                        cache_dir=settings.SEEDING_CACHE_DIR,
                     )
                     if explicit:
                         prefetched = seeder.prefetch(project.repos)

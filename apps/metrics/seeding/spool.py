@@ -1,0 +1,301 @@
+"""The page spool: an open walk's fetched pages on disk, so a kill costs one page at most.
+
+While a walk is open, each fetched page is appended to `<cache file>.partial` (one JSON line per
+page, written as soon as the page arrives, before its rows reach the database). A
+page line also carries where the page sits in its walk (`"page"`: start and end cursor,
+has_next, done, page sizes, high-water, pushedAt), so a full walk killed half-way writes the
+pages it had already fetched from here on resume instead of asking GitHub again
+(`PageSpool.replay()`, driven by apps/metrics/pipeline/walk.py). When the walk completes, its
+pages are folded into the cache file (`save_with_partial()`). A last line cut short by a kill
+is ignored, and cut off before the next page is appended.
+
+The seeder decides when a spool is opened, kept or dropped; the walk only appends and replays.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from apps.metrics.dates import parse_github_datetime, to_github_iso
+from apps.metrics.pipeline.fetched import FetchedPRFull
+from apps.metrics.pipeline.pages import FULL, PRPage
+from apps.metrics.pipeline.walk import WalkPlan
+from apps.metrics.seeding.cache import (
+    DECODE_ERRORS,
+    PRCache,
+    dumps_line,
+    get_cache_path,
+    partial_path,
+)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    """Write `text` to `path` so a reader sees the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def start_partial(repo: str, cache_dir: str | os.PathLike[str], walk_id: str) -> None:
+    """Begin the partial pages of a new walk (drops those of any earlier walk)."""
+    path = partial_path(get_cache_path(repo, cache_dir))
+    _atomic_write_text(path, json.dumps({"walk": walk_id, "repo": repo}) + "\n")
+
+
+def append_partial(
+    repo: str,
+    cache_dir: str | os.PathLike[str],
+    walk_id: str,
+    prs: Iterable[FetchedPRFull],
+    page: dict[str, Any] | None = None,
+) -> None:
+    """Append one page of an open walk before its rows are committed to the database.
+
+    Written before the database commit, so the partial pages always hold at least every page
+    the database's checkpoint has passed. `page`: where the page sits in its walk (JSON values:
+    cursors, sizes, ...), kept so a resumed walk can write the page again without fetching it.
+    A last line cut short by a kill is cut off first, so the pages stay one valid line each.
+    """
+    path = partial_path(get_cache_path(repo, cache_dir))
+    record: dict[str, Any] = {"walk": walk_id}
+    if page is not None:
+        record["page"] = page
+    record["prs"] = [pr.to_dict() for pr in prs]
+    line = dumps_line(record)
+    _cut_torn_line(path)
+    with path.open("a", encoding="utf-8") as handle:
+        # Written through to the kernel when the file closes, which is what a kill -9 needs;
+        # no fsync: it would hold up the next page's request for a power cut's sake, and
+        # a cut's torn or lost pages are only fetched again.
+        handle.write(line + "\n")
+
+
+def _cut_torn_line(path: Path) -> None:
+    """Cut `path` after its last newline when a kill left a line half-written after it."""
+    try:
+        handle = path.open("r+b")
+    except OSError:
+        return  # missing: the append creates it
+    with handle:
+        size = handle.seek(0, os.SEEK_END)
+        if size == 0:
+            return
+        handle.seek(size - 1)
+        if handle.read(1) == b"\n":
+            return
+        end = size
+        while end > 0:
+            start = max(0, end - 65536)
+            handle.seek(start)
+            chunk = handle.read(end - start)
+            newline = chunk.rfind(b"\n")
+            if newline >= 0:
+                handle.truncate(start + newline + 1)
+                return
+            end = start
+        handle.truncate(0)
+
+
+class _PartialInvalid(Exception):
+    """The partial pages are missing, of another walk, or broken before their last line."""
+
+
+def _iter_partial_records(path: Path, walk_id: str) -> Iterator[dict[str, Any]]:
+    """Each page record (`{"walk", "page"?, "prs"}`) of walk `walk_id`'s partial pages, in order.
+
+    A last line cut short by a kill is ignored (its page was not committed either). Raises
+    _PartialInvalid when the pages are missing, belong to another walk, or are broken before
+    their last line.
+    """
+    try:
+        handle = path.open("rb")
+    except OSError:
+        raise _PartialInvalid from None
+    with handle:
+        try:
+            header = json.loads(handle.readline())
+        except ValueError:
+            raise _PartialInvalid from None
+        if not isinstance(header, dict) or header.get("walk") != walk_id:
+            raise _PartialInvalid
+        line = handle.readline()
+        while line:
+            following = handle.readline()
+            try:
+                record = json.loads(line)
+                if record.get("walk") != walk_id:
+                    raise _PartialInvalid
+                items = record["prs"]
+                if not isinstance(items, list) or not all(
+                    isinstance(item, dict) and "number" in item for item in items
+                ):
+                    raise TypeError("not a page of PRs")
+            except DECODE_ERRORS:
+                if not following:
+                    return  # torn last write
+                raise _PartialInvalid from None
+            yield record
+            line = following
+
+
+def _iter_partial(path: Path, walk_id: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(sequence, record) of each PR of walk `walk_id`'s partial pages, a page at a time."""
+    seq = 0
+    for record in _iter_partial_records(path, walk_id):
+        for item in record["prs"]:
+            yield seq, item
+            seq += 1
+
+
+def iter_partial_pages(
+    repo: str, cache_dir: str | os.PathLike[str], walk_id: str
+) -> Iterator[tuple[dict[str, Any], tuple[FetchedPRFull, ...]]]:
+    """(page facts, PRs) of each partial page of walk `walk_id` that was stored with its facts.
+
+    In walk order, one page in memory at a time. Nothing when the pages are missing or of
+    another walk; stops at a page that is broken (a cut-short last line is simply the end), so
+    whatever it yielded is sound and the rest is fetched again.
+    """
+    path = partial_path(get_cache_path(repo, cache_dir))
+    try:
+        for record in _iter_partial_records(path, walk_id):
+            facts = record.get("page")
+            if not isinstance(facts, dict):
+                continue  # a page appended without its facts (an older seed): not replayable
+            try:
+                prs = tuple(FetchedPRFull.from_dict(item) for item in record["prs"])
+            except DECODE_ERRORS:
+                return
+            yield facts, prs
+    except _PartialInvalid:
+        return
+
+
+def _partial_winners(path: Path, walk_id: str) -> dict[int, int] | None:
+    """PR number -> sequence of its copy to keep (newest `updatedAt`, later on ties); None when
+    the partial pages are missing or of another walk. Holds two integers per PR, no PR."""
+    best: dict[int, tuple[datetime, int]] = {}
+    try:
+        for seq, record in _iter_partial(path, walk_id):
+            updated = parse_github_datetime(record.get("updated_at")) or datetime.min.replace(
+                tzinfo=UTC
+            )
+            number = int(record["number"])
+            old = best.get(number)
+            if old is None or updated >= old[0]:
+                best[number] = (updated, seq)
+    except (_PartialInvalid, *DECODE_ERRORS):
+        return None
+    return {number: seq for number, (_, seq) in best.items()}
+
+
+def drop_partial(repo: str, cache_dir: str | os.PathLike[str]) -> None:
+    partial_path(get_cache_path(repo, cache_dir)).unlink(missing_ok=True)
+
+
+def save_with_partial(cache: PRCache, cache_dir: str | os.PathLike[str], walk_id: str) -> bool:
+    """Fold walk `walk_id`'s spooled pages into `cache` and write it; False when they are missing.
+
+    An empty cache (a full walk) takes the pages in walk order (newest created first),
+    streamed; otherwise the walk's PRs (the changed ones) are merged into the cached ones.
+    A PR fetched twice (a page re-fetched after a resume) keeps its newest copy.
+    """
+    partial = partial_path(get_cache_path(cache.repo, cache_dir))
+    winners = _partial_winners(partial, walk_id)
+    if winners is None:
+        return False
+    records = (
+        record
+        for seq, record in _iter_partial(partial, walk_id)
+        if winners.get(int(record["number"])) == seq
+    )
+    try:
+        cache.save_changed(cache_dir, records)
+    except _PartialInvalid:
+        return False
+    return True
+
+
+class PageSpool:
+    """A walk's fetched pages kept on disk as they arrive: the seeding cache's partial pages.
+
+    `append()` stores a page with where it sits in its walk (start and end cursor, has_next,
+    done, page sizes, high-water, pushedAt), flushed and fsynced; `replay()` gives back, as
+    PRPages, the pages of a full walk that follow a cursor, chained by cursors. A page replayed
+    is written with exactly the checkpoint it would have had when it was fetched.
+    """
+
+    def __init__(self, repo: str, cache_dir: str | os.PathLike[str]) -> None:
+        self.repo = repo
+        self.cache_dir = cache_dir
+
+    def append(self, plan: WalkPlan, start_cursor: str | None, page: PRPage) -> None:
+        facts = {
+            "mode": page.mode,
+            "start": start_cursor,
+            "end": page.end_cursor,
+            "has_next": page.has_next,
+            "done": page.done,
+            "page_size": page.page_size,
+            "next_page_size": page.next_page_size,
+            "high_water": to_github_iso(page.high_water),
+            "pushed_at": to_github_iso(page.pushed_at),
+            "total_count": page.total_count,
+            "held": list(page.held),
+        }
+        append_partial(self.repo, self.cache_dir, plan.walk_id, page.prs, page=facts)
+
+    def replay(self, plan: WalkPlan, cursor: str | None) -> Iterator[PRPage]:
+        """The spooled pages of `plan`'s full walk from `cursor` on, in walk order, until the
+        chain of cursors breaks or a page ends the walk. Nothing for an incremental walk."""
+        if plan.mode != FULL:
+            return
+        for facts, prs in iter_partial_pages(self.repo, self.cache_dir, plan.walk_id):
+            if facts.get("mode") != FULL or facts.get("start") != cursor:
+                continue
+            try:
+                page = PRPage(
+                    prs=prs,
+                    mode=FULL,
+                    end_cursor=facts["end"],
+                    has_next=bool(facts["has_next"]),
+                    done=bool(facts["done"]),
+                    page_size=int(facts["page_size"]),
+                    next_page_size=int(facts["next_page_size"]),
+                    high_water=parse_github_datetime(facts.get("high_water")),
+                    pushed_at=parse_github_datetime(facts.get("pushed_at")),
+                    total_count=facts.get("total_count"),
+                    points=0,  # no request: nothing spent
+                    requests=0,
+                    held=tuple(str(i) for i in facts.get("held") or ()),
+                )
+            except (KeyError, TypeError, ValueError):
+                return  # not a page this code wrote: fetch from here on
+            yield page
+            if page.done or not page.end_cursor:
+                return
+            cursor = page.end_cursor
+
+
+__all__ = [
+    "PageSpool",
+    "append_partial",
+    "drop_partial",
+    "iter_partial_pages",
+    "save_with_partial",
+    "start_partial",
+]
