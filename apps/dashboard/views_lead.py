@@ -26,7 +26,7 @@ from apps.metrics.models import TeamMember
 # Most queries each page may take whatever the number of PRs (session and user included):
 # asserted by apps/dashboard/tests/test_lead_views.py and by bench/bench_dashboard.py at 20,000.
 QUERY_BUDGETS = {
-    "stages": 10,
+    "stages": 8,
     "attention": 15,
     "people": 10,
     "person": 14,

@@ -26,8 +26,9 @@ that apps/metrics/pr_metrics.py stores on write:
 
 Everything is aggregated in SQL: one GROUP BY query (conditional COUNT, SUM) per week, one
 query for every percentile of every week and of the whole range (apps.metrics.percentiles,
-portable across SQLite and PostgreSQL), one for reviewer load. Python receives a handful of
-rows per week, never the PRs.
+portable across SQLite and PostgreSQL), one for reviewer load. The stat cards' previous period
+is one more group of the same two queries (`weeks_total_and_previous`). Python receives a
+handful of rows per week, never the PRs.
 
 Size: over 400 lines for one job, the team figures the team page, the stages page and the
 pr_metrics command show, with the values that carry them (PeriodStats, TeamReport, Change)
@@ -43,7 +44,20 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import connections
-from django.db.models import Count, Exists, F, Func, IntegerField, OuterRef, Q, QuerySet, Sum
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from apps.metrics.models import PRReview, PullRequest, Team
@@ -53,8 +67,10 @@ SIZE_BUCKETS: tuple[str, ...] = tuple(PullRequest.SizeBucket.values)
 
 SECONDS_PER_WEEK = 7 * 24 * 3600
 
-# The group that holds the whole range next to the weeks (week indexes start at 0).
+# The group that holds the whole range next to the weeks (week indexes start at 0), and the
+# one that holds the whole previous period (`weeks_total_and_previous`).
 OVERALL = -1
+PREVIOUS = -2
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,9 +387,35 @@ PERCENTILES: dict[str, tuple[tuple[int, int], ...]] = {
 
 def weeks_and_total(flt: MetricsFilter) -> tuple[list[WeekStats], PeriodStats]:
     """Counts per week (one GROUP BY query), then every percentile (one window query)."""
-    base = flt.merged_prs()
+    weeks, total, _ = _weeks(flt, with_previous=False)
+    return weeks, total
+
+
+def weeks_total_and_previous(
+    flt: MetricsFilter,
+) -> tuple[list[WeekStats], PeriodStats, PeriodStats]:
+    """`weeks_and_total(flt)` and the whole figures of `previous_period(flt)`, still in two
+    queries: the previous period's PRs are one more group (PREVIOUS) of the same queries."""
+    return _weeks(flt, with_previous=True)
+
+
+def _weeks(
+    flt: MetricsFilter, *, with_previous: bool
+) -> tuple[list[WeekStats], PeriodStats, PeriodStats]:
+    """The work of `weeks_and_total` and `weeks_total_and_previous` (the previous period's
+    figures are empty without `with_previous`)."""
     mondays = flt.week_starts()
-    bucket = WeekIndex("merged_at", mondays)
+    bucket: WeekIndex | Case = WeekIndex("merged_at", mondays)
+    if with_previous:
+        base = replace(flt, start=previous_period(flt).start).merged_prs()
+        # The previous period's PRs are one group of the same two queries, not two more queries.
+        bucket = Case(
+            When(merged_at__lt=flt.start, then=Value(PREVIOUS)),
+            default=bucket,
+            output_field=IntegerField(),
+        )
+    else:
+        base = flt.merged_prs()
     size_counts = {f"size_{size}": Count("id", filter=Q(size_bucket=size)) for size in SIZE_BUCKETS}
     known_counts = {f"known_{column}": Count(column) for column in PERCENTILES}
     rows = (
@@ -419,7 +461,8 @@ def weeks_and_total(flt: MetricsFilter) -> tuple[list[WeekStats], PeriodStats]:
         )
         for column in PERCENTILES:
             known[(week, column)] = row[f"known_{column}"]
-            known[(None, column)] += row[f"known_{column}"]
+            if week != PREVIOUS:
+                known[(None, column)] += row[f"known_{column}"]
 
     pct = _percentiles(base, bucket, known)
     weeks = []
@@ -430,7 +473,9 @@ def weeks_and_total(flt: MetricsFilter) -> tuple[list[WeekStats], PeriodStats]:
         total.add_counts(stats)
         weeks.append(WeekStats(week=monday, stats=stats))
     _set_percentiles(total, pct.get(None, {}))
-    return weeks, total
+    before = by_week.get(PREVIOUS, PeriodStats())
+    _set_percentiles(before, pct.get(PREVIOUS, {}))
+    return weeks, total, before
 
 
 def _set_percentiles(stats: PeriodStats, values: dict[tuple[str, tuple[int, int]], float]) -> None:
@@ -531,16 +576,14 @@ def previous_period(flt: MetricsFilter) -> MetricsFilter:
     return replace(flt, start=flt.start - (flt.end - flt.start), end=flt.start)
 
 
-def compare_periods(
-    flt: MetricsFilter,
-    current: PeriodStats | None = None,
-) -> dict[str, Change]:
-    """Each stat card figure for `flt` and for `previous_period(flt)` (two or four queries).
+def compare_periods(flt: MetricsFilter) -> dict[str, Change]:
+    """Each stat card figure for `flt` and for `previous_period(flt)` (two queries)."""
+    _, now, before = weeks_total_and_previous(flt)
+    return card_changes(now, before)
 
-    Pass `current` when the range's figures are already computed (e.g. `team_report().total`).
-    """
-    now = current if current is not None else period_stats(flt)
-    before = period_stats(previous_period(flt))
+
+def card_changes(now: PeriodStats, before: PeriodStats) -> dict[str, Change]:
+    """Each stat card figure in `now` against the same figure in `before`."""
     return {
         name: Change(_as_float(getattr(now, attr)), _as_float(getattr(before, attr)))
         for name, attr in CARD_FIGURES.items()
@@ -635,12 +678,13 @@ def reviewer_load(flt: MetricsFilter, limit: int = 50) -> list[ReviewerLoad]:
 
 def _percentiles(
     base: QuerySet[PullRequest],
-    bucket: WeekIndex,
+    bucket: WeekIndex | Case,
     known: dict[tuple[int | None, str], int],
 ) -> dict[int | None, dict[tuple[str, tuple[int, int]], float]]:
-    """Every percentile of PERCENTILES per week and over the range (None), in one query.
+    """Every percentile of PERCENTILES per group of `bucket` (weeks, PREVIOUS) and over the
+    range (None), in one query.
 
-    The range is one more group of the same rows, OVERALL, next to the weeks (UNION ALL). No
+    The range is one more group of the weeks' rows, OVERALL, next to the groups (UNION ALL). No
     query when no column has a known value (`known` comes from the counts query).
     """
     if not any(known.values()):
@@ -649,7 +693,7 @@ def _percentiles(
     values = ", ".join(f"lg_v{i}" for i in range(len(PERCENTILES)))
     both = (
         f"SELECT lg_grp, {values} FROM ({sql}) lg_weeks "
-        f"UNION ALL SELECT {OVERALL}, {values} FROM ({sql}) lg_range"
+        f"UNION ALL SELECT {OVERALL}, {values} FROM ({sql}) lg_range WHERE lg_grp >= 0"
     )
     fractions = sorted({f for wanted in PERCENTILES.values() for f in wanted})
     groups = percentiles_of_sql(connection, both, params * 2, list(PERCENTILES), fractions)

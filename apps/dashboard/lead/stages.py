@@ -1,7 +1,7 @@
 """The stages page: per week and over the range, the median of each cycle-time stage.
 
-The figures are apps.metrics.aggregates' (`weeks_and_total`, `compare_periods`) for the page's
-filter, label included, so this page and the team page agree.
+The figures are apps.metrics.aggregates' (`weeks_total_and_previous`, `card_changes`) for the
+page's filter, label included, so this page and the team page agree.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from apps.dashboard.lead.tables import Table, column_name
 from apps.metrics.aggregates import (
     Change,
     WeekStats,
-    compare_periods,
+    card_changes,
     previous_period,
     weeks_and_total,
+    weeks_total_and_previous,
 )
 
 # The stages of cycle time, in order, with their stored per-PR column and chart colour.
@@ -87,8 +88,8 @@ def _weeks_table(weeks: list[WeekStats]) -> Table:
 
 def page(scope: Scope) -> dict[str, Any]:
     """The page's cards (each against the previous period), chart and weekly table."""
-    weeks, now = weeks_and_total(scope.flt)
-    changes = compare_periods(scope.flt, current=now)
+    weeks, now, before = weeks_total_and_previous(scope.flt)
+    changes = card_changes(now, before)
     cards = [
         StatCard(changes[figure].current, changes[figure].previous, key, label, **style)
         for key, label, figure, style in CARDS

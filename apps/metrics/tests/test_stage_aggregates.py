@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -12,6 +13,8 @@ from apps.metrics.aggregates import (
     period_stats,
     previous_period,
     stage_medians,
+    weeks_and_total,
+    weeks_total_and_previous,
 )
 from apps.metrics.models import PullRequest, Team
 
@@ -95,3 +98,24 @@ def test_the_previous_period_has_the_same_length_and_ends_where_the_range_starts
     assert changes["review_time_p50_hours"].previous is None
     assert changes["review_time_p50_hours"].delta is None
     assert changes["review_time_p50_hours"].relative is None
+
+
+@pytest.mark.parametrize(
+    "make_filter",
+    [
+        lambda team: MetricsFilter.last_weeks(team, 2, now=NOW),
+        # Not whole weeks: the previous period (9 to 13 March) cuts the week of 11 March.
+        lambda team: MetricsFilter.between(team, date(2024, 3, 14), date(2024, 3, 18)),
+        lambda team: MetricsFilter.last_weeks(team, 1, now=NOW, repo="acme/none"),
+    ],
+    ids=["two-weeks", "mid-week", "nothing-merged"],
+)
+def test_both_periods_in_two_queries_match_each_period_computed_alone(
+    team: Team, make_filter: Callable[[Team], MetricsFilter], django_assert_num_queries
+) -> None:
+    flt = make_filter(team)
+    alone = (*weeks_and_total(flt), period_stats(previous_period(flt)))
+    queries = 2 if alone[1].merged or alone[2].merged else 1
+    with django_assert_num_queries(queries):
+        together = weeks_total_and_previous(flt)
+    assert together == alone
