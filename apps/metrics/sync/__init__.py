@@ -13,7 +13,6 @@ from .ci_repoll import (
     ci_repoll_due,
     due_ci_numbers,
     fetch_prs_by_number,
-    pending_ci_numbers,
     repoll_pending_ci,
 )
 from .github import build_client, token_source_from_settings
@@ -34,7 +33,6 @@ __all__ = [
     "ci_repoll_due",
     "due_ci_numbers",
     "fetch_prs_by_number",
-    "pending_ci_numbers",
     "redis_connection",
     "rejected_note",
     "repoll_pending_ci",

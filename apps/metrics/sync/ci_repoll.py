@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from apps.integrations.github.client import GitHubGraphQLClient
 from apps.metrics.models import PRCheckRun, PRStatusContext, PullRequest, TrackedRepository
@@ -32,7 +31,6 @@ __all__ = [
     "ci_repoll_due",
     "due_ci_numbers",
     "fetch_prs_by_number",
-    "pending_ci_numbers",
     "repoll_pending_ci",
 ]
 
@@ -59,19 +57,6 @@ def _prs_with_ci_running(tracked: TrackedRepository, *, since: datetime) -> Quer
     return PullRequest.objects.filter(
         Q(pk__in=pending.values("pull_request_id")) | Q(pk__in=waiting.values("pull_request_id"))
     )
-
-
-def pending_ci_numbers(
-    tracked: TrackedRepository, *, exclude: set[int] | frozenset[int] = frozenset()
-) -> list[int]:
-    """Numbers of recent PRs (updated within REPOLL_WINDOW) with a check run not completed."""
-    numbers = (
-        _prs_with_ci_running(tracked, since=timezone.now() - REPOLL_WINDOW)
-        .exclude(github_pr_id__in=exclude)
-        .order_by("-pr_updated_at")
-        .values_list("github_pr_id", flat=True)[:REPOLL_LIMIT]
-    )
-    return list(numbers)
 
 
 def ci_repoll_due(updated_at: datetime, synced_at: datetime | None, now: datetime) -> bool:

@@ -23,7 +23,7 @@ from apps.metrics.sync.ci_repoll import (
     REPOLL_MAX_INTERVAL,
     REPOLL_MIN_INTERVAL,
     ci_repoll_due,
-    pending_ci_numbers,
+    due_ci_numbers,
 )
 from apps.metrics.sync.locks import REPO_LOCK_TTL_SECONDS, RepositoryBusy, repository_lock
 from apps.metrics.sync.run import sync_repository
@@ -113,6 +113,11 @@ def _suite(status: str, conclusion: str | None) -> list[dict]:
 # Past the first re-poll wait of a PR fetched right after its update (fakehub gives each
 # upsert its own second, so the newest may sit a few seconds ahead of the wall clock).
 FIRST_WAIT = REPOLL_MIN_INTERVAL.total_seconds() + 60
+
+
+def pending_ci_numbers(tracked: TrackedRepository) -> list[int]:
+    """The PRs the re-poll holds as CI still running: those due once the longest wait passed."""
+    return due_ci_numbers(tracked, timezone.now() + REPOLL_MAX_INTERVAL)
 
 
 def test_ci_finishing_after_the_last_update_is_picked_up_by_the_next_sync(fakehub_factory, team):
