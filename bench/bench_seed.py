@@ -23,6 +23,10 @@ Scenarios:
 
 `--quick` keeps it to a few minutes: 1,000 / 2,000 / 5,000 PRs, the real histories, k = 1 and 10,
 and a 300-PR latency run.
+
+Size: over 400 lines because the scenarios above are one measurement: they share the datasets,
+the workspaces, the measured child run and fakehub's request log, and the re-runs build on the
+database and cache the full seeds left.
 """
 
 from __future__ import annotations

@@ -14,6 +14,10 @@ check runs), in the same process, into the same empty database, for two differen
 The figure is PRs per second and the ratio writer / per-row. PostgreSQL runs against a scratch
 database `prharvest_bench` created and dropped on the server named by `BENCH_POSTGRES_URL`
 (default postgres://root@127.0.0.1:5432/test, used only to issue CREATE/DROP DATABASE).
+
+Size: over 400 lines because the bench is one comparison: the PRs both sides write, the naive
+per-row writer measured against ours, and the fresh child process per database (SQLite and a
+scratch PostgreSQL) that runs each side; kept together so the two sides stay in step.
 """
 
 from __future__ import annotations

@@ -4,6 +4,10 @@ Benchmarks are not tests: nothing here runs under `make test`. Every figure a be
 from a real run: requests and points from fakehub's own accounting (`GET /_fakehub/stats`), wall
 time from a monotonic clock around the child process, peak RSS from the kernel's rusage of that
 one child (`os.wait4`), never estimated.
+
+Size: over 400 lines because it is the one place every bench measures with: the measured child
+run, the fakehub subprocess and its control API, the result row and the machine description;
+one copy of each, so the figures of different benches compare.
 """
 
 from __future__ import annotations

@@ -11,6 +11,10 @@ ReadyForReviewEvent | ConvertToDraftEvent | ReviewRequestedEvent | ReviewRequest
 HeadRefForcePushedEvent, "createdAt", "actor", "requestedReviewer"?: {"login"} or a Team's
 {"__typename": "Team", "slug"}}` in time order, and `reviewThreads`, a list of `{"path",
 "isResolved", "isOutdated"?, "commentCount"}`.
+
+Size: over 400 lines because validating the dataset format is one job: a check and a default
+for every key of a PR (files, commits, reviews, checks, timeline, threads, auto-merge...), and
+the small checkers they share (`_require`, `_enum`, `_date`, ...) that name the file and line.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ field (a field whose type is a `...Connection`) needs `first` or `last` between 
 adds the number of requests needed to fill it (the product of its ancestors' `first`/`last`) to
 the request count and `first`/`last` times that product to the node count. Cost is the request
 count / 100, rounded to the nearest integer, minimum 1; more than 500,000 nodes is refused.
+
+Size: over 400 lines because serving GraphQL as GitHub does is one job: the resolvers, the
+connection pages they return and the cost and node-limit analysis all read the same SDL and
+`first`/`last` arguments, so the cost counted is that of exactly the pages the resolvers serve.
 """
 
 from __future__ import annotations

@@ -2,6 +2,10 @@
 
 Pure functions from stored data to JSON-ready dicts; `api` is the base URL the client used
 (fakehub's own), so `url` fields and `Link` headers lead back to fakehub.
+
+Size: over 400 lines because it is one function per REST object fakehub serves (user,
+repository, pull, check run, commit, review, file, status...), each shaped as its OpenAPI schema;
+splitting them would scatter the one mapping from stored data to REST.
 """
 
 from __future__ import annotations

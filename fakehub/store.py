@@ -5,6 +5,10 @@ PRs are held in the dataset format of DATASETS.md (connections as plain lists, a
 use and cached until the PR changes. Each repository keeps its PRs sorted by `createdAt` and by
 `updatedAt` (ties broken by number), so a page is a bisect and a slice, and cursors that encode
 (sort key, number) stay valid across inserts and updates.
+
+Size: over 400 lines because keeping the served repositories is one job: the sort indexes, the
+cursor pagination over them, and the changes (upsert, check suites, push, rename) that must keep
+those indexes and cursors right, under one lock.
 """
 
 from __future__ import annotations

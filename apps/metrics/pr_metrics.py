@@ -67,6 +67,10 @@ Definitions (the contract the dashboard and `pr_metrics` command rely on):
   XL >= 1000.
 - `is_bot_author`: the author account is a bot (login ending "[bot]" / GraphQL `Bot`); a ghost
   author is not a bot.
+
+Size: over 400 lines because the definitions above are one job: every metric is computed from
+the same `PRFacts` (open periods, qualifying reviews, CI of the last commit), and both the fetched
+and the stored path reduce to those facts here, so the two cannot drift apart.
 """
 
 from __future__ import annotations

@@ -33,6 +33,10 @@ What a kill costs (pages fetched again on the next run):
 Checkpoint JSON (docs/ARCHITECTURE.md), plus keys that make a resume exact:
 `{"mode", "cursor", "page_size", "high_water", "started_at", "prs_done",
   "target_watermark", "etag", "pushed_at", "max_prs", "days_back"}`.
+
+Size: over 400 lines because the resumable walk is one job: the plan and its checkpoint, the
+prefetching thread, the spool replay and the completion must agree on what a page and its
+checkpoint are, so that a kill at any point resumes exactly; splitting them would hide that.
 """
 
 from __future__ import annotations

@@ -16,6 +16,10 @@ not know is reported in one line and skipped, the others are seeded, and the run
 "N of M repositories not found" and exit 1. A repository named with --repo that does not exist
 is an error. A repository left with no PR says why in one line (e.g. its newest PR is older
 than --days-back, with both dates).
+
+Size: over 400 lines because it is the whole of one command: its arguments and their checks, the
+choice of credentials, the Rich progress fed by the client's events, Ctrl-C handling, and the
+summary with its exit status; the walking itself lives in apps/metrics/seeding and pipeline.
 """
 
 from __future__ import annotations
