@@ -217,6 +217,10 @@ def _rounds(
             conn.execute("UPDATE metrics_trackedrepository SET next_sync_after = NULL")
             conn.commit()
         rows_before = counts()
+        with psycopg.connect(db) as conn:
+            last_id = conn.execute(
+                "SELECT coalesce(max(id), 0) FROM metrics_pullrequest"
+            ).fetchone()[0]
         httpx.post(f"{hub.url}/_fakehub/stats/reset")
         started_at = time.time()
         started = time.monotonic()
@@ -242,7 +246,15 @@ def _rounds(
                 "SELECT count(*) FROM metrics_trackedrepository WHERE status = 'failed'"
             ).fetchone()[0]
             stored = conn.execute("SELECT count(*) FROM metrics_pullrequest").fetchone()[0]
-        written = counts() - rows_before
+        # New rows, plus PR rows written again (a changed PR is updated in place, which no
+        # count of rows shows; its synced_at moves with every write).
+        with psycopg.connect(db) as conn:
+            rewritten = conn.execute(
+                "SELECT count(*) FROM metrics_pullrequest WHERE synced_at >= to_timestamp(%s)"
+                " AND id <= %s",
+                (started_at, last_id),
+            ).fetchone()[0]
+        written = counts() - rows_before + rewritten
         stats = httpx.get(f"{hub.url}/_fakehub/stats").json()
         peaks = _peak_rss_mb(worker)
         row = Row(
