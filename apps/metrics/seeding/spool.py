@@ -234,9 +234,10 @@ class PageSpool:
     """A walk's fetched pages kept on disk as they arrive: the seeding cache's partial pages.
 
     `append()` stores a page with where it sits in its walk (start and end cursor, has_next,
-    done, page sizes, high-water, pushedAt), flushed and fsynced; `replay()` gives back, as
-    PRPages, the pages of a full walk that follow a cursor, chained by cursors. A page replayed
-    is written with exactly the checkpoint it would have had when it was fetched.
+    done, page sizes, high-water, pushedAt), written through to the kernel before the next
+    request; `replay()` gives back, as PRPages, the pages of a full walk that follow a cursor,
+    chained by cursors. A page replayed is written with exactly the checkpoint it would have had
+    when it was fetched.
     """
 
     def __init__(self, repo: str, cache_dir: str | os.PathLike[str]) -> None:
