@@ -108,7 +108,16 @@ def route(
 
 def _paginate(url: str, items: list[Any], params: dict[str, str]) -> Routed:
     """One page of `items` by per_page (<= 100) and page, with GitHub's Link header."""
-    per_page = min(100, max(1, _int(params.get("per_page"), 30)))
+    chosen, headers = _page_of(url, items, params)
+    return 200, chosen, headers
+
+
+def _page_of(
+    url: str, items: list[Any], params: dict[str, str], *, most: int = 100, default: int = 30
+) -> tuple[list[Any], dict[str, str]]:
+    """The page of `items` that per_page (at most `most`, `default` when absent) and page ask
+    for, and the headers carrying GitHub's Link to the other pages."""
+    per_page = min(most, max(1, _int(params.get("per_page"), default)))
     page = max(1, _int(params.get("page"), 1))
     chosen = items[(page - 1) * per_page : page * per_page]
     headers: dict[str, str] = {}
@@ -116,7 +125,7 @@ def _paginate(url: str, items: list[Any], params: dict[str, str]) -> Routed:
     link_params = {k: v for k, v in params.items() if k != "page"}
     if link := rest.link_header(url, link_params, page, last_page):
         headers["Link"] = link
-    return 200, chosen, headers
+    return chosen, headers
 
 
 def _peer_route(
@@ -191,10 +200,7 @@ def _issues(store: Store, api: str, repo: Repo, url: str, params: dict[str, str]
         prs = [repo.prs[n] for n in numbers]
     if since:
         prs = [pr for pr in prs if pr["updatedAt"] >= _normal_since(since)]
-    per_page = min(100, max(1, _int(params.get("per_page"), 30)))
-    page = max(1, _int(params.get("page"), 1))
-    chosen = prs[(page - 1) * per_page : page * per_page]
-    _, _, headers = _paginate(url, prs, params)
+    chosen, headers = _page_of(url, prs, params)
     return 200, [rest.issue_json(api, repo, pr) for pr in chosen], headers
 
 
@@ -207,19 +213,13 @@ def _pulls(store: Store, api: str, repo: Repo, params: dict[str, str]) -> Routed
     field = "updatedAt" if sort == "updated" else "createdAt"
     # GitHub: direction defaults to desc when sort is created (or absent), else asc.
     direction = params.get("direction") or ("desc" if sort == "created" else "asc")
-    per_page = min(100, max(1, _int(params.get("per_page"), 30)))
-    page = max(1, _int(params.get("page"), 1))
+    url = f"{api}/repos/{repo.full_name}/pulls"
     with store.lock:
         numbers = repo.rest_order(field, direction == "desc", states)
-        chosen = [repo.prs[n] for n in numbers[(page - 1) * per_page : page * per_page]]
+        page_numbers, headers = _page_of(url, numbers, params)
+        chosen = [repo.prs[n] for n in page_numbers]
     repo_body = rest.repository_json(api, repo, full=False)
     body = [rest.pull_json(api, repo, pr, repo_body) for pr in chosen]
-    last_page = max(1, -(-len(numbers) // per_page))
-    headers: dict[str, str] = {}
-    link_params = {k: v for k, v in params.items() if k != "page"}
-    link = rest.link_header(f"{api}/repos/{repo.full_name}/pulls", link_params, page, last_page)
-    if link:
-        headers["Link"] = link
     return 200, body, headers
 
 
@@ -249,20 +249,13 @@ def _check_runs(api: str, repo: Repo, ref: str, params: dict[str, str]) -> Route
         runs = [run for run in runs if run["name"] == name]
     if status := params.get("status"):
         runs = [run for run in runs if run["status"].lower() == status]
-    per_page = min(100, max(1, _int(params.get("per_page"), 30)))
-    page = max(1, _int(params.get("page"), 1))
-    chosen = runs[(page - 1) * per_page : page * per_page]
+    url = f"{api}/repos/{repo.full_name}/commits/{ref}/check-runs"
+    chosen, headers = _page_of(url, runs, params)
     head_sha = view["headRefOid"]
     body = {
         "total_count": len(runs),
         "check_runs": [rest.check_run_json(api, repo, pr, run, head_sha) for run in chosen],
     }
-    headers: dict[str, str] = {}
-    last_page = max(1, -(-len(runs) // per_page))
-    link_params = {k: v for k, v in params.items() if k != "page"}
-    url = f"{api}/repos/{repo.full_name}/commits/{ref}/check-runs"
-    if link := rest.link_header(url, link_params, page, last_page):
-        headers["Link"] = link
     return 200, body, headers
 
 
@@ -294,16 +287,9 @@ def _single_commit(store: Store, api: str, repo: Repo, ref: str, params: dict[st
     }
     files = pr["files"] if len(commits) == 1 else []
     # GitHub pages a commit's files 300 at a time (per_page/page, with a Link header).
-    per_page = min(300, max(1, _int(params.get("per_page"), 300)))
-    page = max(1, _int(params.get("page"), 1))
-    chosen = files[(page - 1) * per_page : page * per_page]
-    body["files"] = [rest.file_json(api, repo, f, commit["oid"]) for f in chosen]
-    headers: dict[str, str] = {}
-    last_page = max(1, -(-len(files) // per_page))
-    link_params = {k: v for k, v in params.items() if k != "page"}
     url = f"{api}/repos/{repo.full_name}/commits/{ref}"
-    if link := rest.link_header(url, link_params, page, last_page):
-        headers["Link"] = link
+    chosen, headers = _page_of(url, files, params, most=300, default=300)
+    body["files"] = [rest.file_json(api, repo, f, commit["oid"]) for f in chosen]
     return 200, body, headers
 
 

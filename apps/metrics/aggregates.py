@@ -173,6 +173,17 @@ class MetricsFilter:
         return self.narrow(qs).order_by()
 
 
+def merged_counts() -> dict[str, Count]:
+    """The counts every grouping of merged PRs reports (per week, per repository): merged,
+    reviewed, CI known and CI passed. Unknown CI stays out of both CI counts."""
+    return {
+        "merged": Count("id"),
+        "reviewed": Count("id", filter=Q(first_review_at__isnull=False)),
+        "ci_known": Count("id", filter=Q(ci_passed__isnull=False)),
+        "ci_ok": Count("id", filter=Q(ci_passed=True)),
+    }
+
+
 def label_q(label: str, vendor: str) -> Q:
     """PRs carrying `label` (GitHub label names are unique per repository, case-insensitively)."""
     if vendor == "postgresql":
@@ -422,10 +433,7 @@ def _weeks(
         base.annotate(week=bucket)
         .values("week")
         .annotate(
-            merged=Count("id"),
-            reviewed=Count("id", filter=Q(first_review_at__isnull=False)),
-            ci_known=Count("id", filter=Q(ci_passed__isnull=False)),
-            ci_ok=Count("id", filter=Q(ci_passed=True)),
+            **merged_counts(),
             bots=Count("id", filter=Q(is_bot_author=True)),
             rounds=Sum("review_rounds"),
             after_review=Sum("commits_after_first_review"),

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import F, Q, Sum
 
 from apps.dashboard import charts
 from apps.dashboard.lead.scope import Scope
 from apps.dashboard.lead.stages import STAGES
 from apps.dashboard.lead.tables import Table, column_name, share
+from apps.metrics.aggregates import merged_counts
 from apps.metrics.percentiles import (
     P50,
     P75,
@@ -35,10 +36,7 @@ def repos_table(scope: Scope) -> Table:
         for row in scope.merged()
         .values("github_repo")
         .annotate(
-            merged=Count("id"),
-            reviewed=Count("id", filter=Q(first_review_at__isnull=False)),
-            ci_known=Count("id", filter=Q(ci_passed__isnull=False)),
-            ci_ok=Count("id", filter=Q(ci_passed=True)),
+            **merged_counts(),
             lines=Sum(F("additions") + F("deletions")),
         )
     }
