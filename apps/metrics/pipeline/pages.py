@@ -129,6 +129,11 @@ class PRPage:
     # PRs of this page or earlier ones still completing (node ids): their follow-ups ride in
     # the next page's query; they come in a later page's `prs`. A resumed walk asks for them.
     held: tuple[str, ...] = ()
+    # The complete GraphQL nodes `prs` were mapped from, one per PR in the same order (empty
+    # when the PRs hold more than their nodes: REST check runs). Spooling these is a few
+    # milliseconds where spooling `prs` is many, and the next request waits for the spool;
+    # `GitHubGraphQLFetcher.map_nodes()` gives `prs` back from them.
+    nodes: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass
@@ -370,6 +375,7 @@ class GitHubGraphQLFetcher:
                     [{"message": "a page with no pull requests claimed more pages"}], repo=repo
                 )
             prs: list[FetchedPRFull] = []
+            kept_nodes: list[dict[str, Any]] = []
             kept = 0
             done = not result.has_next_page
             cut_created_at: datetime | None = None
@@ -390,6 +396,7 @@ class GitHubGraphQLFetcher:
                     waiting[node["id"]] = (node, cursors)  # mapped once complete
                 else:
                     prs.append(pr)
+                    kept_nodes.append(node)
                 if remaining is not None and kept >= remaining:
                     done = True
                     break
@@ -407,11 +414,14 @@ class GitHubGraphQLFetcher:
                 finished.extend(rest)
                 waiting.clear()
             if finished:
-                mapped = (self._map_pr(node, repo) for node in finished)
-                prs = [pr for pr in mapped if pr is not None] + prs
+                pairs = [(self._map_pr(node, repo), node) for node in finished]
+                prs = [pr for pr, _node in pairs if pr is not None] + prs
+                kept_nodes = [node for pr, node in pairs if pr is not None] + kept_nodes
                 finished = []
-            if self.check_runs_mode == "rest" and prs:
-                prs = self._add_check_runs_to_prs(repo, prs)
+            if self.check_runs_mode == "rest":
+                kept_nodes = []  # the PRs hold REST answers their nodes do not
+                if prs:
+                    prs = self._add_check_runs_to_prs(repo, prs)
             for pr in prs:
                 high_water = _max_dt(high_water, pr.updated_at)
             next_size = search.answered()
@@ -438,6 +448,7 @@ class GitHubGraphQLFetcher:
                 shrunk=shrunk,
                 cut_created_at=cut_created_at,
                 held=tuple(waiting),
+                nodes=tuple(kept_nodes),
             )
             if done:
                 return
@@ -466,7 +477,7 @@ class GitHubGraphQLFetcher:
             nodes = self.client.fetch_prs_by_node_ids(list(held), repo=repo)
         except GitHubError as exc:
             raise exc.for_repo(repo) from None
-        return [self._map_pr(node, repo) for node in nodes]
+        return list(self.map_nodes(nodes, repo))
 
     def _client_usage(self) -> tuple[int, int]:
         stats = getattr(self.client, "stats", None)
@@ -482,6 +493,11 @@ class GitHubGraphQLFetcher:
             raise exc.for_repo(repo) from None
 
     # --- mapping ----------------------------------------------------------------------------
+
+    def map_nodes(self, nodes: Sequence[dict[str, Any]], repo: str) -> tuple[FetchedPRFull, ...]:
+        """The PRs of complete GraphQL nodes (`PRPage.nodes`), as `iter_pr_pages` maps them."""
+        mapped = (self._map_pr(node, repo) for node in nodes)
+        return tuple(pr for pr in mapped if pr is not None)
 
     def _map_pr(self, node: dict[str, Any], repo: str | None = None) -> FetchedPRFull | None:
         """Map one complete GraphQL PR node to a FetchedPRFull (CI dropped when off); None

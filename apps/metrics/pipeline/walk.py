@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -53,6 +53,7 @@ from django.db import DatabaseError, reset_queries
 from apps.integrations.github.errors import GitHubError, RateLimited
 from apps.metrics.dates import parse_github_datetime, to_github_iso
 from apps.metrics.models import PullRequest, TrackedRepository
+from apps.metrics.pipeline.fetched import FetchedPRFull
 from apps.metrics.pipeline.pages import (
     FULL,
     INCREMENTAL,
@@ -200,13 +201,24 @@ class PagePrefetcher:
 class Spool(Protocol):
     """Where a walk's fetched pages are kept as they arrive (the seeder's `seeding.spool.PageSpool`).
 
-    `append()` keeps a page with the cursor it started from, before the page is written;
-    `replay()` gives back, as PRPages, the kept pages of `plan`'s full walk from `cursor` on.
+    `append()` keeps a page with the cursor it started from, in the fetching thread, before the
+    next request is sent: it should be quick (the seeder's keeps `page.nodes` when it has them).
+    `settle()` runs in the caller's thread before the page's rows are written, while the next
+    request travels: the place for the slower part (the seeder's keeps the mapped PRs there).
+    `replay()` gives back, as PRPages, the kept pages of `plan`'s full walk from `cursor` on;
+    `map_nodes` maps kept nodes to PRs as the fetcher does.
     """
 
     def append(self, plan: WalkPlan, start_cursor: str | None, page: PRPage) -> None: ...
 
-    def replay(self, plan: WalkPlan, cursor: str | None) -> Iterator[PRPage]: ...
+    def settle(self, plan: WalkPlan, start_cursor: str | None, page: PRPage) -> None: ...
+
+    def replay(
+        self,
+        plan: WalkPlan,
+        cursor: str | None,
+        map_nodes: Callable[[Sequence[dict[str, Any]]], tuple[FetchedPRFull, ...]],
+    ) -> Iterator[PRPage]: ...
 
 
 def _spooled(
@@ -316,9 +328,12 @@ def walk_repository(
         since = plan.started_at - timedelta(days=plan.days_back)
     prs_done = plan.prs_done
 
-    def write(page: PRPage, stop: bool) -> None:
-        """Save `page` with the checkpoint after it (or close the walk with it); count it."""
+    def write(page: PRPage, start: str | None, stop: bool) -> None:
+        """Save `page` (which began at cursor `start`) with the checkpoint after it (or close
+        the walk with it); count it."""
         nonlocal prs_done
+        if spool is not None:
+            spool.settle(plan, start, page)
         if before_save is not None:
             before_save(plan, page)
         prs_done += len(page.prs)
@@ -365,11 +380,13 @@ def walk_repository(
         if spool is not None and plan.mode == FULL and plan.resumed:
             # Pages fetched by the run that was stopped, spooled but not (all) committed: write
             # them from the spool, with the checkpoints they would have had, before any request.
-            replayed = spool.replay(plan, plan.cursor)
+            replayed = spool.replay(
+                plan, plan.cursor, lambda nodes: fetcher.map_nodes(nodes, tracked.full_name)
+            )
             try:
                 for page in replayed:
                     stop = not page.done and should_stop()
-                    write(page, stop)
+                    write(page, plan.cursor, stop)
                     result.replayed += 1
                     plan = replace(
                         plan,
@@ -419,6 +436,7 @@ def walk_repository(
             pages = _spooled(pages, spool, plan, plan.cursor)
         prefetch = PagePrefetcher(pages)
         prefetch.start()
+        start = plan.cursor
         while prefetch.in_flight:
             page = prefetch.take()  # a fetch error surfaces here, after the pages before it
             if page is None:
@@ -428,7 +446,8 @@ def walk_repository(
             stop = not page.done and should_stop()
             if not page.done and not stop:
                 prefetch.start()  # page N+1 travels while page N is written
-            write(page, stop)
+            write(page, start, stop)
+            start = page.end_cursor
             if page.done or stop:
                 break
     except (GitHubError, DatabaseError) as exc:

@@ -1,13 +1,22 @@
 """The page spool: an open walk's fetched pages on disk, so a kill costs one page at most.
 
-While a walk is open, each fetched page is appended to `<cache file>.partial` (one JSON line per
-page, written as soon as the page arrives, before its rows reach the database). A
-page line also carries where the page sits in its walk (`"page"`: start and end cursor,
+While a walk is open, each fetched page is appended to `<cache file>.partial`, one JSON line per
+page, in two steps:
+
+- As it arrives, in the fetching thread, before the next request is sent: the page's complete
+  GraphQL nodes as GitHub sent them (`"nodes"`), a dump of a few milliseconds, so the walk's
+  next request waits for little more than the answer before it.
+- Before its rows reach the database, in the writing thread, while the next request travels:
+  its PRs mapped, as the cache file keeps them (`"prs"`). A page that has no nodes (REST check
+  runs) is kept this way at once.
+
+Each line also carries where the page sits in its walk (`"page"`: start and end cursor,
 has_next, done, page sizes, high-water, pushedAt), so a full walk killed half-way writes the
 pages it had already fetched from here on resume instead of asking GitHub again
-(`PageSpool.replay()`, driven by apps/metrics/pipeline/walk.py). When the walk completes, its
-pages are folded into the cache file (`save_with_partial()`). A last line cut short by a kill
-is ignored, and cut off before the next page is appended.
+(`PageSpool.replay()`, driven by apps/metrics/pipeline/walk.py): from their PRs, or from their
+nodes mapped again when the kill came first. When the walk completes, its pages' PRs are folded
+into the cache file (`save_with_partial()`); every page written has its PRs line by then. A
+last line cut short by a kill is ignored, and cut off before the next line is appended.
 
 The seeder decides when a spool is opened, kept or dropped; the walk only appends and replays.
 """
@@ -17,10 +26,13 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from apps.metrics.dates import parse_github_datetime, to_github_iso
 from apps.metrics.pipeline.fetched import FetchedPRFull
@@ -70,12 +82,15 @@ def append_partial(
     cursors, sizes, ...), kept so a resumed walk can write the page again without fetching it.
     A last line cut short by a kill is cut off first, so the pages stay one valid line each.
     """
-    path = partial_path(get_cache_path(repo, cache_dir))
     record: dict[str, Any] = {"walk": walk_id}
     if page is not None:
         record["page"] = page
     record["prs"] = [pr.to_dict() for pr in prs]
-    line = dumps_line(record)
+    _append_line(partial_path(get_cache_path(repo, cache_dir)), dumps_line(record))
+
+
+def _append_line(path: Path, line: str) -> None:
+    """Append one page line, after cutting off a line a kill left half-written."""
     _cut_torn_line(path)
     with path.open("a", encoding="utf-8") as handle:
         # Written through to the kernel when the file closes, which is what a kill -9 needs;
@@ -114,8 +129,9 @@ class _PartialInvalid(Exception):
     """The partial pages are missing, of another walk, or broken before their last line."""
 
 
-def _iter_partial_records(path: Path, walk_id: str) -> Iterator[dict[str, Any]]:
-    """Each page record (`{"walk", "page"?, "prs"}`) of walk `walk_id`'s partial pages, in order.
+def _iter_partial_records(path: Path, walk_id: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(offset, record) of each page line (`{"walk", "page"?, "prs" | "nodes"}`) of walk
+    `walk_id`'s partial pages, in the order written.
 
     A last line cut short by a kill is ignored (its page was not committed either). Raises
     _PartialInvalid when the pages are missing, belong to another walk, or are broken before
@@ -132,57 +148,125 @@ def _iter_partial_records(path: Path, walk_id: str) -> Iterator[dict[str, Any]]:
             raise _PartialInvalid from None
         if not isinstance(header, dict) or header.get("walk") != walk_id:
             raise _PartialInvalid
+        offset = handle.tell()
         line = handle.readline()
         while line:
             following = handle.readline()
             try:
-                record = json.loads(line)
-                if record.get("walk") != walk_id:
-                    raise _PartialInvalid
-                items = record["prs"]
-                if not isinstance(items, list) or not all(
-                    isinstance(item, dict) and "number" in item for item in items
-                ):
-                    raise TypeError("not a page of PRs")
+                record = _page_record(line, walk_id)
             except DECODE_ERRORS:
                 if not following:
                     return  # torn last write
                 raise _PartialInvalid from None
-            yield record
+            yield offset, record
+            offset += len(line)
             line = following
 
 
+def _page_record(line: bytes, walk_id: str) -> dict[str, Any]:
+    """One page line of walk `walk_id` decoded: its PRs (`"prs"`) or its nodes (`"nodes"`).
+
+    Raises _PartialInvalid for a line of another walk, one of DECODE_ERRORS for a broken one.
+    """
+    record = orjson.loads(line)
+    if record.get("walk") != walk_id:
+        raise _PartialInvalid
+    if "prs" in record:
+        items = record["prs"]
+        if not isinstance(items, list) or not all(
+            isinstance(item, dict) and "number" in item for item in items
+        ):
+            raise TypeError("not a page of PRs")
+    elif not isinstance(record["nodes"], list) or not isinstance(record.get("page"), dict):
+        raise TypeError("not a page of nodes")
+    return record
+
+
 def _iter_partial(path: Path, walk_id: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(sequence, record) of each PR of walk `walk_id`'s partial pages, a page at a time."""
+    """(sequence, record) of each PR of walk `walk_id`'s partial pages, a page at a time
+    (from their PRs lines: a page kept as nodes has one too once it was written)."""
     seq = 0
-    for record in _iter_partial_records(path, walk_id):
-        for item in record["prs"]:
+    for _offset, record in _iter_partial_records(path, walk_id):
+        for item in record.get("prs", ()):
             yield seq, item
             seq += 1
 
 
 def iter_partial_pages(
-    repo: str, cache_dir: str | os.PathLike[str], walk_id: str
+    repo: str,
+    cache_dir: str | os.PathLike[str],
+    walk_id: str,
+    map_nodes: MapNodes | None = None,
 ) -> Iterator[tuple[dict[str, Any], tuple[FetchedPRFull, ...]]]:
-    """(page facts, PRs) of each partial page of walk `walk_id` that was stored with its facts.
+    """(page facts, PRs) of each partial line of walk `walk_id` that was stored with its facts.
 
-    In walk order, one page in memory at a time. Nothing when the pages are missing or of
-    another walk; stops at a page that is broken (a cut-short last line is simply the end), so
-    whatever it yielded is sound and the rest is fetched again.
+    In the order written, one page in memory at a time: a page kept as nodes comes with its
+    nodes mapped by `map_nodes` (left out without one), and again with its PRs once it was
+    written. Nothing when the pages are missing or of another walk; stops at a page that is
+    broken (a cut-short last line is simply the end), so whatever it yielded is sound.
     """
     path = partial_path(get_cache_path(repo, cache_dir))
     try:
-        for record in _iter_partial_records(path, walk_id):
-            facts = record.get("page")
-            if not isinstance(facts, dict):
-                continue  # a page appended without its facts (an older seed): not replayable
-            try:
-                prs = tuple(FetchedPRFull.from_dict(item) for item in record["prs"])
-            except DECODE_ERRORS:
+        for _offset, record in _iter_partial_records(path, walk_id):
+            page = _page_of(record, map_nodes)
+            if page is _BROKEN:
                 return
-            yield facts, prs
+            if page is not None:
+                yield page
     except _PartialInvalid:
         return
+
+
+MapNodes = Callable[[Sequence[dict[str, Any]]], tuple[FetchedPRFull, ...]]
+_BROKEN: Any = object()
+
+
+def _page_of(
+    record: dict[str, Any], map_nodes: MapNodes | None
+) -> tuple[dict[str, Any], tuple[FetchedPRFull, ...]] | None:
+    """(facts, PRs) of a page line; None for a line without facts (an older seed: not
+    replayable) or of nodes with nothing to map them; _BROKEN for PRs that do not decode."""
+    facts = record.get("page")
+    if not isinstance(facts, dict):
+        return None
+    try:
+        if "prs" in record:
+            return facts, tuple(FetchedPRFull.from_dict(item) for item in record["prs"])
+        if map_nodes is None:
+            return None
+        return facts, map_nodes(record["nodes"])
+    except DECODE_ERRORS:
+        return _BROKEN
+
+
+def _replay_index(path: Path, walk_id: str) -> dict[str | None, int]:
+    """Start cursor -> offset of the line to replay that full-walk page from: its PRs line when
+    it has one (no mapping needed), else its nodes line. Holds one entry per page."""
+    index: dict[str | None, int] = {}
+    has_prs: set[str | None] = set()
+    try:
+        for offset, record in _iter_partial_records(path, walk_id):
+            facts = record.get("page")
+            if not isinstance(facts, dict) or facts.get("mode") != FULL:
+                continue
+            start = facts.get("start")
+            if "prs" in record:
+                index[start] = offset
+                has_prs.add(start)
+            elif start not in has_prs:
+                index[start] = offset
+    except _PartialInvalid:
+        pass  # the pages indexed before a broken line are sound
+    return index
+
+
+def _record_at(path: Path, offset: int, walk_id: str) -> dict[str, Any] | None:
+    try:
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            return _page_record(handle.readline(), walk_id)
+    except (OSError, _PartialInvalid, *DECODE_ERRORS):
+        return None
 
 
 def _partial_winners(path: Path, walk_id: str) -> dict[int, int] | None:
@@ -233,41 +317,59 @@ def save_with_partial(cache: PRCache, cache_dir: str | os.PathLike[str], walk_id
 class PageSpool:
     """A walk's fetched pages kept on disk as they arrive: the seeding cache's partial pages.
 
-    `append()` stores a page with where it sits in its walk (start and end cursor, has_next,
-    done, page sizes, high-water, pushedAt), written through to the kernel before the next
-    request; `replay()` gives back, as PRPages, the pages of a full walk that follow a cursor,
-    chained by cursors. A page replayed is written with exactly the checkpoint it would have had
-    when it was fetched.
+    `append()` (the fetching thread) stores a page's nodes with where it sits in its walk
+    (start and end cursor, has_next, done, page sizes, high-water, pushedAt) before the next
+    request; `settle()` (the writing thread) adds its mapped PRs before its rows are written.
+    `replay()` gives back, as PRPages, the pages of a full walk that follow a cursor, chained by
+    cursors. A page replayed is written with exactly the checkpoint it would have had when it
+    was fetched. The two threads append to one file: a lock keeps their lines whole.
     """
 
     def __init__(self, repo: str, cache_dir: str | os.PathLike[str]) -> None:
         self.repo = repo
         self.cache_dir = cache_dir
+        self._path = partial_path(get_cache_path(repo, cache_dir))
+        self._lock = threading.Lock()
 
     def append(self, plan: WalkPlan, start_cursor: str | None, page: PRPage) -> None:
-        facts = {
-            "mode": page.mode,
-            "start": start_cursor,
-            "end": page.end_cursor,
-            "has_next": page.has_next,
-            "done": page.done,
-            "page_size": page.page_size,
-            "next_page_size": page.next_page_size,
-            "high_water": to_github_iso(page.high_water),
-            "pushed_at": to_github_iso(page.pushed_at),
-            "total_count": page.total_count,
-            "held": list(page.held),
-        }
-        append_partial(self.repo, self.cache_dir, plan.walk_id, page.prs, page=facts)
+        if not page.nodes and page.prs:
+            self._keep_prs(plan, start_cursor, page)
+            return
+        record = {"walk": plan.walk_id, "page": _facts(start_cursor, page), "nodes": page.nodes}
+        line = dumps_line(record)
+        with self._lock:
+            _append_line(self._path, line)
 
-    def replay(self, plan: WalkPlan, cursor: str | None) -> Iterator[PRPage]:
+    def settle(self, plan: WalkPlan, start_cursor: str | None, page: PRPage) -> None:
+        if page.nodes:
+            self._keep_prs(plan, start_cursor, page)
+
+    def _keep_prs(self, plan: WalkPlan, start_cursor: str | None, page: PRPage) -> None:
+        record = {
+            "walk": plan.walk_id,
+            "page": _facts(start_cursor, page),
+            "prs": [pr.to_dict() for pr in page.prs],
+        }
+        line = dumps_line(record)
+        with self._lock:
+            _append_line(self._path, line)
+
+    def replay(self, plan: WalkPlan, cursor: str | None, map_nodes: MapNodes) -> Iterator[PRPage]:
         """The spooled pages of `plan`'s full walk from `cursor` on, in walk order, until the
-        chain of cursors breaks or a page ends the walk. Nothing for an incremental walk."""
+        chain of cursors breaks or a page ends the walk. Nothing for an incremental walk.
+
+        A page kept only as nodes comes back with its nodes (and PRs mapped from them by
+        `map_nodes`), so `settle()` keeps its PRs before it is written.
+        """
         if plan.mode != FULL:
             return
-        for facts, prs in iter_partial_pages(self.repo, self.cache_dir, plan.walk_id):
-            if facts.get("mode") != FULL or facts.get("start") != cursor:
-                continue
+        index = _replay_index(self._path, plan.walk_id)
+        while cursor in index:
+            record = _record_at(self._path, index.pop(cursor), plan.walk_id)
+            found = _page_of(record, map_nodes) if record is not None else None
+            if found is None or found is _BROKEN:
+                return  # not a page this code can give back: fetch from here on
+            facts, prs = found
             try:
                 page = PRPage(
                     prs=prs,
@@ -283,6 +385,7 @@ class PageSpool:
                     points=0,  # no request: nothing spent
                     requests=0,
                     held=tuple(str(i) for i in facts.get("held") or ()),
+                    nodes=tuple(record["nodes"]) if "nodes" in record else (),
                 )
             except (KeyError, TypeError, ValueError):
                 return  # not a page this code wrote: fetch from here on
@@ -290,6 +393,23 @@ class PageSpool:
             if page.done or not page.end_cursor:
                 return
             cursor = page.end_cursor
+
+
+def _facts(start_cursor: str | None, page: PRPage) -> dict[str, Any]:
+    """Where `page` sits in its walk, as JSON values: what a replay needs besides its PRs."""
+    return {
+        "mode": page.mode,
+        "start": start_cursor,
+        "end": page.end_cursor,
+        "has_next": page.has_next,
+        "done": page.done,
+        "page_size": page.page_size,
+        "next_page_size": page.next_page_size,
+        "high_water": to_github_iso(page.high_water),
+        "pushed_at": to_github_iso(page.pushed_at),
+        "total_count": page.total_count,
+        "held": list(page.held),
+    }
 
 
 __all__ = [
