@@ -7,12 +7,16 @@ and `raise_for_status` turns GitHub's status codes into `BadCredentials`, `NotFo
 `RateLimited` / `SecondaryRateLimited`, `ServerError`, `Forbidden` or `GraphQLFailed` (400/422).
 It never retries and never waits: that is the client's job, driven by `RetryPolicy`.
 The token travels only in the Authorization header; it is never part of a message.
+`when_sent(callback)` lets a thread hear when each of its requests is out and its answer awaited
+(the page walk's prefetch thread tells the writer so).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,10 +36,34 @@ from .errors import (
 )
 from .ratelimit import RateLimitState, is_secondary_limit_message, parse_retry_after
 
-__all__ = ["USER_AGENT", "HTTPAnswer", "Transport", "raise_for_status"]
+__all__ = ["USER_AGENT", "HTTPAnswer", "Transport", "raise_for_status", "when_sent"]
 
 USER_AGENT = "prharvest"
 DEFAULT_TIMEOUT = 60.0
+
+
+_sent = threading.local()
+
+
+@contextmanager
+def when_sent(callback: Callable[[], None]) -> Iterator[None]:
+    """Inside the block, call `callback` each time a request of this thread has been written
+    and its answer is awaited (httpx's "trace" request extension,
+    python-httpx.org/advanced/extensions/#trace)."""
+    previous = getattr(_sent, "callback", None)
+    _sent.callback = callback
+    try:
+        yield
+    finally:
+        _sent.callback = previous
+
+
+def _tracer(callback: Callable[[], None]) -> Callable[[str, dict[str, Any]], None]:
+    def trace(event: str, _info: dict[str, Any]) -> None:
+        if event.endswith("receive_response_headers.started"):
+            callback()
+
+    return trace
 
 
 @dataclass(slots=True)
@@ -92,9 +120,16 @@ class Transport:
         sent_headers = {"Authorization": f"bearer {token}"}
         if headers:
             sent_headers.update(headers)
+        sent = getattr(_sent, "callback", None)
+        extensions = {"trace": _tracer(sent)} if sent is not None else None
         try:
             response = self._http.request(
-                method, url, json=json_body, params=params, headers=sent_headers
+                method,
+                url,
+                json=json_body,
+                params=params,
+                headers=sent_headers,
+                extensions=extensions,
             )
         except (httpx.UnsupportedProtocol, httpx.InvalidURL):
             failure = TransportFailed(

@@ -27,6 +27,14 @@ def _api_required_dt(value: Any, what: str) -> datetime:
     return parsed
 
 
+def pr_node_dates(node: Mapping[str, Any]) -> tuple[datetime, datetime]:
+    """(created_at, updated_at) of a PR node, read as `FetchedPRFull.from_api` reads them: what
+    a walk decides on before the node is mapped. ValueError for a node without them."""
+    created_at = _api_required_dt(node.get("createdAt"), "createdAt")
+    updated_at = _api_required_dt(node.get("updatedAt") or node.get("createdAt"), "updatedAt")
+    return created_at, updated_at
+
+
 def _nodes(connection: Any) -> list[Mapping[str, Any]]:
     """The non-null nodes of a GraphQL connection (missing or null connection: none)."""
     if not isinstance(connection, Mapping):
@@ -486,6 +494,7 @@ class FetchedPRFull(_Serialisable):
             if status
         )
         unavailable = node.get(UNAVAILABLE_KEY) or ()
+        created_at, updated_at = pr_node_dates(node)
         return cls(
             repo_full_name=repo,
             number=int(node["number"]),
@@ -496,10 +505,8 @@ class FetchedPRFull(_Serialisable):
             is_draft=bool(node.get("isDraft")),
             author=FetchedUser.from_api(node.get("author")),
             url=url,
-            created_at=_api_required_dt(node.get("createdAt"), "createdAt"),
-            updated_at=_api_required_dt(
-                node.get("updatedAt") or node.get("createdAt"), "updatedAt"
-            ),
+            created_at=created_at,
+            updated_at=updated_at,
             merged_at=merged_at,
             closed_at=parse_github_datetime(node.get("closedAt")),
             merged_by=merged_by,

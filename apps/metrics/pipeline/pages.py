@@ -53,9 +53,9 @@ from apps.integrations.github.errors import (
 from apps.integrations.github.queries import PAGE_SIZE
 from apps.integrations.github.retry import RetryPolicy, retry_context
 from apps.metrics.dates import parse_github_datetime
-from apps.metrics.pipeline.fetched import FetchedCheckRun, FetchedPRFull
+from apps.metrics.pipeline.fetched import FetchedCheckRun, FetchedPRFull, pr_node_dates
 from apps.metrics.pipeline.page_size import PageSizeSearch, page_too_heavy
-from apps.metrics.pipeline.sanitise import map_pr_node
+from apps.metrics.pipeline.sanitise import MAPPING_ERRORS, map_pr_node
 
 logger = logging.getLogger(__name__)
 
@@ -129,10 +129,9 @@ class PRPage:
     # PRs of this page or earlier ones still completing (node ids): their follow-ups ride in
     # the next page's query; they come in a later page's `prs`. A resumed walk asks for them.
     held: tuple[str, ...] = ()
-    # The complete GraphQL nodes `prs` were mapped from, one per PR in the same order (empty
-    # when the PRs hold more than their nodes: REST check runs). Spooling these is a few
-    # milliseconds where spooling `prs` is many, and the next request waits for the spool;
-    # `GitHubGraphQLFetcher.map_nodes()` gives `prs` back from them.
+    # A page yielded unmapped (`iter_pr_pages(mapped=False)`): its complete GraphQL nodes, in
+    # page order; `GitHubGraphQLFetcher.mapped()` fills `prs` from them and keeps them (the
+    # spool keeps a page's nodes before the next request, its PRs later). Empty otherwise.
     nodes: tuple[dict[str, Any], ...] = ()
 
 
@@ -268,6 +267,7 @@ class GitHubGraphQLFetcher:
         known_overlap: int = 0,
         first_result: Any = None,
         held: Sequence[str] = (),
+        mapped: bool = True,
     ) -> Iterator[PRPage]:
         """Yield `repo`'s PR pages; the last one has `done` set. Reads GitHub, writes nothing.
 
@@ -281,6 +281,10 @@ class GitHubGraphQLFetcher:
         nodes from a many-repository query): it is used instead of asking for that page.
         `held`: node ids of PRs an interrupted walk held back (`PRPage.held`); they are asked
         for first and come with the first page.
+        `mapped=False`: pages come with their complete nodes and no PRs yet (`PRPage.nodes`);
+        the caller maps them with `mapped(page)`, in its own time (the walk, while the next
+        request travels). The walk's decisions (watermark, `since`, `max_prs`) read the nodes'
+        dates either way; with REST check runs the PRs are mapped here all the same.
 
         A PR overflowing a nested first page is held back: its follow-ups ride in the next
         page's query and it comes in the page that completes it (`PRPage.held` lists those
@@ -374,29 +378,29 @@ class GitHubGraphQLFetcher:
                 raise GraphQLFailed(
                     [{"message": "a page with no pull requests claimed more pages"}], repo=repo
                 )
-            prs: list[FetchedPRFull] = []
-            kept_nodes: list[dict[str, Any]] = []
+            page_nodes: list[dict[str, Any]] = []
             kept = 0
             done = not result.has_next_page
             cut_created_at: datetime | None = None
             for node in nodes:
-                pr = self._map_pr(node, repo)
-                if pr is None:
-                    continue  # malformed: reported by _map_pr, the rest of the page is kept
-                if mode == INCREMENTAL and watermark is not None and pr.updated_at < watermark:
+                try:
+                    created_at, updated_at = pr_node_dates(node)
+                except MAPPING_ERRORS:
+                    map_pr_node(node, repo)  # reports it; the rest of the page is kept
+                    continue
+                if mode == INCREMENTAL and watermark is not None and updated_at < watermark:
                     done = True
                     break
-                if mode == FULL and since is not None and pr.created_at < since:
-                    cut_created_at = pr.created_at
+                if mode == FULL and since is not None and created_at < since:
+                    cut_created_at = created_at
                     done = True
                     break
                 kept += 1
                 cursors = overflowing(node) if carrying else {}
                 if cursors and node.get("id"):
-                    waiting[node["id"]] = (node, cursors)  # mapped once complete
+                    waiting[node["id"]] = (node, cursors)  # on a later page, once complete
                 else:
-                    prs.append(pr)
-                    kept_nodes.append(node)
+                    page_nodes.append(node)
                 if remaining is not None and kept >= remaining:
                     done = True
                     break
@@ -414,19 +418,19 @@ class GitHubGraphQLFetcher:
                 finished.extend(rest)
                 waiting.clear()
             if finished:
-                pairs = [(self._map_pr(node, repo), node) for node in finished]
-                prs = [pr for pr, _node in pairs if pr is not None] + prs
-                kept_nodes = [node for pr, node in pairs if pr is not None] + kept_nodes
+                page_nodes = finished + page_nodes
                 finished = []
-            if self.check_runs_mode == "rest":
-                kept_nodes = []  # the PRs hold REST answers their nodes do not
-                if prs:
+            for node in page_nodes:
+                high_water = _max_dt(high_water, _updated_at(node))
+            prs: list[FetchedPRFull] = []
+            if mapped or self.check_runs_mode == "rest":
+                prs = list(self.map_nodes(page_nodes, repo))
+                page_nodes = []
+                if self.check_runs_mode == "rest" and prs:
                     prs = self._add_check_runs_to_prs(repo, prs)
-            for pr in prs:
-                high_water = _max_dt(high_water, pr.updated_at)
             next_size = search.answered()
             self.counters.pages += 1
-            self.counters.prs += len(prs)
+            self.counters.prs += len(prs) + len(page_nodes)
             yield PRPage(
                 prs=tuple(prs),
                 mode=mode,
@@ -448,7 +452,7 @@ class GitHubGraphQLFetcher:
                 shrunk=shrunk,
                 cut_created_at=cut_created_at,
                 held=tuple(waiting),
-                nodes=tuple(kept_nodes),
+                nodes=tuple(page_nodes),
             )
             if done:
                 return
@@ -495,9 +499,16 @@ class GitHubGraphQLFetcher:
     # --- mapping ----------------------------------------------------------------------------
 
     def map_nodes(self, nodes: Sequence[dict[str, Any]], repo: str) -> tuple[FetchedPRFull, ...]:
-        """The PRs of complete GraphQL nodes (`PRPage.nodes`), as `iter_pr_pages` maps them."""
+        """The PRs of complete GraphQL nodes (`PRPage.nodes`), as `iter_pr_pages` maps them;
+        a node that cannot be mapped is reported and left out."""
         mapped = (self._map_pr(node, repo) for node in nodes)
         return tuple(pr for pr in mapped if pr is not None)
+
+    def mapped(self, page: PRPage, repo: str) -> PRPage:
+        """`page` with its PRs, mapped from its nodes when it came unmapped."""
+        if page.prs or not page.nodes:
+            return page
+        return replace(page, prs=self.map_nodes(page.nodes, repo))
 
     def _map_pr(self, node: dict[str, Any], repo: str | None = None) -> FetchedPRFull | None:
         """Map one complete GraphQL PR node to a FetchedPRFull (CI dropped when off); None
@@ -602,6 +613,14 @@ def next_carry(
         budget -= len(chosen)
         batch.append((node_id, chosen))
     return batch
+
+
+def _updated_at(node: dict[str, Any]) -> datetime | None:
+    """A PR node's updatedAt as its mapping reads it; None for a node that cannot be mapped."""
+    try:
+        return pr_node_dates(node)[1]
+    except MAPPING_ERRORS:
+        return None
 
 
 def _max_dt(a: datetime | None, b: datetime | None) -> datetime | None:

@@ -11,16 +11,19 @@ the next call resumes there and the walk ends with exactly the rows an uninterru
   watermark minus the overlap: an old cursor in an order that moves is not trusted.
 - The watermark (and the ETag of the change check that started the walk) move only when the
   walk completes, in the transaction of its last page.
-- Pipelined: while page N is written (main thread: rows + checkpoint), page N+1 is fetched and
-  mapped by one background thread. That thread is the only one talking to GitHub during the walk,
-  so one token still has one request in flight; the database is only touched from the caller's
-  thread (Django connections are per thread). A fetch error surfaces when its page is taken, after
-  the pages before it were written.
+- Pipelined: while page N is mapped and written (main thread: PRs, rows + checkpoint), page N+1
+  is fetched by one background thread, which does no more between an answer and the next request
+  than the walk's decisions need (cursor, stops, carried follow-ups, the spool's append of the
+  nodes). That thread is the only one talking to GitHub during the walk, so one token still has
+  one request in flight; the database is only touched from the caller's thread (Django
+  connections are per thread). A fetch error surfaces when its page is taken, after the pages
+  before it were written.
 
 What a kill costs (pages fetched again on the next run):
 
-- With a spool (a `Spool`: seeds with the cache on pass apps/metrics/seeding/spool.py's), each page is appended to the spool by
-  the fetching thread as soon as it arrives, before it is handed over to be written. A resumed
+- With a spool (a `Spool`: seeds with the cache on pass apps/metrics/seeding/spool.py's), each
+  page is appended to the spool by the fetching thread as soon as it arrives, before the next
+  request and before the page is handed over to be written. A resumed
   full walk first writes the spooled pages that follow its checkpoint (chained by their start
   cursors) with the checkpoints they would have had, then fetches on. Such a walk opens its
   checkpoint before its first request, so even a kill before the first commit resumes it. Only
@@ -51,6 +54,7 @@ from typing import Any, Protocol
 from django.db import DatabaseError, reset_queries
 
 from apps.integrations.github.errors import GitHubError, RateLimited
+from apps.integrations.github.transport import when_sent
 from apps.metrics.dates import parse_github_datetime, to_github_iso
 from apps.metrics.models import PullRequest, TrackedRepository
 from apps.metrics.pipeline.fetched import FetchedPRFull
@@ -139,17 +143,25 @@ class WalkPlan:
 class PagePrefetcher:
     """Advance a page iterator one page ahead, in one background thread, one fetch at a time.
 
-    `start()` begins fetching the next page; `take()` waits for it and returns it (None at the
-    end), raising whatever the fetch raised. Only one fetch is ever in flight, and the iterator
-    is only advanced by that thread, so GitHub sees the walk's requests one after the other.
-    The thread is a daemon: a process leaving on a second Ctrl-C does not wait for it.
+    `start()` begins fetching the next page and returns once its request is on its way;
+    `take()` waits for the page and returns it (None at the end), raising whatever the fetch
+    raised. Only one fetch is ever in flight, and the iterator is only advanced by that thread,
+    so GitHub sees the walk's requests one after the other. The thread is a daemon: a process
+    leaving on a second Ctrl-C does not wait for it.
     """
+
+    # CPython runs one thread's Python code at a time (the GIL, docs.python.org/3/glossary.html
+    # #term-global-interpreter-lock): the caller's work on the page it took (mapping, writing)
+    # would slow the fetch thread on its way to the wire by milliseconds a page. So `start()`
+    # waits until the request is out, or the thread ends, or this long (a budget wait).
+    HEAD_START = 0.05
 
     def __init__(self, pages: Iterator[PRPage]) -> None:
         self._pages = pages
         self._thread: threading.Thread | None = None
         self._page: PRPage | None = None
         self._error: BaseException | None = None
+        self._sent = threading.Event()
 
     @property
     def in_flight(self) -> bool:
@@ -159,16 +171,21 @@ class PagePrefetcher:
         if self._thread is not None:
             raise RuntimeError("a page is already being fetched")
         self._page, self._error = None, None
+        self._sent.clear()
         self._thread = threading.Thread(target=self._fetch, name="walk-prefetch", daemon=True)
         self._thread.start()
+        self._sent.wait(self.HEAD_START)
 
     def _fetch(self) -> None:
         try:
-            self._page = next(self._pages)
+            with when_sent(self._sent.set):
+                self._page = next(self._pages)
         except StopIteration:
             self._page = None
         except BaseException as exc:  # handed to the consumer, raised where the page is taken
             self._error = exc
+        finally:
+            self._sent.set()
 
     def take(self) -> PRPage | None:
         """The page being fetched (None when the walk has no more); re-raises its error."""
@@ -426,6 +443,7 @@ def walk_repository(
             high_water=plan.high_water,
             known_overlap=known,
             held=held,
+            mapped=False,  # mapped here, while the next page travels
             first_result=(
                 first_page
                 if plan.mode == FULL and not plan.resumed and plan.cursor is None
@@ -445,8 +463,8 @@ def walk_repository(
             # next page is only asked for when the walk goes on, so a stop wastes no request.
             stop = not page.done and should_stop()
             if not page.done and not stop:
-                prefetch.start()  # page N+1 travels while page N is written
-            write(page, start, stop)
+                prefetch.start()  # page N+1 travels while page N is mapped and written
+            write(fetcher.mapped(page, tracked.full_name), start, stop)
             start = page.end_cursor
             if page.done or stop:
                 break

@@ -36,7 +36,8 @@ Older single-JSON-document files (formats 1 and 2, with or without `repo_pushed_
 is reported in one warning line, ignored, and replaced by the next save. A token never reaches a
 cache file: nothing here is given one.
 
-An open walk's pages wait beside the file, in `partial_path()`: apps/metrics/seeding/spool.py.
+An open walk's pages wait beside the file, in `partial_path()` and `nodes_path()`:
+apps/metrics/seeding/spool.py.
 """
 
 from __future__ import annotations
@@ -582,6 +583,7 @@ class PRCache:
         path = get_cache_path(repo, cache_dir)
         path.unlink(missing_ok=True)
         partial_path(path).unlink(missing_ok=True)
+        nodes_path(path).unlink(missing_ok=True)
 
 
 PRCache.prs = property(PRCache._get_prs, PRCache._set_prs)  # type: ignore[assignment,method-assign]
@@ -606,4 +608,10 @@ def fuller_on_disk(
 
 
 def partial_path(cache_path: Path) -> Path:
+    """Where an open walk's pages wait as PRs (apps/metrics/seeding/spool.py)."""
     return cache_path.with_name(cache_path.name + ".partial")
+
+
+def nodes_path(cache_path: Path) -> Path:
+    """Where an open walk's pages wait as GitHub's nodes, until they are kept as PRs."""
+    return cache_path.with_name(cache_path.name + ".nodes")

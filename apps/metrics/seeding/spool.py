@@ -1,24 +1,26 @@
 """The page spool: an open walk's fetched pages on disk, so a kill costs one page at most.
 
-While a walk is open, each fetched page is appended to `<cache file>.partial`, one JSON line per
-page, in two steps:
+While a walk is open, each fetched page is kept beside the cache file, one JSON line per page,
+in two steps:
 
 - As it arrives, in the fetching thread, before the next request is sent: the page's complete
-  GraphQL nodes as GitHub sent them (`"nodes"`), a dump of a few milliseconds, so the walk's
-  next request waits for little more than the answer before it.
+  GraphQL nodes as GitHub sent them, in `<cache file>.nodes`. A dump of a few milliseconds, so
+  the next request waits for little more than the answer before it.
 - Before its rows reach the database, in the writing thread, while the next request travels:
-  its PRs mapped, as the cache file keeps them (`"prs"`). A page that has no nodes (REST check
-  runs) is kept this way at once.
+  its PRs mapped, as the cache file keeps them, in `<cache file>.partial`. A page without
+  nodes (REST check runs) is kept there at once, in the fetching thread.
 
 Each line also carries where the page sits in its walk (`"page"`: start and end cursor,
 has_next, done, page sizes, high-water, pushedAt), so a full walk killed half-way writes the
 pages it had already fetched from here on resume instead of asking GitHub again
 (`PageSpool.replay()`, driven by apps/metrics/pipeline/walk.py): from their PRs, or from their
-nodes mapped again when the kill came first. When the walk completes, its pages' PRs are folded
-into the cache file (`save_with_partial()`); every page written has its PRs line by then. A
-last line cut short by a kill is ignored, and cut off before the next line is appended.
+nodes mapped again when the kill came before. When the walk completes, the PRs in `.partial`
+are folded into the cache file (`save_with_partial()`): every page written is there by then,
+and the nodes are dropped. A last line cut short by a kill is ignored, and cut off before the
+next line is appended.
 
 The seeder decides when a spool is opened, kept or dropped; the walk only appends and replays.
+Each file has one writer thread, so their lines need no lock.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +44,7 @@ from apps.metrics.seeding.cache import (
     PRCache,
     dumps_line,
     get_cache_path,
+    nodes_path,
     partial_path,
 )
 
@@ -64,8 +66,10 @@ def _atomic_write_text(path: Path, text: str) -> None:
 
 def start_partial(repo: str, cache_dir: str | os.PathLike[str], walk_id: str) -> None:
     """Begin the partial pages of a new walk (drops those of any earlier walk)."""
-    path = partial_path(get_cache_path(repo, cache_dir))
-    _atomic_write_text(path, json.dumps({"walk": walk_id, "repo": repo}) + "\n")
+    cache_path = get_cache_path(repo, cache_dir)
+    header = json.dumps({"walk": walk_id, "repo": repo}) + "\n"
+    for path in (partial_path(cache_path), nodes_path(cache_path)):
+        _atomic_write_text(path, header)
 
 
 def append_partial(
@@ -129,9 +133,11 @@ class _PartialInvalid(Exception):
     """The partial pages are missing, of another walk, or broken before their last line."""
 
 
-def _iter_partial_records(path: Path, walk_id: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(offset, record) of each page line (`{"walk", "page"?, "prs" | "nodes"}`) of walk
-    `walk_id`'s partial pages, in the order written.
+def _iter_partial_records(
+    path: Path, walk_id: str, kind: str = "prs"
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(offset, record) of each page line (`{"walk", "page"?, kind}`) of walk `walk_id` in
+    `path` (`.partial`: "prs"; `.nodes`: "nodes"), in the order written.
 
     A last line cut short by a kill is ignored (its page was not committed either). Raises
     _PartialInvalid when the pages are missing, belong to another walk, or are broken before
@@ -153,7 +159,7 @@ def _iter_partial_records(path: Path, walk_id: str) -> Iterator[tuple[int, dict[
         while line:
             following = handle.readline()
             try:
-                record = _page_record(line, walk_id)
+                record = _page_record(line, walk_id, kind)
             except DECODE_ERRORS:
                 if not following:
                     return  # torn last write
@@ -163,52 +169,44 @@ def _iter_partial_records(path: Path, walk_id: str) -> Iterator[tuple[int, dict[
             line = following
 
 
-def _page_record(line: bytes, walk_id: str) -> dict[str, Any]:
-    """One page line of walk `walk_id` decoded: its PRs (`"prs"`) or its nodes (`"nodes"`).
+def _page_record(line: bytes, walk_id: str, kind: str) -> dict[str, Any]:
+    """One page line of walk `walk_id` decoded: its PRs (`kind` "prs") or nodes ("nodes").
 
     Raises _PartialInvalid for a line of another walk, one of DECODE_ERRORS for a broken one.
     """
     record = orjson.loads(line)
     if record.get("walk") != walk_id:
         raise _PartialInvalid
-    if "prs" in record:
-        items = record["prs"]
-        if not isinstance(items, list) or not all(
-            isinstance(item, dict) and "number" in item for item in items
-        ):
-            raise TypeError("not a page of PRs")
-    elif not isinstance(record["nodes"], list) or not isinstance(record.get("page"), dict):
-        raise TypeError("not a page of nodes")
+    items = record[kind]
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise TypeError(f"not a page of {kind}")
+    if kind == "prs" and not all("number" in item for item in items):
+        raise TypeError("not a page of PRs")
     return record
 
 
 def _iter_partial(path: Path, walk_id: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(sequence, record) of each PR of walk `walk_id`'s partial pages, a page at a time
-    (from their PRs lines: a page kept as nodes has one too once it was written)."""
+    """(sequence, record) of each PR of walk `walk_id`'s partial pages, a page at a time."""
     seq = 0
     for _offset, record in _iter_partial_records(path, walk_id):
-        for item in record.get("prs", ()):
+        for item in record["prs"]:
             yield seq, item
             seq += 1
 
 
 def iter_partial_pages(
-    repo: str,
-    cache_dir: str | os.PathLike[str],
-    walk_id: str,
-    map_nodes: MapNodes | None = None,
+    repo: str, cache_dir: str | os.PathLike[str], walk_id: str
 ) -> Iterator[tuple[dict[str, Any], tuple[FetchedPRFull, ...]]]:
-    """(page facts, PRs) of each partial line of walk `walk_id` that was stored with its facts.
+    """(page facts, PRs) of each partial page of walk `walk_id` kept as PRs with its facts.
 
-    In the order written, one page in memory at a time: a page kept as nodes comes with its
-    nodes mapped by `map_nodes` (left out without one), and again with its PRs once it was
-    written. Nothing when the pages are missing or of another walk; stops at a page that is
-    broken (a cut-short last line is simply the end), so whatever it yielded is sound.
+    In the order kept, one page in memory at a time. Nothing when the pages are missing or of
+    another walk; stops at a page that is broken (a cut-short last line is simply the end), so
+    whatever it yielded is sound and the rest is fetched again.
     """
     path = partial_path(get_cache_path(repo, cache_dir))
     try:
         for _offset, record in _iter_partial_records(path, walk_id):
-            page = _page_of(record, map_nodes)
+            page = _page_of(record, "prs", None)
             if page is _BROKEN:
                 return
             if page is not None:
@@ -222,49 +220,42 @@ _BROKEN: Any = object()
 
 
 def _page_of(
-    record: dict[str, Any], map_nodes: MapNodes | None
+    record: dict[str, Any], kind: str, map_nodes: MapNodes | None
 ) -> tuple[dict[str, Any], tuple[FetchedPRFull, ...]] | None:
-    """(facts, PRs) of a page line; None for a line without facts (an older seed: not
-    replayable) or of nodes with nothing to map them; _BROKEN for PRs that do not decode."""
+    """(facts, PRs) of a page line of `kind`; None for a line without facts (an older seed:
+    not replayable); _BROKEN for a page that does not decode."""
     facts = record.get("page")
     if not isinstance(facts, dict):
         return None
     try:
-        if "prs" in record:
+        if kind == "prs":
             return facts, tuple(FetchedPRFull.from_dict(item) for item in record["prs"])
-        if map_nodes is None:
-            return None
+        assert map_nodes is not None
         return facts, map_nodes(record["nodes"])
     except DECODE_ERRORS:
         return _BROKEN
 
 
-def _replay_index(path: Path, walk_id: str) -> dict[str | None, int]:
-    """Start cursor -> offset of the line to replay that full-walk page from: its PRs line when
-    it has one (no mapping needed), else its nodes line. Holds one entry per page."""
-    index: dict[str | None, int] = {}
-    has_prs: set[str | None] = set()
-    try:
-        for offset, record in _iter_partial_records(path, walk_id):
-            facts = record.get("page")
-            if not isinstance(facts, dict) or facts.get("mode") != FULL:
-                continue
-            start = facts.get("start")
-            if "prs" in record:
-                index[start] = offset
-                has_prs.add(start)
-            elif start not in has_prs:
-                index[start] = offset
-    except _PartialInvalid:
-        pass  # the pages indexed before a broken line are sound
+def _replay_index(cache_path: Path, walk_id: str) -> dict[str | None, tuple[str, int]]:
+    """Start cursor -> (kind, offset) of the line to replay that full-walk page from: its PRs
+    when they were kept (no mapping needed), else its nodes. One entry per page."""
+    index: dict[str | None, tuple[str, int]] = {}
+    for kind, path in (("nodes", nodes_path(cache_path)), ("prs", partial_path(cache_path))):
+        try:
+            for offset, record in _iter_partial_records(path, walk_id, kind):
+                facts = record.get("page")
+                if isinstance(facts, dict) and facts.get("mode") == FULL:
+                    index[facts.get("start")] = (kind, offset)  # PRs, read last, win
+        except _PartialInvalid:
+            pass  # the pages read before a broken line are sound
     return index
 
 
-def _record_at(path: Path, offset: int, walk_id: str) -> dict[str, Any] | None:
+def _record_at(path: Path, offset: int, walk_id: str, kind: str) -> dict[str, Any] | None:
     try:
         with path.open("rb") as handle:
             handle.seek(offset)
-            return _page_record(handle.readline(), walk_id)
+            return _page_record(handle.readline(), walk_id, kind)
     except (OSError, _PartialInvalid, *DECODE_ERRORS):
         return None
 
@@ -288,7 +279,9 @@ def _partial_winners(path: Path, walk_id: str) -> dict[int, int] | None:
 
 
 def drop_partial(repo: str, cache_dir: str | os.PathLike[str]) -> None:
-    partial_path(get_cache_path(repo, cache_dir)).unlink(missing_ok=True)
+    cache_path = get_cache_path(repo, cache_dir)
+    partial_path(cache_path).unlink(missing_ok=True)
+    nodes_path(cache_path).unlink(missing_ok=True)
 
 
 def save_with_partial(cache: PRCache, cache_dir: str | os.PathLike[str], walk_id: str) -> bool:
@@ -317,56 +310,49 @@ def save_with_partial(cache: PRCache, cache_dir: str | os.PathLike[str], walk_id
 class PageSpool:
     """A walk's fetched pages kept on disk as they arrive: the seeding cache's partial pages.
 
-    `append()` (the fetching thread) stores a page's nodes with where it sits in its walk
-    (start and end cursor, has_next, done, page sizes, high-water, pushedAt) before the next
-    request; `settle()` (the writing thread) adds its mapped PRs before its rows are written.
+    `append()` (the fetching thread, before the next request) keeps a page's nodes with where
+    it sits in its walk (start and end cursor, has_next, done, page sizes, high-water,
+    pushedAt); `settle()` (the writing thread, before its rows are written) keeps its PRs.
     `replay()` gives back, as PRPages, the pages of a full walk that follow a cursor, chained by
     cursors. A page replayed is written with exactly the checkpoint it would have had when it
-    was fetched. The two threads append to one file: a lock keeps their lines whole.
+    was fetched.
     """
 
     def __init__(self, repo: str, cache_dir: str | os.PathLike[str]) -> None:
         self.repo = repo
         self.cache_dir = cache_dir
-        self._path = partial_path(get_cache_path(repo, cache_dir))
-        self._lock = threading.Lock()
+        self._cache_path = get_cache_path(repo, cache_dir)
 
     def append(self, plan: WalkPlan, start_cursor: str | None, page: PRPage) -> None:
-        if not page.nodes and page.prs:
+        if not page.nodes:
             self._keep_prs(plan, start_cursor, page)
             return
         record = {"walk": plan.walk_id, "page": _facts(start_cursor, page), "nodes": page.nodes}
-        line = dumps_line(record)
-        with self._lock:
-            _append_line(self._path, line)
+        _append_line(nodes_path(self._cache_path), dumps_line(record))
 
     def settle(self, plan: WalkPlan, start_cursor: str | None, page: PRPage) -> None:
         if page.nodes:
             self._keep_prs(plan, start_cursor, page)
 
     def _keep_prs(self, plan: WalkPlan, start_cursor: str | None, page: PRPage) -> None:
-        record = {
-            "walk": plan.walk_id,
-            "page": _facts(start_cursor, page),
-            "prs": [pr.to_dict() for pr in page.prs],
-        }
-        line = dumps_line(record)
-        with self._lock:
-            _append_line(self._path, line)
+        facts = _facts(start_cursor, page)
+        append_partial(self.repo, self.cache_dir, plan.walk_id, page.prs, page=facts)
 
     def replay(self, plan: WalkPlan, cursor: str | None, map_nodes: MapNodes) -> Iterator[PRPage]:
         """The spooled pages of `plan`'s full walk from `cursor` on, in walk order, until the
         chain of cursors breaks or a page ends the walk. Nothing for an incremental walk.
 
-        A page kept only as nodes comes back with its nodes (and PRs mapped from them by
-        `map_nodes`), so `settle()` keeps its PRs before it is written.
+        A page kept only as nodes comes back with them (and its PRs mapped by `map_nodes`), so
+        `settle()` keeps its PRs before it is written.
         """
         if plan.mode != FULL:
             return
-        index = _replay_index(self._path, plan.walk_id)
+        index = _replay_index(self._cache_path, plan.walk_id)
         while cursor in index:
-            record = _record_at(self._path, index.pop(cursor), plan.walk_id)
-            found = _page_of(record, map_nodes) if record is not None else None
+            kind, offset = index.pop(cursor)
+            path = partial_path(self._cache_path) if kind == "prs" else nodes_path(self._cache_path)
+            record = _record_at(path, offset, plan.walk_id, kind)
+            found = _page_of(record, kind, map_nodes) if record is not None else None
             if found is None or found is _BROKEN:
                 return  # not a page this code can give back: fetch from here on
             facts, prs = found
@@ -385,7 +371,7 @@ class PageSpool:
                     points=0,  # no request: nothing spent
                     requests=0,
                     held=tuple(str(i) for i in facts.get("held") or ()),
-                    nodes=tuple(record["nodes"]) if "nodes" in record else (),
+                    nodes=tuple(record["nodes"]) if kind == "nodes" else (),
                 )
             except (KeyError, TypeError, ValueError):
                 return  # not a page this code wrote: fetch from here on

@@ -16,15 +16,20 @@ from __future__ import annotations
 
 import hashlib
 from functools import cache
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from apps.integrations.github.client import GitHubGraphQLClient
-from apps.integrations.github.coordination_redis import RedisCoordinator
 from apps.integrations.github.errors import BadCredentials, GitHubError
-from apps.integrations.github.github_app import GitHubAppInstallation
 from apps.integrations.github.tokens import StaticToken, TokenPool, TokenSource
 from apps.integrations.github.values import ClientListener
+
+if TYPE_CHECKING:
+    # Imported where used: redis-py and PyJWT add about 0.2 s to the start of every command,
+    # and a seed with a token needs neither.
+    from apps.integrations.github.coordination_redis import RedisCoordinator
+    from apps.integrations.github.github_app import GitHubAppInstallation
 
 __all__ = ["NO_TOKEN", "build_client", "token_source_from_settings"]
 
@@ -74,11 +79,15 @@ def _app_installation(
 ) -> GitHubAppInstallation:
     # One per process: its installation token (valid an hour, refreshed before it expires) is
     # reused by every task the process runs, instead of one token request a task.
+    from apps.integrations.github.github_app import GitHubAppInstallation
+
     return GitHubAppInstallation.from_key_file(app_id, key_path, installation_id, api_url)
 
 
 @cache
 def _coordinator(redis_url: str, api_url: str) -> RedisCoordinator:
+    from apps.integrations.github.coordination_redis import RedisCoordinator
+
     # Keys carry the API URL's hash too: two GitHubs (two fakehubs) never share a budget.
     prefix = "prharvest:" + hashlib.sha256(api_url.encode()).hexdigest()[:8]
     return RedisCoordinator(redis_url, prefix=prefix)
