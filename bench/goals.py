@@ -264,6 +264,34 @@ def targets(rows: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
                 verdict(pct <= MAX_OVERHEAD_PCT),
             )
         )
+        # Set against the requests' answer times (latency + fakehub's own work on each, as
+        # GitHub's server time would be): without Python and Django's start-up, the seed's own
+        # work between and around its requests; with it, on the longest seed measured.
+        out.append(
+            (
+                f"... over the requests' answer times, start-up excluded, <= {MAX_OVERHEAD_PCT} %",
+                f"{answers:+.1f} %" if answers is not None else "-",
+                verdict(answers <= MAX_OVERHEAD_PCT if answers is not None else None),
+            )
+        )
+        longest = max(
+            (
+                r
+                for r in pick(rows, bench="latency")
+                if r.get("ok") and "overhead_pct" in r["extra"]
+            ),
+            key=lambda r: r.get("requests") or 0,
+        )
+        whole = longest["extra"].get("overhead_pct_vs_answers")
+        out.append(
+            (
+                f"... start-up included, {longest['dataset']}, <= {MAX_OVERHEAD_PCT} %",
+                f"{whole:+.1f} % over {longest['extra'].get('answer_sum_seconds')} s"
+                if whole is not None
+                else "-",
+                verdict(whole <= MAX_OVERHEAD_PCT if whole is not None else None),
+            )
+        )
     else:
         out.append((f"overhead over emulated latency <= {MAX_OVERHEAD_PCT} %", "-", verdict(None)))
     page = first(rows, bench="fakehub", scenario="25-PR full-detail page")

@@ -150,6 +150,8 @@ def latency_tables(rows: Rows) -> list[str]:
              "-" if e.get("overhead_pct_after_startup") is None
              else f"{e['overhead_pct_after_startup']:+.1f}",
              fmt(e.get("answer_sum_seconds"), 2),
+             "-" if e.get("overhead_pct_vs_answers") is None
+             else f"{e['overhead_pct_vs_answers']:+.1f}",
              "-" if e.get("overhead_pct_vs_answers_after_startup") is None
              else f"{e['overhead_pct_vs_answers_after_startup']:+.1f}",
              fmt(local["wall_seconds"]) if local else "-"]
@@ -157,7 +159,8 @@ def latency_tables(rows: Rows) -> list[str]:
     breakdown = table(
         ["data", "requests", "latency sum s", "wall s", "over the latency s", "overhead %",
          "start-up s", "overhead % without start-up", "answer times sum s",
-         "overhead % over answer times, without start-up", "same seed without latency, wall s"],
+         "overhead % over answer times", "overhead % over answer times, without start-up",
+         "same seed without latency, wall s"],
         body,
     )  # fmt: skip
     return block("Overhead over network latency", run_table(chosen), breakdown)

@@ -67,9 +67,12 @@ def _atomic_write_text(path: Path, text: str) -> None:
 def start_partial(repo: str, cache_dir: str | os.PathLike[str], walk_id: str) -> None:
     """Begin the partial pages of a new walk (drops those of any earlier walk)."""
     cache_path = get_cache_path(repo, cache_dir)
-    header = json.dumps({"walk": walk_id, "repo": repo}) + "\n"
     for path in (partial_path(cache_path), nodes_path(cache_path)):
-        _atomic_write_text(path, header)
+        _atomic_write_text(path, _header(walk_id, repo))
+
+
+def _header(walk_id: str, repo: str) -> str:
+    return json.dumps({"walk": walk_id, "repo": repo}) + "\n"
 
 
 def append_partial(
@@ -289,9 +292,18 @@ def save_with_partial(cache: PRCache, cache_dir: str | os.PathLike[str], walk_id
 
     An empty cache (a full walk) takes the pages in walk order (newest created first),
     streamed; otherwise the walk's PRs (the changed ones) are merged into the cached ones.
-    A PR fetched twice (a page re-fetched after a resume) keeps its newest copy.
+    A PR fetched twice (a page re-fetched after a resume) keeps its newest copy. The pages are
+    read once when no PR is in them twice (the usual case: the fold is the work after a seed's
+    last request), else a first reading picks each PR's copy.
     """
     partial = partial_path(get_cache_path(cache.repo, cache_dir))
+    try:
+        cache.save_changed(cache_dir, _each_once(_iter_partial(partial, walk_id)))
+        return True
+    except _PartialInvalid:
+        return False
+    except _SpooledTwice:
+        pass
     winners = _partial_winners(partial, walk_id)
     if winners is None:
         return False
@@ -305,6 +317,24 @@ def save_with_partial(cache: PRCache, cache_dir: str | os.PathLike[str], walk_id
     except _PartialInvalid:
         return False
     return True
+
+
+class _SpooledTwice(Exception):
+    """A PR is in the partial pages twice: which copy to keep is chosen before the fold."""
+
+
+def _each_once(items: Iterable[tuple[int, dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+    """The PR records of `items`, raising _SpooledTwice at the first PR seen again."""
+    seen: set[int] = set()
+    for _seq, record in items:
+        try:
+            number = int(record["number"])
+        except DECODE_ERRORS:
+            raise _PartialInvalid from None
+        if number in seen:
+            raise _SpooledTwice
+        seen.add(number)
+        yield record
 
 
 class PageSpool:
@@ -328,7 +358,10 @@ class PageSpool:
             self._keep_prs(plan, start_cursor, page)
             return
         record = {"walk": plan.walk_id, "page": _facts(start_cursor, page), "nodes": page.nodes}
-        _append_line(nodes_path(self._cache_path), dumps_line(record))
+        path = nodes_path(self._cache_path)
+        if not path.exists():  # a walk opened before nodes were spooled: its header first
+            path.write_text(_header(plan.walk_id, self.repo), encoding="utf-8")
+        _append_line(path, dumps_line(record))
 
     def settle(self, plan: WalkPlan, start_cursor: str | None, page: PRPage) -> None:
         if page.nodes:

@@ -8,6 +8,7 @@ the team's cache file, and what fakehub saw.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -252,3 +253,21 @@ def datetime_of(value):
     from datetime import datetime
 
     return datetime.fromisoformat(value)
+
+
+def test_pages_asked_for_unmapped_give_the_same_pages_once_mapped(fakehub_factory):
+    # Synthetic #500 is heavy: it overflows its nested first pages, is held back, and comes
+    # on the next page, completed by follow-ups that ride in that page's query.
+    hub = fakehub_factory(synthetic=[(REPO, 600, 3)])
+    fetcher = GitHubGraphQLFetcher(make_client(hub.url))
+    mapped = list(fetcher.iter_pr_pages(REPO))
+    unmapped = list(fetcher.iter_pr_pages(REPO, mapped=False))
+
+    assert all(page.nodes and not page.prs for page in unmapped)
+    assert all(not page.nodes for page in mapped)
+    assert [fetcher.mapped(page, REPO) for page in unmapped] == [
+        replace(page, nodes=unmapped_page.nodes)
+        for page, unmapped_page in zip(mapped, unmapped, strict=True)
+    ]
+    assert any(page.held for page in unmapped)
+    assert sum(len(page.prs) for page in mapped) == 600

@@ -17,6 +17,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from apps.integrations.github.clock import InstantClock
 from apps.integrations.github.errors import RateLimited
 from apps.metrics.models import PullRequest, Team, TrackedRepository
 from apps.metrics.pipeline.pages import MAX_PAGE_SIZE as PAGE
-from apps.metrics.pipeline.walk import new_walk, open_walk, walk_repository
+from apps.metrics.pipeline.walk import PagePrefetcher, new_walk, open_walk, walk_repository
 from apps.metrics.seeding import spool as pr_spool
 from apps.metrics.seeding.spool import PageSpool
 from apps.metrics.tests.seed_support import (
@@ -191,6 +192,71 @@ def test_the_next_page_is_fetched_while_a_page_is_written_with_one_request_in_fl
     assert stats["max_in_flight_per_token"] == 1
     assert stats["graphql_requests"] == 2 * walked.pages  # no page asked for twice
     assert snapshot("piped") == snapshot("plain")
+
+
+def test_the_prefetcher_hands_back_control_once_its_request_is_out_not_once_answered(
+    fakehub_factory,
+):
+    hub = fakehub_factory(synthetic=[(REPO, 40, 3)], latency_ms=3000)
+    fetcher = make_fetcher(make_client(hub.url))
+    prefetch = PagePrefetcher(fetcher.iter_pr_pages(REPO, mapped=False))
+    prefetch.HEAD_START = 60.0  # however slow this machine: start() returns on the signal
+    try:
+        prefetch.start()
+        # The writer has its thread back once the request is out (so its work on the page it
+        # took cannot hold the request up), while the answer is still 3 s away.
+        assert fetcher.client.stats.requests == 1
+        assert hub.stats()["statuses"] == {}
+        page = prefetch.take()
+    finally:
+        prefetch.close()
+    assert page is not None and page.nodes and not page.prs  # mapped by the writer, later
+    assert hub.stats()["statuses"] == {"200": 1}
+
+
+def test_a_fetch_that_sends_no_request_holds_the_writer_back_no_longer_than_its_head_start():
+    release = threading.Event()
+
+    def waiting_pages():
+        release.wait(60)  # a budget wait, say: no request leaves
+        yield from ()
+
+    prefetch = PagePrefetcher(waiting_pages())
+    prefetch.start()
+    assert prefetch.in_flight and not release.is_set()  # start() came back on its own
+    release.set()
+    assert prefetch.take() is None
+
+
+@pytest.mark.django_db
+def test_a_page_spooled_as_nodes_alone_is_replayed_mapped_then_kept_as_prs(
+    fakehub_factory, tmp_path
+):
+    hub = fakehub_factory(synthetic=[(REPO, 70, 3)])
+    fetcher = make_fetcher(make_client(hub.url))
+    plan = new_walk(_tracked("spooled"), None, full=True)
+    pr_spool.start_partial(REPO, tmp_path, plan.walk_id)
+    spool = PageSpool(REPO, tmp_path)
+    pages = fetcher.iter_pr_pages(REPO, mapped=False)
+    first, second = next(pages), next(pages)
+    pages.close()
+    spool.append(plan, None, first)
+    spool.settle(plan, None, fetcher.mapped(first, REPO))
+    spool.append(plan, first.end_cursor, second)  # a kill before page 2's write: nodes only
+
+    def replay():
+        return list(spool.replay(plan, None, lambda nodes: fetcher.map_nodes(nodes, REPO)))
+
+    one, two = replay()
+    assert (one.end_cursor, two.end_cursor) == (first.end_cursor, second.end_cursor)
+    assert one.prs == fetcher.mapped(first, REPO).prs and not one.nodes  # from its PRs
+    assert two.prs == fetcher.mapped(second, REPO).prs and two.nodes  # mapped from its nodes
+    spool.settle(plan, first.end_cursor, two)  # what the walk does before writing it
+    assert [bool(page.nodes) for page in replay()] == [False, False]
+    assert [facts["start"] for facts, _prs in _spooled_pages(tmp_path)] == [
+        None,
+        first.end_cursor,
+    ]
 
 
 @pytest.mark.django_db
