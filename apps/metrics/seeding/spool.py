@@ -21,6 +21,10 @@ next line is appended.
 
 The seeder decides when a spool is opened, kept or dropped; the walk only appends and replays.
 Each file has one writer thread, so their lines need no lock.
+
+Size: over 400 lines because the page line's one format is written, cut when torn, indexed for a
+replay (PRs before nodes) and folded into the cache file here; split, each part would repeat
+what a valid line of which walk is.
 """
 
 from __future__ import annotations
@@ -197,33 +201,12 @@ def _iter_partial(path: Path, walk_id: str) -> Iterator[tuple[int, dict[str, Any
             seq += 1
 
 
-def iter_partial_pages(
-    repo: str, cache_dir: str | os.PathLike[str], walk_id: str
-) -> Iterator[tuple[dict[str, Any], tuple[FetchedPRFull, ...]]]:
-    """(page facts, PRs) of each partial page of walk `walk_id` kept as PRs with its facts.
-
-    In the order kept, one page in memory at a time. Nothing when the pages are missing or of
-    another walk; stops at a page that is broken (a cut-short last line is simply the end), so
-    whatever it yielded is sound and the rest is fetched again.
-    """
-    path = partial_path(get_cache_path(repo, cache_dir))
-    try:
-        for _offset, record in _iter_partial_records(path, walk_id):
-            page = _page_of(record, "prs", None)
-            if page is _BROKEN:
-                return
-            if page is not None:
-                yield page
-    except _PartialInvalid:
-        return
-
-
 MapNodes = Callable[[Sequence[dict[str, Any]]], tuple[FetchedPRFull, ...]]
 _BROKEN: Any = object()
 
 
 def _page_of(
-    record: dict[str, Any], kind: str, map_nodes: MapNodes | None
+    record: dict[str, Any], kind: str, map_nodes: MapNodes
 ) -> tuple[dict[str, Any], tuple[FetchedPRFull, ...]] | None:
     """(facts, PRs) of a page line of `kind`; None for a line without facts (an older seed:
     not replayable); _BROKEN for a page that does not decode."""
@@ -233,7 +216,6 @@ def _page_of(
     try:
         if kind == "prs":
             return facts, tuple(FetchedPRFull.from_dict(item) for item in record["prs"])
-        assert map_nodes is not None
         return facts, map_nodes(record["nodes"])
     except DECODE_ERRORS:
         return _BROKEN
@@ -435,7 +417,6 @@ __all__ = [
     "PageSpool",
     "append_partial",
     "drop_partial",
-    "iter_partial_pages",
     "save_with_partial",
     "start_partial",
 ]

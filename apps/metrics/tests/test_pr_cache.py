@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import tracemalloc
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,7 +20,8 @@ from apps.metrics.pipeline.fetched import (
     FetchedReview,
     FetchedUser,
 )
-from apps.metrics.pipeline.pages import GitHubGraphQLFetcher
+from apps.metrics.pipeline.pages import FULL, GitHubGraphQLFetcher, PRPage
+from apps.metrics.pipeline.walk import WalkPlan
 from apps.metrics.seeding import cache as pr_cache
 from apps.metrics.seeding import spool
 from apps.metrics.seeding.cache import CacheCorrupt, PRCache, get_cache_path
@@ -218,45 +220,82 @@ def test_a_page_appended_after_a_torn_line_keeps_the_partial_pages_readable(tmp_
 
     prs = spooled_prs(tmp_path, "walk-1")
     assert prs is not None and [pr.number for pr in prs] == [1, 2]
-    pages = list(spool.iter_partial_pages("acme/rocket", tmp_path, "walk-1"))
-    assert [(facts["start"], [pr.number for pr in prs]) for facts, prs in pages] == [
+    lines = [json.loads(line) for line in partial.read_text().splitlines()[1:]]
+    assert [(line["page"]["start"], [pr["number"] for pr in line["prs"]]) for line in lines] == [
         (None, [1]),
         ("c1", [2]),
     ]
-    assert partial.read_text().count("numb\n") == 0 and partial.read_text().endswith("\n")
+    assert partial.read_text().endswith("\n")
 
 
-def test_spooled_pages_give_back_their_facts_and_prs_in_walk_order(tmp_path):
-    spool.start_partial("acme/rocket", tmp_path, "full:1")
-    spool.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(6), make_pr(5)])
-    first = {"start": None, "end": "c2", "has_next": True, "page_size": 2, "high_water": None}
-    second = {"start": "c2", "end": "c4", "has_next": False, "page_size": 2, "high_water": None}
-    spool.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(4), make_pr(3)], first)
-    spool.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(2), make_pr(1)], second)
+FULL_WALK = WalkPlan(
+    mode=FULL,
+    cursor=None,
+    page_size=2,
+    high_water=None,
+    started_at=T0,
+    prs_done=0,
+    target_watermark=None,
+    etag=None,
+    pushed_at=None,
+    max_prs=None,
+    days_back=None,
+    resumed=True,
+)
 
-    pages = list(spool.iter_partial_pages("acme/rocket", tmp_path, "full:1"))
 
-    # The page appended without its facts (an older seed) is not replayable: it is skipped.
-    assert [facts for facts, _ in pages] == [first, second]
-    assert pages[1][1] == (make_pr(2), make_pr(1))
-    assert list(spool.iter_partial_pages("acme/rocket", tmp_path, "full:2")) == []
-    assert list(spool.iter_partial_pages("acme/other", tmp_path, "full:1")) == []
+def full_page(end: str, *prs: FetchedPRFull, done: bool = False) -> PRPage:
+    return PRPage(
+        prs=prs,
+        mode=FULL,
+        end_cursor=end,
+        has_next=not done,
+        done=done,
+        page_size=2,
+        next_page_size=2,
+        high_water=max(pr.updated_at for pr in prs),
+    )
+
+
+def replayed(kept: spool.PageSpool, plan: WalkPlan, cursor: str | None = None) -> list[PRPage]:
+    return list(kept.replay(plan, cursor, lambda nodes: ()))  # pages kept as PRs: no nodes
+
+
+def test_a_full_walks_spooled_pages_replay_in_walk_order_with_their_facts(tmp_path):
+    walk = FULL_WALK.walk_id
+    spool.start_partial("acme/rocket", tmp_path, walk)
+    spool.append_partial("acme/rocket", tmp_path, walk, [make_pr(7)])  # no facts: an older seed
+    kept = spool.PageSpool("acme/rocket", tmp_path)
+    first = full_page("c2", make_pr(6), make_pr(5))
+    second = full_page("c4", make_pr(4), make_pr(3), done=True)
+    kept.append(FULL_WALK, None, first)
+    kept.append(FULL_WALK, "c2", second)
+
+    # Written again from the spool, each page is the page fetched, at no cost.
+    assert replayed(kept, FULL_WALK) == [first, second]
+    assert replayed(kept, FULL_WALK, "c2") == [second]
+    other_walk = replace(FULL_WALK, started_at=T0 + timedelta(days=1))
+    assert replayed(kept, other_walk) == []
+    assert replayed(spool.PageSpool("acme/other", tmp_path), FULL_WALK) == []
     # The facts do not disturb the fold into the cache.
-    assert spool.save_with_partial(make_cache(prs=[]), tmp_path, "full:1")
-    assert numbers(PRCache.load("acme/rocket", tmp_path)) == [6, 5, 4, 3, 2, 1]
+    assert spool.save_with_partial(make_cache(prs=[]), tmp_path, walk)
+    assert numbers(PRCache.load("acme/rocket", tmp_path)) == [7, 6, 5, 4, 3]
 
 
-def test_spooled_pages_stop_before_a_broken_page(tmp_path):
-    spool.start_partial("acme/rocket", tmp_path, "full:1")
-    spool.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(2)], {"start": None})
+def test_a_replay_stops_before_a_broken_page(tmp_path):
+    spool.start_partial("acme/rocket", tmp_path, FULL_WALK.walk_id)
+    kept = spool.PageSpool("acme/rocket", tmp_path)
+    kept.append(FULL_WALK, None, full_page("c1", make_pr(3)))
+    broken = full_page("c2", make_pr(2))
+    kept.append(FULL_WALK, "c1", broken)
     partial = pr_cache.partial_path(get_cache_path("acme/rocket", tmp_path))
-    with partial.open("a") as handle:
-        handle.write('{"walk": "full:1", "page": {"start": "c1"}, "prs": [{"number": 1}]}\n')
-    spool.append_partial("acme/rocket", tmp_path, "full:1", [make_pr(0)], {"start": "c0"})
+    lines = partial.read_text().splitlines()
+    record = json.loads(lines[-1])
+    record["prs"][0]["created_at"] = "never"  # a PR this code did not write
+    partial.write_text("\n".join([*lines[:-1], json.dumps(record)]) + "\n")
+    kept.append(FULL_WALK, "c2", full_page("c3", make_pr(1), done=True))
 
-    pages = list(spool.iter_partial_pages("acme/rocket", tmp_path, "full:1"))
-
-    assert [facts["start"] for facts, _ in pages] == [None]  # the rest is fetched again
+    assert [page.end_cursor for page in replayed(kept, FULL_WALK)] == ["c1"]  # the rest: fetched
 
 
 def seeder_for(client, cache_dir, **options) -> RealProjectSeeder:

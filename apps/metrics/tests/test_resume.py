@@ -253,10 +253,7 @@ def test_a_page_spooled_as_nodes_alone_is_replayed_mapped_then_kept_as_prs(
     assert two.prs == fetcher.mapped(second, REPO).prs and two.nodes  # mapped from its nodes
     spool.settle(plan, first.end_cursor, two)  # what the walk does before writing it
     assert [bool(page.nodes) for page in replay()] == [False, False]
-    assert [facts["start"] for facts, _prs in _spooled_pages(tmp_path)] == [
-        None,
-        first.end_cursor,
-    ]
+    assert _spooled_starts(tmp_path) == [None, first.end_cursor]
 
 
 @pytest.mark.django_db
@@ -616,8 +613,7 @@ def test_a_kill_inside_a_page_write_replays_that_page_from_the_spool_not_from_gi
 
     page_3 = _checkpoint(db)["cursor"]  # the checkpoint of page 2: page 3 starts there
     assert page_3
-    spooled = [facts["start"] for facts, _ in _spooled_pages(db.parent / "cache")]
-    assert page_3 in spooled
+    assert page_3 in _spooled_starts(db.parent / "cache")
     resumed = subprocess.run(
         _walk_entry(hub.url),
         cwd=ROOT,
@@ -638,11 +634,16 @@ def test_a_kill_inside_a_page_write_replays_that_page_from_the_spool_not_from_gi
     print(f"kill inside page 3's write: {len(cursors) - clean_pages} page(s) re-fetched")
 
 
-def _spooled_pages(cache_dir: Path) -> list:
-    """The pages (facts, PRs) spooled in `cache_dir` by the walk that is open there."""
+def _spooled_starts(cache_dir: Path) -> list:
+    """The start cursors of the pages kept as PRs in `cache_dir` by the walk open there."""
     (partial,) = cache_dir.glob("*.partial")
-    walk_id = json.loads(partial.read_text().splitlines()[0])["walk"]
-    return list(pr_spool.iter_partial_pages(REPO, cache_dir, walk_id))
+    starts = []
+    for line in partial.read_text().splitlines()[1:]:
+        try:
+            starts.append(json.loads(line)["page"]["start"])
+        except ValueError:
+            break  # a line a kill cut short
+    return starts
 
 
 @pytest.mark.slow
