@@ -4,6 +4,9 @@ The page's reading (what each table measures, how to read it) is written by hand
 generated section: `section()` renders everything between BEGIN and END, `splice()` puts it in
 the page and leaves every other line as it was. Each table takes its rows from one bench; a
 table whose rows are absent is left out. Standard library only.
+
+Size: over 400 lines because each of the nine benches has its own tables (about 30 lines each)
+and they share one table builder and one page layout; one module a bench would repeat those.
 """
 
 from __future__ import annotations

@@ -2,6 +2,10 @@
 
 Every page needs a logged-in user. The team page's figures come from apps.metrics.aggregates
 (a handful of aggregation queries whatever the number of PRs); the PR list is paginated.
+
+Size: over 400 lines because the team page, its PR list and their CSV downloads share one filter
+form and one query string, and the sync status page reads the same team scope; the lead's pages
+live apart (views_lead.py over apps/dashboard/lead/).
 """
 
 from __future__ import annotations
