@@ -215,6 +215,10 @@ class PagePrefetcher:
             close()
 
 
+# Maps a page's kept GraphQL nodes to its PRs, as the fetcher does (`fetcher.map_nodes`).
+MapNodes = Callable[[Sequence[dict[str, Any]]], tuple[FetchedPRFull, ...]]
+
+
 class Spool(Protocol):
     """Where a walk's fetched pages are kept as they arrive (the seeder's `seeding.spool.PageSpool`).
 
@@ -231,10 +235,7 @@ class Spool(Protocol):
     def settle(self, plan: WalkPlan, start_cursor: str | None, page: PRPage) -> None: ...
 
     def replay(
-        self,
-        plan: WalkPlan,
-        cursor: str | None,
-        map_nodes: Callable[[Sequence[dict[str, Any]]], tuple[FetchedPRFull, ...]],
+        self, plan: WalkPlan, cursor: str | None, map_nodes: MapNodes
     ) -> Iterator[PRPage]: ...
 
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ import orjson
 from apps.metrics.dates import parse_github_datetime, to_github_iso
 from apps.metrics.pipeline.fetched import FetchedPRFull
 from apps.metrics.pipeline.pages import FULL, PRPage
-from apps.metrics.pipeline.walk import WalkPlan
+from apps.metrics.pipeline.walk import MapNodes, WalkPlan
 from apps.metrics.seeding.cache import (
     DECODE_ERRORS,
     PRCache,
@@ -201,15 +201,11 @@ def _iter_partial(path: Path, walk_id: str) -> Iterator[tuple[int, dict[str, Any
             seq += 1
 
 
-MapNodes = Callable[[Sequence[dict[str, Any]]], tuple[FetchedPRFull, ...]]
-_BROKEN: Any = object()
-
-
 def _page_of(
     record: dict[str, Any], kind: str, map_nodes: MapNodes
 ) -> tuple[dict[str, Any], tuple[FetchedPRFull, ...]] | None:
-    """(facts, PRs) of a page line of `kind`; None for a line without facts (an older seed:
-    not replayable); _BROKEN for a page that does not decode."""
+    """(facts, PRs) of a page line of `kind`; None for one that cannot be given back (no
+    facts: an older seed; PRs that do not decode)."""
     facts = record.get("page")
     if not isinstance(facts, dict):
         return None
@@ -218,7 +214,7 @@ def _page_of(
             return facts, tuple(FetchedPRFull.from_dict(item) for item in record["prs"])
         return facts, map_nodes(record["nodes"])
     except DECODE_ERRORS:
-        return _BROKEN
+        return None
 
 
 def _replay_index(cache_path: Path, walk_id: str) -> dict[str | None, tuple[str, int]]:
@@ -368,7 +364,7 @@ class PageSpool:
             path = partial_path(self._cache_path) if kind == "prs" else nodes_path(self._cache_path)
             record = _record_at(path, offset, plan.walk_id, kind)
             found = _page_of(record, kind, map_nodes) if record is not None else None
-            if found is None or found is _BROKEN:
+            if found is None:
                 return  # not a page this code can give back: fetch from here on
             facts, prs = found
             try:
