@@ -219,9 +219,11 @@ def test_it_retries_server_errors_with_jittered_backoff(hub, clock, status):
 
 def test_it_retries_dropped_connections_and_timeouts(hub, clock):
     hub.faults(
-        {"rules": [{"fault": "drop", "every": 3}, {"fault": "slow", "seconds": 2, "every": 4}]}
+        {"rules": [{"fault": "drop", "every": 3}, {"fault": "slow", "seconds": 4, "every": 4}]}
     )
-    client = _client(hub, clock, timeout=0.3)
+    # A timeout well above an answer's time on a loaded machine (an answer that came late
+    # would be one more retry than faults injected), well below the slow fault's 4 s.
+    client = _client(hub, clock, timeout=1.5)
     assert len(_walk(client, first=10)) == 60
     faults = hub.stats()["faults_injected"]
     assert faults >= 2 and client.stats.retries == faults
@@ -613,8 +615,9 @@ def _mixed_profile(seed: int) -> dict[str, Any]:
             # No "drop" here: fakehub ends a dropped request's in-flight count only after
             # closing the socket, so an instant retry can overlap it in its accounting
             # (drops are tested on their own above).
-            # Slow but inside the client's timeout: a timed-out request would still be in
-            # flight on the server while its retry runs (timeouts are tested on their own).
+            # Slow but well inside the client's timeout, even on a loaded machine: a timed-out
+            # request would still be in flight on the server while its retry runs (timeouts
+            # are tested on their own).
             {"fault": "slow", "seconds": 0.2, "probability": 0.05},
             {"fault": "secondary_limit", "retry_after": 20, "probability": 0.04},
             {"fault": "secondary_limit", "status": 429, "probability": 0.03},
@@ -633,7 +636,7 @@ def test_under_mixed_faults_the_prs_are_exactly_those_of_an_undisturbed_run(
     hub.set_limits(reset_seconds=90)  # a fresh window for the faulty run
     hub.reset_stats()
     hub.faults(_mixed_profile(seed))
-    client = _client(hub, clock, timeout=0.5, retry=RetryPolicy(attempts=8, base=1, cap=8))
+    client = _client(hub, clock, timeout=3.0, retry=RetryPolicy(attempts=8, base=1, cap=8))
     faulty = [FetchedPRFull.from_api(n, REPO) for n in _walk(client, first=10)]
     assert faulty == clean
     stats = hub.stats()
