@@ -5,10 +5,11 @@ Keys (all under `prefix`, all named by a coordination key -- a PAT's `token_key`
 installation's stable key, a hex digest either way -- never by the token itself):
 
 - `{prefix}:lock:{token_key}`: the per-token lock, redis-py's `Lock` (SET NX PX to take, a
-  token-checked delete to release, as the repository lock in `apps/metrics/sync/run.py`). It has
-  a TTL, so a worker killed while holding it blocks the others for at most `lock_ttl` seconds,
-  never forever. It is held for one HTTP exchange, shorter than `lock_ttl` by construction, so
-  it is never extended.
+  token-checked delete to release, as the repository lock in `apps/metrics/sync/locks.py`). Its
+  token names the holding process (`lock_holder.py`): a waiter takes over at once the lock of a
+  process of its own host that died holding it (killed mid-request); a holder on another host
+  blocks the others for at most `lock_ttl` seconds, its TTL, never forever. It is held for one
+  HTTP exchange, shorter than `lock_ttl` by construction, so it is never extended.
 - `{prefix}:budget:{token_key}:{resource}`: hash {remaining, reset}; expires at the reset,
   when GitHub refills the budget and what we knew about it stops being true.
 - `{prefix}:blocked:{token_key}:{resource}`: epoch seconds until which nobody sends; expires
@@ -23,19 +24,25 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import redis
 from redis.exceptions import LockNotOwnedError
+from redis.lock import Lock
 
 from apps.integrations.github.clock import Clock, SystemClock
+from apps.integrations.github.lock_holder import holder_token, take_over_if_dead
 
 logger = logging.getLogger(__name__)
 
 # A coordination key is a hex digest (sha256, first 16 chars by default). Refusing anything
 # else keeps a token from ever being written into a Redis key by mistake.
 _TOKEN_KEY = re.compile(r"^[0-9a-f]{8,64}$")
+
+# While the token's lock is taken, how often a waiter looks whether its holder died.
+DEAD_HOLDER_CHECK_SECONDS = 1.0
 
 # Move the blocked-until mark later, never earlier; the key expires when the block ends.
 _BLOCK = """
@@ -92,10 +99,9 @@ class RedisCoordinator:
             self._key("lock", token_key),
             timeout=self._lock_ttl,
             sleep=self._poll,
-            blocking_timeout=self._lock_wait,
             thread_local=False,  # one Lock object per hold: nothing shared between threads
         )
-        if not lock.acquire():
+        if not self._acquire(lock, token_key):
             raise TimeoutError(f"token {token_key} stayed locked for {self._lock_wait:.0f}s")
         try:
             yield
@@ -108,6 +114,28 @@ class RedisCoordinator:
                     "lock of token %s expired while held; raise lock_ttl above the request timeout",
                     token_key,
                 )
+
+    def _acquire(self, lock: Lock, token_key: str) -> bool:
+        """Take `lock` within `lock_wait`, taking it over from a holder that died on this host."""
+        token = holder_token()
+        if lock.acquire(token=token, blocking=False):
+            return True
+        # Taken: wait in slices of redis-py's own blocking acquire, looking between slices
+        # whether the holder is a process of this host that died holding it.
+        deadline = None if self._lock_wait is None else time.monotonic() + self._lock_wait
+        while True:
+            dead = take_over_if_dead(lock)
+            if dead is not None:
+                logger.warning(
+                    "took over the lock of token %s from a dead process (%s)", token_key, dead
+                )
+            wait = DEAD_HOLDER_CHECK_SECONDS
+            if deadline is not None:
+                wait = min(wait, deadline - time.monotonic())
+                if wait <= 0:
+                    return False
+            if lock.acquire(token=token, blocking_timeout=wait):
+                return True
 
     def record_budget(self, token_key: str, resource: str, remaining: int, reset_at: float) -> None:
         """Remember what GitHub last said of this token's budget, until its reset."""

@@ -42,8 +42,8 @@ def _hold_lock_and_count(url: str, prefix: str, rounds: int) -> None:
 
 
 def _die_holding_lock(url: str, prefix: str) -> None:
-    """Take the lock with a short TTL, then die without releasing it (a crashed worker)."""
-    coordinator = RedisCoordinator(url, prefix=prefix, lock_ttl=0.5)
+    """Take the lock for 180 s, then die without releasing it (a worker killed mid-request)."""
+    coordinator = RedisCoordinator(url, prefix=prefix, lock_ttl=180)
     with coordinator.token_lock(KEY):
         os._exit(1)
 
@@ -65,17 +65,41 @@ def test_one_token_sends_one_request_at_a_time_across_processes(
     assert int(conn.get(f"{prefix}:peak")) == 1
 
 
-def test_a_crashed_holder_frees_the_lock_after_its_ttl(redis_url: str, prefix: str) -> None:
+def test_the_lock_of_a_holder_that_died_on_this_host_is_taken_over_at_once(
+    redis_url: str, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
     proc = multiprocessing.get_context("spawn").Process(
         target=_die_holding_lock, args=(redis_url, prefix)
     )
     proc.start()
     proc.join(timeout=30)
     assert proc.exitcode == 1
-    # The dead holder's lock is still there (or just expired); waiting must end, not hang.
-    with RedisCoordinator(redis_url, prefix=prefix, lock_wait=30).token_lock(KEY):
-        acquired = True
-    assert acquired
+    conn = redis.Redis.from_url(redis_url)
+    held = conn.get(f"{prefix}:lock:{KEY}")
+    assert held is not None and held.decode().split(" ")[1] == str(proc.pid)
+    # A wait of 30 s ends only by the takeover: the dead holder's TTL is 180 s.
+    waiter = RedisCoordinator(redis_url, prefix=prefix, lock_wait=30)
+    with caplog.at_level("WARNING"), waiter.token_lock(KEY):
+        mine = conn.get(f"{prefix}:lock:{KEY}")
+    assert mine is not None and mine != held
+    assert f"took over the lock of token {KEY} from a dead process" in caplog.text
+
+
+def test_a_holder_on_another_host_is_waited_for_until_its_ttl(
+    redis_url: str, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    conn = redis.Redis.from_url(redis_url)
+    # Another host's process cannot be looked at from here: only its TTL frees the lock.
+    conn.set(f"{prefix}:lock:{KEY}", "worker-7.example 4242 1 feed", px=1500)
+    with (
+        pytest.raises(TimeoutError),
+        RedisCoordinator(redis_url, prefix=prefix, lock_wait=0.3).token_lock(KEY),
+    ):
+        pass
+    waiter = RedisCoordinator(redis_url, prefix=prefix, lock_wait=30)
+    with caplog.at_level("WARNING"), waiter.token_lock(KEY):
+        assert conn.get(f"{prefix}:lock:{KEY}") != b"worker-7.example 4242 1 feed"
+    assert "took over" not in caplog.text
 
 
 def test_a_lock_wait_that_runs_out_raises_naming_the_token_key(redis_url: str, prefix: str) -> None:

@@ -59,8 +59,8 @@ class TrackedRepository(models.Model):
     # other options walks again in full instead of trusting an unchanged ETag.
     seed_options = models.JSONField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
-    # Who set `status` to running: "<host> <pid> <start>" (apps/metrics/pipeline/lock_holder.py), so a
-    # sync or seed that died is taken over at once instead of after REPO_LOCK_TTL_SECONDS.
+    # Who set `status` to running: "<host> <pid> <start>" (integrations/github/lock_holder.py),
+    # so a sync or seed that died is taken over at once instead of after REPO_LOCK_TTL_SECONDS.
     sync_holder = models.CharField(max_length=255, blank=True, default="")
     # PR fields GitHub refuses this token (FORBIDDEN / INSUFFICIENT_SCOPES on the field, e.g.
     # "statusCheckRollup" without Checks: read): stored as unknown, warned about once.

@@ -38,6 +38,7 @@ from django.db import (
 )
 from django.utils import timezone
 
+from apps.integrations.github.lock_holder import process_holder
 from apps.metrics.models import (
     Commit,
     PRCheckRun,
@@ -51,7 +52,6 @@ from apps.metrics.models import (
     TrackedRepository,
 )
 from apps.metrics.pipeline.fetched import FetchedPRFull, FetchedUser
-from apps.metrics.pipeline.lock_holder import process_holder
 from apps.metrics.pipeline.sanitise import sanitise, sanitise_logged
 from apps.metrics.pr_metrics import METRIC_FIELDS, metrics_for_fetched
 

@@ -3,14 +3,13 @@
 With REDIS_URL, a redis-py `Lock` with a TTL, extended after every page; without it, a
 conditional UPDATE of `TrackedRepository.status`, taken over when its holder stopped beating for
 REPO_LOCK_TTL_SECONDS. Either way the holder is named "<host> <pid> <start>"
-(`apps/metrics/pipeline/lock_holder.py`), so the lock of a process that died on this host is
+(`apps/integrations/github/lock_holder.py`), so the lock of a process that died on this host is
 taken over at once.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import timedelta
@@ -21,10 +20,14 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from redis.exceptions import LockError
-from redis.lock import Lock
 
+from apps.integrations.github.lock_holder import (
+    holder_is_dead,
+    holder_token,
+    process_holder,
+    take_over_if_dead,
+)
 from apps.metrics.models import TrackedRepository
-from apps.metrics.pipeline.lock_holder import holder_is_dead, process_holder
 
 __all__ = ["REPO_LOCK_TTL_SECONDS", "RepositoryBusy", "redis_connection", "repository_lock"]
 
@@ -70,11 +73,10 @@ def _redis_repository_lock(
     lock = conn.lock(
         f"prharvest:repo-sync:{tracked.pk}", timeout=REPO_LOCK_TTL_SECONDS, blocking=False
     )
-    token = f"{process_holder()} {uuid.uuid4().hex}"
+    token = holder_token()
     if not lock.acquire(token=token):
-        held = conn.get(lock.name)
-        holder = held.decode(errors="replace") if held else ""
-        if not (holder and holder_is_dead(holder) and _release_dead(lock, holder)):
+        holder = take_over_if_dead(lock)
+        if holder is None:
             raise RepositoryBusy(f"{tracked.full_name}: another sync is running")
         logger.warning(
             "%s: took over the sync lock of a dead process (%s)", tracked.full_name, holder
@@ -94,15 +96,6 @@ def _redis_repository_lock(
         # LockError: it lapsed and another sync took it meanwhile; it is theirs now.
         with suppress(LockError):
             lock.release()
-
-
-def _release_dead(lock: Lock, holder: str) -> bool:
-    """Delete the lock if it still holds `holder`'s token (a dead process); True when done."""
-    try:
-        lock.do_release(holder)
-    except LockError:
-        return False
-    return True
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from apps.metrics.pipeline.lock_holder import holder_is_dead, process_holder
+from apps.integrations.github.lock_holder import holder_is_dead, process_holder
 from fakehub.testing import start_fakehub_process
 
 ROOT = Path(__file__).resolve().parents[3]

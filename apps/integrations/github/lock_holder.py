@@ -1,4 +1,7 @@
-"""Who holds a sync lock, and whether that process is still alive.
+"""Who holds a lock, and whether that process is still alive.
+
+The locks: a repository's sync lock (`apps/metrics/sync/locks.py`) and a token's request lock
+(`coordination_redis.py`).
 
 A lock records its holder as "<host> <pid> <start>" (`start`: the process's start time in clock
 ticks since boot, from /proc/<pid>/stat, so a pid the kernel handed to a new process is not
@@ -12,7 +15,11 @@ from __future__ import annotations
 import functools
 import os
 import socket
+import uuid
 from pathlib import Path
+
+from redis.exceptions import LockError
+from redis.lock import Lock
 
 
 @functools.cache
@@ -61,3 +68,25 @@ def holder_is_dead(holder: str) -> bool:
     state, started = stat
     # A zombie has exited (its parent has not reaped it yet); another start time, another process.
     return state in ("Z", "X") or (start != "-" and started != start)
+
+
+def holder_token() -> str:
+    """A redis-py lock token naming this process: "<host> <pid> <start> <random>"."""
+    return f"{process_holder()} {uuid.uuid4().hex}"
+
+
+def take_over_if_dead(lock: Lock) -> str | None:
+    """Delete `lock` when its holder is a dead process of this host; return that holder.
+
+    None when the lock is free, held by a live or unknown process, or changed hands meanwhile
+    (redis-py's release deletes only while the key still holds the token it is given).
+    """
+    held = lock.redis.get(lock.name)
+    holder = held.decode(errors="replace") if held else ""
+    if not (holder and holder_is_dead(holder)):
+        return None
+    try:
+        lock.do_release(holder)
+    except LockError:
+        return None
+    return holder
