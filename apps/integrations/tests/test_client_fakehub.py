@@ -259,7 +259,7 @@ def test_it_gives_up_after_the_policys_attempts_with_a_clear_error(hub, clock):
 
 
 def test_retry_false_hands_the_first_502_or_timeout_to_the_caller(hub, clock):
-    client = _client(hub, clock, timeout=0.3)
+    client = _client(hub, clock, timeout=5.0)
     hub.faults({"rules": [{"fault": "status", "status": 504, "every": 1}]})
     with pytest.raises(ServerError) as caught:
         client.fetch_pr_page("acme", "rocket", retry=False)
