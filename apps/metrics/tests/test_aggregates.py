@@ -6,12 +6,15 @@ so these tests pin the aggregation only: populations, weeks, percentiles, shares
 
 from __future__ import annotations
 
+import random
+import statistics
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from apps.metrics.aggregates import MetricsFilter, previous_period, team_report, weekly_stats
 from apps.metrics.models import PRReview, PullRequest, Team, TeamMember
+from apps.metrics.percentiles import P50, P75, percentile_of_sorted
 from apps.metrics.pipeline.fetched import FetchedCheckRun, FetchedPRFull, FetchedReview, FetchedUser
 from apps.metrics.pipeline.writer import save_pull_requests
 
@@ -248,6 +251,16 @@ def test_percentiles_interpolate_like_percentile_cont_on_larger_groups() -> None
     assert stats.cycle_p50_hours == pytest.approx(25.0)
     assert stats.cycle_p75_hours == pytest.approx(56.5)
     assert stats.review_p50_hours is None
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 10, 101, 1000])
+def test_a_percentile_of_sorted_values_is_percentile_conts(size: int) -> None:
+    # statistics.quantiles' "inclusive" method is percentile_cont's linear interpolation.
+    values = sorted(random.Random(size).uniform(0, 500) for _ in range(size))
+    expected = statistics.quantiles(values * 2 if size == 1 else values, n=4, method="inclusive")
+    assert percentile_of_sorted(values, P50) == pytest.approx(expected[1])
+    assert percentile_of_sorted(values, P75) == pytest.approx(expected[2])
+    assert percentile_of_sorted([], P50) is None
 
 
 def test_a_team_without_prs_gets_empty_weeks() -> None:
