@@ -5,7 +5,7 @@ how many rows, and the median (or any percentile) of each column" in ONE query w
 number of rows, with percentile_cont semantics (linear interpolation between the two nearest
 ranks, NULLs left out). On PostgreSQL the database does it: its own percentile_cont aggregate,
 one pass. SQLite has no percentile aggregate: the query selects the rows' values and each
-group's known values are sorted here (`_sorted_percentiles` says why not a window query).
+group's known values are sorted here (`percentiles_of_sql` says why not a window query).
 
 Labels are a JSON list per PR; `label_rows_sql` unnests them (SQLite's json_each, PostgreSQL's
 jsonb_array_elements_text) so a label can be a group like any other.
@@ -82,26 +82,16 @@ def percentiles_of_sql(
     names: list[str],
     fractions: Sequence[tuple[int, int]] = (P50,),
 ) -> dict[Any, GroupFigures]:
-    """The work of `grouped_percentiles` over raw SQL selecting `lg_grp, lg_v0, lg_v1, ...`."""
+    """The work of `grouped_percentiles` over raw SQL selecting `lg_grp, lg_v0, lg_v1, ...`.
+
+    PostgreSQL computes them (`_native_percentiles`). SQLite has no percentile aggregate: the
+    rows are read once and each group's known values sorted here. A window query ranking each
+    column sorts every row once per column inside SQLite (6 columns over 10,000 rows: about
+    0.4 s on the team page); reading the rows and sorting in Python costs a tenth of that. It
+    holds the selected rows while it works: about 3 MB per 10,000 rows of 6 columns.
+    """
     if connection.vendor == "postgresql":
         return _native_percentiles(connection, sql, params, names, fractions)
-    return _sorted_percentiles(connection, sql, params, names, fractions)
-
-
-def _sorted_percentiles(
-    connection: Any,
-    sql: str,
-    params: list[Any],
-    names: list[str],
-    fractions: Sequence[tuple[int, int]],
-) -> dict[Any, GroupFigures]:
-    """Any other database (SQLite): the rows read once, each group's known values sorted here.
-
-    SQLite has no percentile aggregate; a window query ranking each column sorts every row once
-    per column inside SQLite (6 columns over 10,000 rows: about 0.4 s on the team page), where
-    reading the rows and sorting the values in Python costs a tenth of that. It holds the
-    selected rows while it works: about 3 MB per 10,000 rows of 6 columns.
-    """
     by_group: dict[Any, list[tuple[Any, ...]]] = defaultdict(list)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
