@@ -43,7 +43,13 @@ def _proc_stat(pid: int) -> tuple[str, str] | None:
 
 def process_holder() -> str:
     """This process as a lock holder: "<host> <pid> <start>"."""
-    pid = os.getpid()
+    return _holder_of(os.getpid())
+
+
+@functools.cache
+def _holder_of(pid: int) -> str:
+    # Once per process (keyed by pid, so a forked worker gets its own): the token lock asks
+    # for every request it sends.
     stat = _proc_stat(pid)
     return f"{_host()} {pid} {stat[1] if stat else '-'}"
 
